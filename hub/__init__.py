@@ -1,0 +1,21 @@
+"""The once-only data exchange hub.
+
+Agencies obtain a citizen's data straight from the authoritative registries for a
+declared purpose; citizens see and control every use; anyone verifies sealed
+documents; auditors prove the access log was never altered.
+
+Architecture (the dependency rule is ``api -> domain <- persistence, adapters``)::
+
+    hub.config        Settings: the only reader of the environment
+    hub.errors        HubError tree -> RFC 9457 problem types
+    hub.app           create_app(settings): the connexion app and all wiring
+    hub.api           thin HTTP handlers, one module per tag of specs/hub.yaml
+    hub.domain        pure logic: identity, policy, evidence, audit log, sealing
+    hub.persistence   SQLAlchemy models, repositories, Alembic migrations
+    hub.cli           the ``hub`` command
+    adapters          registry clients (REST, SOAP) and the sandbox registries
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

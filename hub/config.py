@@ -1,0 +1,126 @@
+"""Settings: the one place that reads the environment.
+
+Every knob is a ``HUB_*`` environment variable with a default that works on a
+fresh machine (SQLite under ``./var``, development keys under ``./keys``).
+``Settings`` is frozen and typed; the rest of the hub receives it, never
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from hub.errors import ConfigError
+
+__all__ = ["Environment", "Settings"]
+
+Environment = Literal["development", "production", "test"]
+
+_ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the hub needs to know about where and how it runs."""
+
+    env: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    database_url: str = "sqlite:///var/hub.db"
+    keys_dir: Path = Path("keys")
+    catalog_dir: Path = Path("specs/catalog")
+    registries_dir: Path = Path("specs/registries")
+    keys_passphrase: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_048_576
+    access_token_ttl: int = 300
+    registry_timeout: float = 5.0
+    sandbox_host: str = "127.0.0.1"
+    sandbox_base_port: int = 8100
+    sandbox_population: int = 10_000
+    sandbox_seed: int = 20_26
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``HUB_*`` variables; anything unset keeps its default."""
+        env = os.environ if env is None else env
+        mode = env.get("HUB_ENV", "development")
+        if mode not in _ENVIRONMENTS:
+            raise ConfigError(f"HUB_ENV must be one of {', '.join(_ENVIRONMENTS)}, not {mode!r}")
+        level = env.get("HUB_LOG_LEVEL", "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigError(f"HUB_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+        host = env.get("HUB_HOST", cls.host)
+        port = _int(env, "HUB_PORT", cls.port)
+        default_db = "sqlite:///" + str(Path(env.get("HUB_VAR_DIR", "var")) / "hub.db")
+        settings = cls(
+            env=mode,  # type: ignore[arg-type]  # checked against _ENVIRONMENTS above
+            host=host,
+            port=port,
+            public_url=env.get("HUB_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+            database_url=env.get("HUB_DATABASE_URL", default_db),
+            keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
+            catalog_dir=Path(env.get("HUB_CATALOG_DIR", "specs/catalog")),
+            registries_dir=Path(env.get("HUB_REGISTRIES_DIR", "specs/registries")),
+            keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
+            log_level=level,
+            max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", cls.max_body_bytes),
+            access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", cls.access_token_ttl),
+            registry_timeout=_float(env, "HUB_REGISTRY_TIMEOUT", cls.registry_timeout),
+            sandbox_host=env.get("HUB_SANDBOX_HOST", cls.sandbox_host),
+            sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", cls.sandbox_base_port),
+            sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", cls.sandbox_population),
+            sandbox_seed=_int(env, "HUB_SANDBOX_SEED", cls.sandbox_seed),
+        )
+        settings.check()
+        return settings
+
+    @classmethod
+    def for_tests(cls, tmp: Path, **overrides: object) -> Settings:
+        """Settings isolated under ``tmp``; the database URL may be overridden."""
+        base = cls(
+            env="test",
+            database_url=f"sqlite:///{tmp / 'hub.db'}",
+            keys_dir=tmp / "keys",
+        )
+        return replace(base, **overrides)  # type: ignore[arg-type]
+
+    def check(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"HUB_PORT must be a TCP port, not {self.port}")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("HUB_MAX_BODY_BYTES must be at least 1024")
+        if self.access_token_ttl <= 0 or self.access_token_ttl > 3600:
+            raise ConfigError("HUB_ACCESS_TOKEN_TTL must be between 1 and 3600 seconds")
+        if self.registry_timeout <= 0:
+            raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")

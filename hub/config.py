@@ -16,12 +16,18 @@ from typing import Literal
 
 from hub.errors import ConfigError
 
-__all__ = ["Environment", "Settings"]
+__all__ = ["Environment", "Settings", "default_specs_dir"]
 
 Environment = Literal["development", "production", "test"]
 
 _ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def default_specs_dir() -> Path:
+    """``specs/`` of the source checkout when running from one, else ``./specs``."""
+    beside = Path(__file__).resolve().parent.parent / "specs"
+    return beside if (beside / "hub.yaml").exists() else Path("specs")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -54,8 +60,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///var/hub.db"
     keys_dir: Path = Path("keys")
-    catalog_dir: Path = Path("specs/catalog")
-    registries_dir: Path = Path("specs/registries")
+    specs_dir: Path = field(default_factory=default_specs_dir)
     keys_passphrase: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
@@ -65,6 +70,14 @@ class Settings:
     sandbox_base_port: int = 8100
     sandbox_population: int = 10_000
     sandbox_seed: int = 20_26
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.specs_dir / "catalog"
+
+    @property
+    def registries_dir(self) -> Path:
+        return self.specs_dir / "registries"
 
     @property
     def is_production(self) -> bool:
@@ -80,27 +93,27 @@ class Settings:
         level = env.get("HUB_LOG_LEVEL", "INFO").upper()
         if level not in _LOG_LEVELS:
             raise ConfigError(f"HUB_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
-        host = env.get("HUB_HOST", cls.host)
-        port = _int(env, "HUB_PORT", cls.port)
+        d = cls()  # The defaults, read from a plain instance (slots hide class values).
+        host = env.get("HUB_HOST", d.host)
+        port = _int(env, "HUB_PORT", d.port)
         default_db = "sqlite:///" + str(Path(env.get("HUB_VAR_DIR", "var")) / "hub.db")
         settings = cls(
-            env=mode,  # type: ignore[arg-type]  # checked against _ENVIRONMENTS above
+            env=mode,  # checked against _ENVIRONMENTS above
             host=host,
             port=port,
             public_url=env.get("HUB_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
             database_url=env.get("HUB_DATABASE_URL", default_db),
             keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
-            catalog_dir=Path(env.get("HUB_CATALOG_DIR", "specs/catalog")),
-            registries_dir=Path(env.get("HUB_REGISTRIES_DIR", "specs/registries")),
+            specs_dir=Path(env.get("HUB_SPECS_DIR") or d.specs_dir),
             keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
             log_level=level,
-            max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", cls.max_body_bytes),
-            access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", cls.access_token_ttl),
-            registry_timeout=_float(env, "HUB_REGISTRY_TIMEOUT", cls.registry_timeout),
-            sandbox_host=env.get("HUB_SANDBOX_HOST", cls.sandbox_host),
-            sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", cls.sandbox_base_port),
-            sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", cls.sandbox_population),
-            sandbox_seed=_int(env, "HUB_SANDBOX_SEED", cls.sandbox_seed),
+            max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", d.max_body_bytes),
+            access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", d.access_token_ttl),
+            registry_timeout=_float(env, "HUB_REGISTRY_TIMEOUT", d.registry_timeout),
+            sandbox_host=env.get("HUB_SANDBOX_HOST", d.sandbox_host),
+            sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", d.sandbox_base_port),
+            sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", d.sandbox_population),
+            sandbox_seed=_int(env, "HUB_SANDBOX_SEED", d.sandbox_seed),
         )
         settings.check()
         return settings

@@ -1,0 +1,146 @@
+"""The outermost layer of every request: id, limits, metrics, one log line.
+
+It runs before connexion so that it sees everything, including unknown
+routes: it keeps or mints the request id and echoes it, refuses bodies over
+the configured limit, hands the app's services to the handlers through the
+ASGI scope, counts the request for ``/metrics`` and writes exactly one
+structured log line per request (uvicorn's own access log is off: it logs
+paths, which may carry identifiers, and halves throughput).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.api._context import STATE_KEY
+from hub.api.problems import PROBLEM_JSON, problem_body
+from hub.errors import HubError, PayloadTooLarge
+from hub.logs import REQUEST_ID
+
+if TYPE_CHECKING:
+    from hub.app import Services
+
+__all__ = ["HubMiddleware"]
+
+log = logging.getLogger("hub.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _route(scope: Scope) -> str:
+    routing = scope.get("extensions", {}).get("connexion_routing", {})
+    operation = routing.get("operation_id")
+    if operation:
+        return str(operation)
+    path = str(scope.get("path", ""))
+    if path.startswith("/ui"):
+        return "swagger-ui"
+    return "openapi" if path.startswith("/openapi") else "unmatched"
+
+
+class HubMiddleware:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+        self.max_body = services.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                scope.setdefault("state", {})[STATE_KEY] = self.services
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        scope.setdefault("state", {})[STATE_KEY] = self.services
+        # Connexion records the matched operation in this dict; creating it here
+        # lets the metrics label requests by operation rather than by raw path.
+        scope.setdefault("extensions", {})
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        status_holder: dict[str, Any] = {"status": 500, "started": False}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            length = _header(scope, b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body:
+                await self._problem(send_wrapper, PayloadTooLarge(self._too_large()), scope)
+            else:
+                await self.app(scope, self._bounded(receive), send_wrapper)
+        except Exception as exc:
+            # Connexion's exception middleware handles errors inside the app;
+            # this catches only what escapes it, so the client still gets a
+            # problem document rather than a dropped connection.
+            if not status_holder["started"]:
+                error = exc if isinstance(exc, HubError) else HubError()
+                await self._problem(send_wrapper, error, scope)
+            log.error("request escaped the app", extra={"error": exc.__class__.__name__})
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route(scope)
+            status = int(status_holder["status"])
+            self.services.metrics.observe(scope["method"], route, status, elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            REQUEST_ID.reset(token)
+
+    def _too_large(self) -> str:
+        return f"The request body exceeds {self.max_body} bytes."
+
+    def _bounded(self, receive: Receive) -> Receive:
+        """Count body bytes as they arrive; stop a body over the limit."""
+        seen = 0
+        limit = self.max_body
+
+        async def bounded_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge(self._too_large())
+            return message
+
+        return bounded_receive
+
+    @staticmethod
+    async def _problem(send: Send, error: HubError, scope: Scope) -> None:
+        body = problem_body(error, str(scope.get("path", "")))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

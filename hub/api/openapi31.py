@@ -1,0 +1,116 @@
+"""OpenAPI 3.1 under connexion 3, which only knows OpenAPI 3.0.
+
+Connexion 3.3 validates a specification against the OpenAPI 3.0 meta-schema
+(so it refuses ``openapi: 3.1.0``) and validates bodies and parameters with
+JSON Schema Draft 4, which silently ignores 3.1 keywords such as ``const``.
+This module closes both gaps without forking connexion:
+
+* :func:`install` lets a 3.1 document through connexion's loader; the
+  document itself is checked against the official OpenAPI 3.1 schema by
+  :func:`check_document` (at start-up and in the test suite);
+* :data:`VALIDATOR_MAP` swaps in validators that use JSON Schema 2020-12,
+  the dialect of OpenAPI 3.1, and compile each schema once instead of on
+  every request (connexion rebuilds them per call).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import InvalidSpecification
+from connexion.spec import OpenAPISpecification
+from connexion.validators import (
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    MultiPartFormDataValidator,
+    ParameterValidator,
+    TextResponseBodyValidator,
+)
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.protocols import Validator
+
+__all__ = ["VALIDATOR_MAP", "check_document", "install"]
+
+_FORMATS = Draft202012Validator.FORMAT_CHECKER
+
+
+def _validator_for(schema: dict[str, Any]) -> Validator:
+    return Draft202012Validator(schema, format_checker=_FORMATS)
+
+
+class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
+    @functools.cached_property
+    def _validator(self) -> Validator:
+        return _validator_for(self._schema)
+
+
+class _Response31(JSONResponseBodyValidator):  # type: ignore[misc]
+    @functools.cached_property
+    def validator(self) -> Validator:
+        return _validator_for(self._schema)
+
+
+class _Text31(TextResponseBodyValidator):  # type: ignore[misc]
+    @functools.cached_property
+    def validator(self) -> Validator:
+        return _validator_for(self._schema)
+
+
+class _Parameters31(ParameterValidator):  # type: ignore[misc]
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        if value is not None:
+            schema = copy.deepcopy(param.get("schema", param))
+            try:
+                _validator_for(schema).validate(value)
+            except ValidationError as exc:
+                return str(exc.message)
+            return None
+        if param.get("required"):
+            return f"Missing {parameter_type} parameter '{param['name']}'"
+        return None
+
+
+VALIDATOR_MAP: dict[str, Any] = {
+    "parameter": _Parameters31,
+    "body": MediaTypeDict(
+        {
+            "*/*json": _Request31,
+            "application/x-www-form-urlencoded": FormDataValidator,
+            "multipart/form-data": MultiPartFormDataValidator,
+        }
+    ),
+    "response": MediaTypeDict({"*/*json": _Response31, "text/plain": _Text31}),
+}
+
+
+def check_document(spec: dict[str, Any]) -> None:
+    """Validate a whole OpenAPI 3.1 document against the official schema."""
+    from openapi_spec_validator import validate  # noqa: PLC0415 - heavy, start-up only
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError  # noqa: PLC0415
+
+    try:
+        validate(spec)
+    except OpenAPIValidationError as exc:
+        raise InvalidSpecification(str(exc.message)) from exc
+
+
+_original_validate = OpenAPISpecification._validate_spec.__func__
+
+
+def _validate_spec(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> None:
+    if str(spec.get("openapi", "")).startswith("3.1."):
+        check_document(spec)
+        return
+    _original_validate(cls, spec)
+
+
+def install() -> None:
+    """Teach connexion's loader to accept OpenAPI 3.1 (idempotent)."""
+    OpenAPISpecification._validate_spec = classmethod(_validate_spec)

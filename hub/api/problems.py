@@ -1,0 +1,138 @@
+"""Every error leaves the hub as RFC 9457 problem+json, with our own text.
+
+Connexion and Starlette raise their own exceptions for unknown routes, wrong
+methods, unsupported media types and schema violations; their messages echo
+schema fragments, so they are mapped here to stable problem types with short
+details. Anything unexpected becomes a bare 500 problem with no internals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from hub.errors import (
+    BadRequest,
+    Forbidden,
+    HubError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from hub.logs import REQUEST_ID
+
+__all__ = ["PROBLEM_JSON", "hub_error_for_status", "problem_response", "register"]
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("hub.api")
+
+_BY_STATUS: dict[int, type[HubError]] = {
+    400: ValidationFailed,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    429: TooManyRequests,
+}
+
+_DETAILS = {
+    404: "No resource is served at this path.",
+    405: "This path does not accept that method.",
+    415: "The request body's media type is not accepted here.",
+}
+
+
+def hub_error_for_status(status: int, detail: str | None = None) -> HubError:
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        return BadRequest(detail) if 400 <= status < 500 else HubError()
+    return cls(detail or _DETAILS.get(status))
+
+
+def problem_body(error: HubError, instance: str | None = None) -> bytes:
+    problem = error.to_problem(instance)
+    request_id = REQUEST_ID.get()
+    if request_id:
+        problem["request_id"] = request_id
+    return json.dumps(problem, ensure_ascii=False).encode()
+
+
+def problem_response(error: HubError, instance: str | None = None) -> ConnexionResponse:
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="oncehub"'
+    retry_after = error.extensions.get("retry_after")
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return ConnexionResponse(
+        status_code=error.status,
+        mimetype=PROBLEM_JSON,
+        content_type=PROBLEM_JSON,
+        body=problem_body(error, instance),
+        headers=headers,
+    )
+
+
+def _validation_detail(exc: Exception) -> str:
+    """A short, schema-free description of a request validation failure."""
+    detail = str(getattr(exc, "detail", "") or "")
+    # Connexion details look like "'x' is a required property\n\nFailed validating ...";
+    # keep the first sentence, drop schema dumps and anything very long.
+    first = detail.split("\n", 1)[0].strip()
+    if not first or len(first) > 200 or "{" in first:
+        return "The request does not match the API description."
+    return first
+
+
+def _on_hub_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    if not isinstance(exc, HubError):  # pragma: no cover - registered for HubError only
+        return _on_unexpected(request, exc)
+    if exc.status >= 500:
+        log.error("request failed", extra={"problem": exc.slug, "status": exc.status})
+    return problem_response(exc, request.url.path)
+
+
+def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    status = int(getattr(exc, "status", None) or 500)
+    if status == 400:
+        error: HubError = ValidationFailed(_validation_detail(exc))
+    elif status in (401, 403):
+        error = hub_error_for_status(status, "The request is not authorised.")
+    elif status == 415:
+        error = hub_error_for_status(status)
+    elif status >= 500:
+        # A response that does not match the spec is our bug, not the client's.
+        log.error("response failed validation", extra={"status": status})
+        error = HubError()
+    else:
+        error = hub_error_for_status(status)
+    return problem_response(error, request.url.path)
+
+
+def _on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    status = int(getattr(exc, "status_code", 500))
+    return problem_response(hub_error_for_status(status), request.url.path)
+
+
+def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.error("unexpected error", exc_info=exc)
+    return problem_response(HubError(), request.url.path)
+
+
+def register(app: Any) -> None:
+    """Install the handlers on a connexion app."""
+    app.add_error_handler(HubError, _on_hub_error)
+    app.add_error_handler(ProblemException, _on_problem)
+    app.add_error_handler(HTTPException, _on_http_exception)
+    app.add_error_handler(Exception, _on_unexpected)

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The one task runner: every target here is exactly what CI runs.
+
+Needs only Python 3.11+. The first run creates ``.venv`` and installs the hub
+with its development tools; later runs reinstall only when pyproject.toml
+changes.
+
+    python3 tasks.py demo        start the hub with its sandbox registries
+    python3 tasks.py test        run the test suite (SQLite)
+    python3 tasks.py test-postgres   the database tests against HUB_TEST_DATABASE_URL
+    python3 tasks.py lint        ruff lint and format check
+    python3 tasks.py typecheck   mypy strict on hub and adapters
+    python3 tasks.py hadolint    lint the Dockerfile
+    python3 tasks.py ci          all of the above that CI runs
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)  # noqa: S603 - our own tools
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be started by an older python3
+        sys.exit("Python 3.11 or newer is needed.")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    py = BIN / "python"
+    quiet = ["--quiet", "--disable-pip-version-check"]
+    if _run(py, "-m", "pip", "install", *quiet, "--upgrade", "pip") != 0:
+        sys.exit("could not upgrade pip")
+    if _run(py, "-m", "pip", "install", *quiet, "-e", ".[dev]") != 0:
+        sys.exit("could not install the hub and its development tools")
+    STAMP.write_text(wanted)
+
+
+def demo(args: list[str]) -> int:
+    return _run(BIN / "hub", "demo", *args)
+
+
+def test(args: list[str]) -> int:
+    return _run(BIN / "pytest", *args)
+
+
+def test_postgres(args: list[str]) -> int:
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if not url:
+        print("HUB_TEST_DATABASE_URL is not set; nothing to run against PostgreSQL")
+        return 1
+    return _run(BIN / "pytest", "-m", "db", *args)
+
+
+def lint(_args: list[str]) -> int:
+    return _run(BIN / "ruff", "check", ".") or _run(BIN / "ruff", "format", "--check", ".")
+
+
+def typecheck(_args: list[str]) -> int:
+    return _run(BIN / "mypy")
+
+
+def hadolint(_args: list[str]) -> int:
+    return _run(BIN / "hadolint", "Dockerfile")
+
+
+def ci(_args: list[str]) -> int:
+    failed = [
+        name
+        for name, target in (("lint", lint), ("typecheck", typecheck), ("hadolint", hadolint))
+        if target([]) != 0
+    ]
+    if test([]) != 0:
+        failed.append("test")
+    if os.environ.get("HUB_TEST_DATABASE_URL") and test_postgres([]) != 0:
+        failed.append("test-postgres")
+    if failed:
+        print("failed:", ", ".join(failed))
+        return 1
+    return 0
+
+
+TARGETS = {
+    "demo": demo,
+    "test": test,
+    "test-postgres": test_postgres,
+    "lint": lint,
+    "typecheck": typecheck,
+    "hadolint": hadolint,
+    "ci": ci,
+}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        print(__doc__)
+        return 2
+    ensure_env()
+    return TARGETS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""JSON seals: compact JWS (RFC 7515, ES256) with ``kid`` and ``x5c``.
+
+Evidence sent to an agency and the token in a certificate's QR code are JSON
+objects sealed with the hub's seal key. The signing input is built here and
+signed through the ``KeyStore`` port (so an HSM can hold the key); the payload
+is RFC 8785 canonical JSON, so the same record always yields the same bytes.
+Verification uses PyJWT for the JOSE part and ``Trust`` for the X.509 part,
+and always answers with a ``JwsReport`` — a forged or broken token is a
+report, never an exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import rfc8785
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from hub.domain.sealing.errors import SealingError
+from hub.domain.sealing.keystore import KeyPurpose, KeyStore
+from hub.domain.sealing.pki import certificate_kid
+from hub.domain.sealing.report import Indication, Status, SubIndication, status_for
+from hub.domain.sealing.trust import Trust
+
+__all__ = [
+    "MAX_TOKEN_LENGTH",
+    "JwsReport",
+    "canonical_json",
+    "record_digest",
+    "seal_json",
+    "sign_compact",
+    "verify_jws",
+]
+
+#: Longer tokens are refused before any parsing; a seal is a few kilobytes.
+MAX_TOKEN_LENGTH = 64 * 1024
+
+# A signer's clock may run a little ahead of the verifier's.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON value; the one form the hub hashes or signs."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise SealingError(f"record is not canonicalisable JSON: {exc}") from exc
+
+
+def record_digest(record: Any) -> str:
+    """base64url SHA-256 of the canonical JSON of ``record``."""
+    return _b64url(hashlib.sha256(canonical_json(record)).digest())
+
+
+def sign_compact(
+    payload: Mapping[str, Any],
+    keystore: KeyStore,
+    *,
+    purpose: KeyPurpose = KeyPurpose.SEAL,
+    with_x5c: bool = True,
+    typ: str | None = "JOSE",
+    extra_headers: Mapping[str, Any] | None = None,
+) -> str:
+    """A compact ES256 JWS over canonical ``payload`` with the current key of ``purpose``.
+
+    ``x5c`` (signing certificate, then issuing CA) is added for certified
+    keys unless ``with_x5c`` is false, as for the QR token, where the ``kid``
+    points at the published keys instead.
+    """
+    record = keystore.current(purpose)
+    if record.algorithm != "ES256":
+        raise SealingError(f"{purpose} key is {record.algorithm}, not ES256")
+    header: dict[str, Any] = {"alg": "ES256", "kid": record.kid}
+    if typ:
+        header["typ"] = typ
+    if with_x5c:
+        chain = keystore.certificate_chain(record.kid)
+        if chain:
+            header["x5c"] = [base64.b64encode(c.public_bytes(Encoding.DER)).decode() for c in chain]
+    if extra_headers:
+        header.update(extra_headers)
+    signing_input = (
+        _b64url(json.dumps(header, separators=(",", ":")).encode("utf-8"))
+        + "."
+        + _b64url(canonical_json(dict(payload)))
+    )
+    der = keystore.sign(record.kid, signing_input.encode("ascii"))
+    r, s = decode_dss_signature(der)
+    return signing_input + "." + _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def seal_json(
+    payload: Mapping[str, Any], keystore: KeyStore, *, now: datetime | None = None
+) -> str:
+    """Seal a JSON object: adds ``iat`` (the signing time) unless present."""
+    claims = dict(payload)
+    claims.setdefault("iat", int((now or datetime.now(UTC)).timestamp()))
+    return sign_compact(claims, keystore)
+
+
+@dataclass(frozen=True, slots=True)
+class JwsReport:
+    """What a verifier learns from a sealed JSON document."""
+
+    status: Status
+    indication: Indication
+    sub_indication: SubIndication | None
+    kid: str | None = None
+    signer: str | None = None
+    signing_time: datetime | None = None
+    payload: dict[str, Any] | None = None
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def valid(self) -> bool:
+        return self.status is Status.VALID
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": str(self.status),
+            "indication": str(self.indication),
+            "sub_indication": str(self.sub_indication) if self.sub_indication else None,
+            "kid": self.kid,
+            "signer": self.signer,
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "reasons": list(self.reasons),
+        }
+
+
+def verify_jws(token: str | bytes, trust: Trust, *, now: datetime | None = None) -> JwsReport:
+    """Validate a compact JWS seal against ``trust``; never raises on bad input.
+
+    Checks, in order: the token's form and ``alg`` (ES256 only), the signing
+    certificate (from ``x5c``, or the published one named by ``kid``), the
+    signature, the ``iat`` claim, the path to a trusted root, revocation, and
+    the certificate's validity at ``iat``.
+    """
+    moment = now or datetime.now(UTC)
+    try:
+        return _verify(token, trust, moment)
+    except Exception as exc:  # any failure must become a report
+        return _fail(SubIndication.FORMAT_FAILURE, f"unreadable token ({type(exc).__name__})")
+
+
+def _verify(  # noqa: PLR0911  # one early return per check reads best
+    token: str | bytes, trust: Trust, moment: datetime
+) -> JwsReport:
+    if isinstance(token, bytes):
+        token = token.decode("ascii")
+    token = token.strip()
+    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+        return _fail(SubIndication.FORMAT_FAILURE, "not a compact JWS")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return _fail(SubIndication.FORMAT_FAILURE, "the JWS header is not valid JSON")
+    if header.get("alg") != "ES256":
+        return _fail(SubIndication.FORMAT_FAILURE, "only ES256 seals are accepted")
+    if "crit" in header:
+        return _fail(SubIndication.FORMAT_FAILURE, "critical header extensions are not supported")
+    kid = header.get("kid")
+    kid = kid if isinstance(kid, str) else None
+    leaf, extra, problem = _signing_certificate(header, kid, trust)
+    if leaf is None:
+        sub = (
+            SubIndication.FORMAT_FAILURE if problem else SubIndication.NO_SIGNING_CERTIFICATE_FOUND
+        )
+        return _fail(sub, problem or "the signing certificate is unknown", kid=kid)
+    kid = certificate_kid(leaf)
+    signer = leaf.subject.rfc4514_string()
+    key = leaf.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        return _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "not a P-256 key", kid=kid)
+    try:
+        decoded = jwt.api_jws.PyJWS(algorithms=["ES256"]).decode_complete(
+            token, key=key, algorithms=["ES256"]
+        )
+    except jwt.InvalidSignatureError:
+        return _fail(
+            SubIndication.SIG_CRYPTO_FAILURE, "the signature does not match", kid=kid, signer=signer
+        )
+    except jwt.PyJWTError:
+        return _fail(SubIndication.FORMAT_FAILURE, "malformed JWS", kid=kid, signer=signer)
+    payload = json.loads(decoded["payload"])
+    if not isinstance(payload, dict):
+        return _fail(SubIndication.FORMAT_FAILURE, "the payload is not a JSON object", kid=kid)
+    iat = payload.get("iat")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        return _fail(SubIndication.FORMAT_FAILURE, "the payload has no integer iat", kid=kid)
+    signed_at = datetime.fromtimestamp(iat, UTC)
+    if signed_at > moment + _CLOCK_SKEW:
+        return _fail(SubIndication.NOT_YET_VALID, "iat is in the future", kid=kid, signer=signer)
+    chain = trust.check(leaf, at=signed_at, extra=extra, now=moment)
+    status, indication = status_for(chain.sub_indication)
+    return JwsReport(
+        status=status,
+        indication=indication,
+        sub_indication=chain.sub_indication,
+        kid=kid,
+        signer=signer,
+        signing_time=signed_at,
+        payload=payload,
+        reasons=chain.reasons,
+    )
+
+
+def _signing_certificate(
+    header: Mapping[str, Any], kid: str | None, trust: Trust
+) -> tuple[x509.Certificate | None, list[x509.Certificate], str | None]:
+    x5c = header.get("x5c")
+    if x5c is None:
+        published = trust.certificate_for(kid) if kid else None
+        return published, [], None
+    if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
+        return None, [], "x5c must be a non-empty list of base64 certificates"
+    try:
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in x5c]
+    except (ValueError, binascii.Error):
+        return None, [], "x5c holds a malformed certificate"
+    if kid is not None and kid != certificate_kid(certs[0]):
+        return None, [], "kid does not name the x5c signing certificate"
+    return certs[0], certs[1:], None
+
+
+def _fail(
+    sub: SubIndication, reason: str, *, kid: str | None = None, signer: str | None = None
+) -> JwsReport:
+    status, indication = status_for(sub)
+    return JwsReport(status, indication, sub, kid=kid, signer=signer, reasons=(reason,))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

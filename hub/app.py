@@ -2,27 +2,46 @@
 
 Everything the handlers need is built here from :class:`~hub.config.Settings`
 into a :class:`Services` container, which the outer middleware hands to each
-request. Swapping an implementation (SQLite for PostgreSQL, files for an HSM)
-is a change here and in settings, never in the domain.
+request. Swapping an implementation (SQLite for PostgreSQL, files for an HSM,
+a sandbox registry for a real one) is a change here and in settings, never in
+the domain.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from connexion import AsyncApp
+from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 
+from adapters.resilience import Policy, Resilient
+from adapters.rest import RestRegistryClient
+from adapters.soap import SoapRegistryClient
+from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
+from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
+from hub.domain.auth import TokenService
+from hub.domain.catalog import RegistrySpec
+from hub.domain.evidence import EvidenceService
+from hub.domain.ports import RegistryClient
+from hub.domain.sealing import keystore as keystore_files
+from hub.domain.sealing.errors import KeyStoreError
+from hub.domain.sealing.keystore import FileKeyStore
+from hub.errors import ConfigError, ServiceUnavailable
 from hub.metrics import Metrics
 from hub.persistence import migrate
+from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
+from hub.persistence.replay import SqlReplayCache
+from hub.token_keys import KeyStoreTokenKeys
 
-__all__ = ["HubApp", "Services", "build_services", "create_app"]
+__all__ = ["HubApp", "Services", "build_registry_clients", "build_services", "create_app"]
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
 
@@ -34,7 +53,20 @@ class Services:
     settings: Settings
     db: Database
     metrics: Metrics
+    catalog: LoadedCatalog
+    registries: dict[str, RegistryClient]
+    access_log: SqlAccessLog
+    evidence: EvidenceService
+    keystore: FileKeyStore | None = None
+    keys_problem: str | None = None
+    _tokens: TokenService | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> TokenService:
+        if self._tokens is None:
+            raise ServiceUnavailable(f"The hub has no signing keys: {self.keys_problem}")
+        return self._tokens
 
     def ready(self) -> tuple[bool, dict[str, dict[str, Any]]]:
         results: dict[str, dict[str, Any]] = {}
@@ -44,6 +76,8 @@ class Services:
         return all(r["ok"] for r in results.values()), results
 
     def close(self) -> None:
+        for client in self.registries.values():
+            client.close()
         self.db.dispose()
 
 
@@ -66,11 +100,106 @@ def _migrations_check(db: Database) -> ReadinessCheck:
     return check
 
 
+def _keys_check(services: Services) -> ReadinessCheck:
+    def check() -> tuple[bool, str]:
+        if services.keystore is None:
+            return False, services.keys_problem or "not loaded"
+        return True, f"{len(services.keystore.records())} keys loaded"
+
+    return check
+
+
+def _credentials(settings: Settings, spec: RegistrySpec) -> tuple[str, str] | None:
+    if spec.credentials is None:
+        return None
+    found = settings.registry_credentials.get(spec.credentials)
+    if found is not None:
+        return found
+    if settings.is_production:
+        raise ConfigError(
+            f"registry {spec.id} needs credentials: set HUB_REGISTRY_CREDENTIALS_"
+            f"{spec.credentials.upper().replace('-', '_')}=user:password"
+        )
+    from adapters.sandbox.runner import DEFAULT_CREDENTIALS  # noqa: PLC0415 - development only
+
+    return DEFAULT_CREDENTIALS
+
+
+def build_registry_clients(
+    settings: Settings, loaded: LoadedCatalog, metrics: Metrics
+) -> dict[str, RegistryClient]:
+    def outcome(registry: str, result: str) -> None:
+        metrics.registry_calls.labels(registry, result).inc()
+
+    clients: dict[str, RegistryClient] = {}
+    for spec in loaded.catalog.registries.values():
+        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout.
+        timeout = min(spec.timeout or settings.registry_timeout, settings.registry_timeout)
+        policy = Policy(
+            timeout=timeout,
+            retries=spec.retries,
+            max_concurrency=spec.max_concurrency,
+        )
+        resilient = Resilient(spec.id, policy, on_outcome=outcome)
+        url = settings.registry_urls.get(spec.id, spec.endpoint)
+        if spec.protocol == "rest":
+            clients[spec.id] = RestRegistryClient(
+                spec.id, url, spec.operations, policy, resilient=resilient
+            )
+        else:
+            user, password = _credentials(settings, spec) or (None, None)
+            clients[spec.id] = SoapRegistryClient(
+                spec.id,
+                settings.registries_dir / spec.description,
+                url,
+                policy,
+                username=user,
+                password=password,
+                resilient=resilient,
+            )
+    return clients
+
+
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
-    services = Services(settings=settings, db=db, metrics=Metrics())
+    metrics = Metrics()
+    loaded = load_catalog(settings.catalog_dir)
+    registries = build_registry_clients(settings, loaded, metrics)
+    access_log = SqlAccessLog(db)
+    evidence = EvidenceService(
+        catalog=loaded.catalog,
+        registries=registries,
+        access_log=access_log,
+        identity=loaded.identity,
+    )
+    services = Services(
+        settings=settings,
+        db=db,
+        metrics=metrics,
+        catalog=loaded,
+        registries=registries,
+        access_log=access_log,
+        evidence=evidence,
+    )
+    try:
+        services.keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
+    except KeyStoreError as exc:
+        services.keys_problem = f"{exc.detail}; run 'hub keys init'"
+    if services.keystore is not None:
+        services._tokens = TokenService(
+            issuer=settings.public_url,
+            token_endpoint=settings.public_url + "/oauth2/token",
+            agency_keys=AgencyKeyRing(
+                loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
+            ),
+            agency_purposes=loaded.catalog.purposes_of,
+            keys=KeyStoreTokenKeys(services.keystore),
+            replay=SqlReplayCache(db),
+            ttl=settings.access_token_ttl,
+        )
     services.readiness["database"] = _database_check(db)
     services.readiness["migrations"] = _migrations_check(db)
+    services.readiness["keys"] = _keys_check(services)
     return services
 
 
@@ -80,17 +209,20 @@ class HubApp:
     def __init__(self, services: Services) -> None:
         self.services = services
         openapi31.install()
+        ui = SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json")
         self.connexion = AsyncApp(
             __name__,
             specification_dir=str(services.settings.specs_dir),
-            swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+            swagger_ui_options=ui,
+            # Greek text stays readable in responses instead of \u escapes.
+            jsonifier=Jsonifier(json, ensure_ascii=False),
         )
         self.connexion.add_api(
             "hub.yaml",
             strict_validation=True,
             validate_responses=True,
             validator_map=openapi31.VALIDATOR_MAP,
-            swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+            swagger_ui_options=ui,
         )
         problems.register(self.connexion)
         self._asgi = HubMiddleware(self.connexion, services)

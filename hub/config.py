@@ -50,6 +50,30 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
 
 
+def _registry_id(suffix: str) -> str:
+    return suffix.lower().replace("_", "-")
+
+
+def _registry_overrides(
+    env: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """``HUB_REGISTRY_URL_<ID>`` and ``HUB_REGISTRY_CREDENTIALS_<ID>=user:password``."""
+    urls: dict[str, str] = {}
+    credentials: dict[str, tuple[str, str]] = {}
+    for name, value in env.items():
+        if name.startswith("HUB_REGISTRY_URL_") and value:
+            urls[_registry_id(name.removeprefix("HUB_REGISTRY_URL_"))] = value
+        elif name.startswith("HUB_REGISTRY_CREDENTIALS_") and value:
+            user, sep, password = value.partition(":")
+            if not sep or not user:
+                raise ConfigError(f"{name} must be user:password")
+            credentials[_registry_id(name.removeprefix("HUB_REGISTRY_CREDENTIALS_"))] = (
+                user,
+                password,
+            )
+    return urls, credentials
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the hub needs to know about where and how it runs."""
@@ -70,6 +94,8 @@ class Settings:
     sandbox_base_port: int = 8100
     sandbox_population: int = 10_000
     sandbox_seed: int = 20_26
+    registry_urls: Mapping[str, str] = field(default_factory=dict)
+    registry_credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def catalog_dir(self) -> Path:
@@ -97,6 +123,7 @@ class Settings:
         host = env.get("HUB_HOST", d.host)
         port = _int(env, "HUB_PORT", d.port)
         default_db = "sqlite:///" + str(Path(env.get("HUB_VAR_DIR", "var")) / "hub.db")
+        urls, credentials = _registry_overrides(env)
         settings = cls(
             env=mode,  # checked against _ENVIRONMENTS above
             host=host,
@@ -114,6 +141,8 @@ class Settings:
             sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", d.sandbox_base_port),
             sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", d.sandbox_population),
             sandbox_seed=_int(env, "HUB_SANDBOX_SEED", d.sandbox_seed),
+            registry_urls=urls,
+            registry_credentials=credentials,
         )
         settings.check()
         return settings

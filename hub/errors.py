@@ -26,6 +26,7 @@ The tree::
     ├── UnsupportedMediaType (415)
     ├── TooManyRequests (429)
     ├── StorageError (503)
+    ├── ServiceUnavailable (503)
     └── RegistryError (502)
         ├── RegistryUnavailable (503)
         └── RegistryTimeout (504)
@@ -53,6 +54,7 @@ __all__ = [
     "RegistryError",
     "RegistryTimeout",
     "RegistryUnavailable",
+    "ServiceUnavailable",
     "StorageError",
     "TooManyRequests",
     "Unauthorized",
@@ -194,12 +196,25 @@ class StorageError(HubError):
     title = "Storage unavailable"
 
 
+class ServiceUnavailable(HubError):
+    """The hub is not ready for this request (for example, no keys loaded)."""
+
+    status = 503
+    slug = "not-ready"
+    title = "Service not ready"
+
+
 class RegistryError(HubError):
     """A registry answered wrongly: a fault, a malformed or hostile reply."""
 
     status = 502
     slug = "registry-error"
     title = "Registry error"
+
+    def __init__(self, detail: str | None = None, *, transient: bool = False, **extensions: Any):
+        super().__init__(detail, **extensions)
+        #: Whether trying again may help (a server fault rather than a bad answer).
+        self.transient = transient
 
 
 class RegistryUnavailable(RegistryError):

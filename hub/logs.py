@@ -58,6 +58,10 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("connexion").setLevel(logging.CRITICAL)
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Registry URLs can carry identifiers (/v1/owners/{afm}/…); urllib3 and
+    # zeep log URLs and bodies at DEBUG, so they never log below WARNING.
+    for name in ("urllib3", "zeep", "requests"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> logging.Logger:

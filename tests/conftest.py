@@ -31,9 +31,49 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development key store for the session (tests that change keys make their own)."""
+    from hub.cli.keys import ensure_keys  # noqa: PLC0415
+
+    directory = tmp_path_factory.mktemp("keys")
+    ensure_keys(Settings.for_tests(directory.parent, keys_dir=directory))
+    return directory
+
+
+#: The sandbox population the tests share: small, so start-up stays fast.
+SANDBOX_SIZE = 2000
+SANDBOX_SEED = 2026
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    """The three sandbox registries on ephemeral loopback ports, for the session."""
+    from adapters.sandbox.runner import start_sandbox  # noqa: PLC0415
+
+    handle = start_sandbox(base_port=0, size=SANDBOX_SIZE, seed=SANDBOX_SEED)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def citizens() -> list[dict[str, Any]]:
+    """Sample citizens of the sandbox population, with their tags."""
+    from adapters.sandbox.runner import sample_citizens  # noqa: PLC0415
+
+    return sample_citizens(SANDBOX_SIZE, SANDBOX_SEED, 200)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings.for_tests(tmp_path, database_url=database_url)
+def settings(tmp_path: Path, database_url: str, keys_dir: Path, sandbox: Any) -> Settings:
+    return Settings.for_tests(
+        tmp_path,
+        database_url=database_url,
+        keys_dir=keys_dir,
+        registry_urls=dict(sandbox.urls),
+        sandbox_population=SANDBOX_SIZE,
+        sandbox_seed=SANDBOX_SEED,
+    )
 
 
 @pytest.fixture

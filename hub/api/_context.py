@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from connexion.context import context as _context
 from connexion.context import scope as _scope
+
+from hub.domain.auth import AuditorPrincipal, CitizenPrincipal
 
 if TYPE_CHECKING:
     from hub.app import Services
 
-__all__ = ["STATE_KEY", "services", "services_from_scope"]
+__all__ = [
+    "STATE_KEY",
+    "auditor_principal",
+    "citizen_principal",
+    "services",
+    "services_from_scope",
+]
 
 STATE_KEY = "hub_services"
 
@@ -28,3 +37,13 @@ def services_from_scope(scope: Any) -> Services:
 def services() -> Services:
     """The services of the app serving the current request."""
     return services_from_scope(_scope)
+
+
+def citizen_principal() -> CitizenPrincipal:
+    """The citizen the request's (already verified) ID token names."""
+    info = _context["token_info"]
+    return CitizenPrincipal(afm=info["afm"], amka=info.get("amka"), name=info.get("name"))
+
+
+def auditor_principal() -> AuditorPrincipal:
+    return AuditorPrincipal(name=_context["token_info"]["sub"])

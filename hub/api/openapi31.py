@@ -48,6 +48,18 @@ class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
         return _validator_for(self._schema)
 
 
+class _Form31(FormDataValidator):  # type: ignore[misc]
+    @functools.cached_property
+    def _validator(self) -> Validator:
+        return _validator_for(self._schema)
+
+
+class _Multipart31(MultiPartFormDataValidator):  # type: ignore[misc]
+    @functools.cached_property
+    def _validator(self) -> Validator:
+        return _validator_for(self._schema)
+
+
 class _Response31(JSONResponseBodyValidator):  # type: ignore[misc]
     @functools.cached_property
     def validator(self) -> Validator:
@@ -82,8 +94,8 @@ VALIDATOR_MAP: dict[str, Any] = {
     "body": MediaTypeDict(
         {
             "*/*json": _Request31,
-            "application/x-www-form-urlencoded": FormDataValidator,
-            "multipart/form-data": MultiPartFormDataValidator,
+            "application/x-www-form-urlencoded": _Form31,
+            "multipart/form-data": _Multipart31,
         }
     ),
     "response": MediaTypeDict({"*/*json": _Response31, "text/plain": _Text31}),

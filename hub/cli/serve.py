@@ -8,12 +8,16 @@ then serves on loopback with the embedded defaults.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 import uvicorn
 
+from adapters.sandbox.runner import start_sandbox
 from hub.app import create_app
+from hub.cli.keys import ensure_keys
 from hub.config import Settings
+from hub.errors import ConfigError
 from hub.logs import configure_logging
 from hub.persistence import migrate
 from hub.persistence.db import Database
@@ -35,8 +39,6 @@ def register(commands: Any) -> None:
 
 
 def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
-    from dataclasses import replace  # noqa: PLC0415 - only needed here
-
     host = host or settings.host
     port = port or settings.port
     public = settings.public_url
@@ -66,6 +68,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.is_production:
+        raise ConfigError(
+            "'hub demo' runs sandbox registries and development keys; use 'hub serve'"
+        )
     settings = _with_address(settings, args.host, args.port)
     db = Database(settings.database_url)
     try:
@@ -73,5 +79,22 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.dispose()
     print(f"database ready ({settings.database_url}, schema {revision})", flush=True)
+    for line in ensure_keys(settings):
+        print(line, flush=True)
+    print(f"keys ready in {settings.keys_dir}", flush=True)
+    sandbox = start_sandbox(
+        settings.sandbox_host,
+        settings.sandbox_base_port,
+        settings.sandbox_population,
+        settings.sandbox_seed,
+        specs_dir=settings.registries_dir,
+    )
+    for registry, url in sandbox.urls.items():
+        print(f"sandbox registry {registry:<16} {url}", flush=True)
+    settings = replace(settings, registry_urls={**sandbox.urls, **settings.registry_urls})
     print(f"hub on {settings.public_url}  (API docs: {settings.public_url}/ui/)", flush=True)
-    return run_server(settings)
+    print("try: hub sandbox citizens --limit 3   and   hub token agency opeka", flush=True)
+    try:
+        return run_server(settings)
+    finally:
+        sandbox.stop()

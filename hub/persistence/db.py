@@ -27,12 +27,26 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin,
+    # so that _sqlite_begin below can take the write lock up front.
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Take SQLite's write lock at BEGIN.
+
+    A deferred transaction that reads and then writes cannot wait for a lock
+    held by another writer (SQLite reports a deadlock at once instead); an
+    immediate one simply waits its turn under the busy timeout. WAL readers
+    outside transactions are unaffected.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _normalise_url(url: str) -> str:
@@ -58,6 +72,7 @@ class Database:
                     url, connect_args={"check_same_thread": False, "timeout": 10}
                 )
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "begin", _sqlite_begin)
             else:
                 self.engine = create_engine(
                     url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

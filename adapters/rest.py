@@ -1,0 +1,129 @@
+"""REST registries over a pooled ``requests`` session.
+
+Operations are configuration: the catalogue names each one's method and path
+template (``/v1/owners/{afm}/properties``). Answers are read in bounded
+chunks against the call's deadline, so a registry that drips bytes or sends
+a huge body cannot hold a worker or exhaust memory. Every failure leaves as a
+typed :class:`hub.errors.RegistryError` (or :class:`CitizenNotFound`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from adapters.resilience import Policy, Resilient
+from hub.errors import CitizenNotFound, RegistryError, RegistryTimeout, RegistryUnavailable
+
+__all__ = ["MAX_ANSWER_BYTES", "RestRegistryClient"]
+
+MAX_ANSWER_BYTES = 5 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+def read_bounded(response: requests.Response, deadline: float, name: str) -> bytes:
+    """The body, or a typed error if it is too large or arrives too slowly."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(_CHUNK):
+            body.extend(chunk)
+            if len(body) > MAX_ANSWER_BYTES:
+                raise RegistryError(f"registry {name} sent an oversized answer")
+            if time.monotonic() > deadline:
+                raise RegistryTimeout(f"registry {name} answered too slowly")
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"registry {name} broke off its answer") from exc
+    finally:
+        response.close()
+    return bytes(body)
+
+
+class RestRegistryClient:
+    """A :class:`hub.domain.ports.RegistryClient` for a JSON REST registry."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        operations: Mapping[str, Mapping[str, Any]],
+        policy: Policy,
+        *,
+        resilient: Resilient | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.operations = operations
+        self.resilient = resilient or Resilient(name, policy)
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(
+            pool_connections=1, pool_maxsize=policy.max_concurrency, max_retries=0
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "oncehub"})
+
+    def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any:
+        spec = self.operations.get(operation)
+        if spec is None:
+            raise RegistryError(f"registry {self.name} has no operation {operation}")
+        method = str(spec.get("method", "GET")).upper()
+        path = self._path(operation, str(spec["path"]), params)
+        return self.resilient.call(
+            lambda budget: self._once(method, path, budget, request_id),
+            idempotent=method in ("GET", "HEAD"),
+        )
+
+    def _path(self, operation: str, template: str, params: Mapping[str, str]) -> str:
+        """The template filled with quoted parameters; never a way out of it."""
+        for value in params.values():
+            # Quoting leaves "." and ".." as they are, and a URL parser would
+            # then resolve them: /v1/owners/../properties is /v1/properties.
+            if value in ("", ".", ".."):
+                raise RegistryError(f"registry {self.name}: refused path parameter {value!r}")
+        try:
+            return template.format(**{k: quote(v, safe="") for k, v in params.items()})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise RegistryError(
+                f"registry {self.name}: operation {operation} needs path parameter {exc}"
+            ) from exc
+
+    def _once(self, method: str, path: str, budget: float, request_id: str) -> Any:
+        deadline = time.monotonic() + budget
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                headers={"X-Request-ID": request_id},
+                timeout=(min(budget, 2.0), budget),
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise RegistryTimeout(f"registry {self.name} did not answer in time") from exc
+        except requests.RequestException as exc:
+            raise RegistryUnavailable(f"registry {self.name} cannot be reached") from exc
+        body = read_bounded(response, deadline, self.name)
+        status = response.status_code
+        if status == 404:
+            raise CitizenNotFound("The registry holds no such citizen.")
+        if status >= 500:
+            raise RegistryError(f"registry {self.name} failed (HTTP {status})", transient=True)
+        if status != 200:
+            raise RegistryError(f"registry {self.name} refused the call (HTTP {status})")
+        content_type = response.headers.get("Content-Type", "")
+        if "json" not in content_type:
+            raise RegistryError(f"registry {self.name} answered with {content_type or 'no type'}")
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise RegistryError(f"registry {self.name} sent malformed JSON") from exc
+
+    def close(self) -> None:
+        self.session.close()

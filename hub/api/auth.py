@@ -1,0 +1,23 @@
+"""The OAuth 2.0 token endpoint (client credentials, private_key_jwt)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.api._context import services
+from hub.api._responses import JsonResult, json_body
+
+__all__ = ["token"]
+
+
+def token(body: dict[str, Any]) -> JsonResult:
+    issued = services().tokens.exchange(str(body["client_assertion"]))
+    return json_body(
+        {
+            "access_token": issued.access_token,
+            "token_type": issued.token_type,
+            "expires_in": issued.expires_in,
+            "scope": issued.scope,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )

@@ -1,0 +1,95 @@
+"""Reads the catalogues from ``specs/catalog`` into a :class:`Catalog`.
+
+Layout::
+
+    registries.yaml        registries, and where identities are resolved
+    agencies.yaml          agencies and their public keys
+    purposes.yaml          purposes, legal bases, allowed agencies and fields
+    evidence/<id>.yaml     an evidence type: titles, sources, field mapping
+    evidence/<id>.schema.json   its JSON Schema (draft 2020-12)
+
+Extra catalogue directories (``extra_dirs``) are merged in, so an operator
+adds a registry or an evidence type by dropping files, not by changing code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from hub.domain.catalog import Catalog
+from hub.domain.evidence import IdentityLookup
+from hub.errors import ConfigError
+
+__all__ = ["LoadedCatalog", "load_catalog"]
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read catalogue file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"catalogue file {path} must hold a mapping")
+    return data
+
+
+class LoadedCatalog:
+    """The catalogue plus where the hub resolves identities."""
+
+    def __init__(self, catalog: Catalog, identity: IdentityLookup) -> None:
+        self.catalog = catalog
+        self.identity = identity
+
+
+def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCatalog:
+    registries: dict[str, Any] = {}
+    agencies: dict[str, Any] = {}
+    purposes: dict[str, Any] = {}
+    evidence: dict[str, dict[str, Any]] = {}
+    identity: dict[str, Any] = {}
+    for folder in (directory, *extra_dirs):
+        if (folder / "registries.yaml").exists():
+            doc = _yaml(folder / "registries.yaml")
+            registries.update(doc.get("registries", {}))
+            identity.update(doc.get("identity", {}))
+        if (folder / "agencies.yaml").exists():
+            agencies.update(_yaml(folder / "agencies.yaml").get("agencies", {}))
+        if (folder / "purposes.yaml").exists():
+            purposes.update(_yaml(folder / "purposes.yaml").get("purposes", {}))
+        for path in sorted((folder / "evidence").glob("*.yaml")):
+            evidence[path.stem] = _evidence(path)
+    if not identity:
+        raise ConfigError("registries.yaml must say where identities are resolved (identity:)")
+    catalog = Catalog.from_documents(
+        registries=registries, evidence_types=evidence, agencies=agencies, purposes=purposes
+    )
+    lookup = IdentityLookup(
+        registry=str(identity["registry"]),
+        operation=str(identity["operation"]),
+        afm_path=str(identity["afm"]),
+        amka_path=str(identity["amka"]),
+    )
+    if lookup.registry not in catalog.registries:
+        raise ConfigError(f"identity registry {lookup.registry} is not in the catalogue")
+    return LoadedCatalog(catalog, lookup)
+
+
+def _evidence(path: Path) -> dict[str, Any]:
+    doc = _yaml(path)
+    schema_path = path.with_name(f"{path.stem}.schema.json")
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"evidence type {path.stem}: cannot read {schema_path.name}") from exc
+    except SchemaError as exc:
+        raise ConfigError(f"evidence type {path.stem}: invalid JSON Schema: {exc.message}") from exc
+    doc["schema"] = schema
+    return doc

@@ -1,0 +1,328 @@
+"""Agency authentication: OAuth 2.0 client credentials with private_key_jwt.
+
+An agency proves who it is with a client assertion (RFC 7523) signed by its
+own key: ``iss`` = ``sub`` = its id, ``aud`` = the hub's token endpoint, a
+short ``exp`` and a single-use ``jti``. The hub answers with a short-lived
+access token signed by its own key and scoped to the agency's purposes. Only
+asymmetric algorithms are accepted, so neither ``none`` nor an HMAC keyed
+with a public key can pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from hub.domain.ports import ReplayCache, TokenKeys
+from hub.errors import InvalidToken
+
+__all__ = [
+    "ACCESS_AUDIENCE",
+    "AUDIT_AUDIENCE",
+    "CITIZEN_AUDIENCE",
+    "AgencyKeys",
+    "AgencyPrincipal",
+    "AuditorPrincipal",
+    "CitizenPrincipal",
+    "IssuedToken",
+    "TokenService",
+]
+
+ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
+ACCESS_AUDIENCE = "oncehub-api"
+AUDIT_AUDIENCE = "oncehub-audit"
+CITIZEN_AUDIENCE = "oncehub-citizen"
+MAX_TOKEN_BYTES = 8192
+MAX_ASSERTION_LIFETIME = 300
+LEEWAY = 30
+
+#: Looks up an agency's public keys: kid -> key (an empty mapping if unknown).
+AgencyKeys = Callable[[str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyPrincipal:
+    """An authenticated agency, as its access token says."""
+
+    agency_id: str
+    purposes: tuple[str, ...]
+    token_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenPrincipal:
+    """A citizen signed in through the trusted identity issuer."""
+
+    afm: str
+    amka: str | None
+    name: str | None
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        """The references under which the access log may name this citizen."""
+        refs = [f"afm:{self.afm}"]
+        if self.amka:
+            refs.append(f"amka:{self.amka}")
+        return tuple(refs)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditorPrincipal:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _header(token: str) -> dict[str, Any]:
+    if len(token) > MAX_TOKEN_BYTES:
+        raise InvalidToken("The token is too large.")
+    try:
+        header: dict[str, Any] = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("The token is not a well-formed JWS.") from exc
+    return header
+
+
+class TokenService:
+    """Exchanges client assertions for access tokens, and checks the latter."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        token_endpoint: str,
+        agency_keys: AgencyKeys,
+        agency_purposes: Callable[[str], tuple[str, ...]],
+        keys: TokenKeys,
+        replay: ReplayCache,
+        ttl: int = 300,
+        citizen_issuer: str | None = None,
+        citizen_keys: Callable[[str], Any | None] | None = None,
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self.issuer = issuer
+        self.token_endpoint = token_endpoint
+        self._agency_keys = agency_keys
+        self._agency_purposes = agency_purposes
+        self._keys = keys
+        self._replay = replay
+        self.ttl = ttl
+        self._clock = clock
+        #: The identity issuer whose ID tokens sign citizens in; by default the
+        #: hub's own development issuer, which signs with the token key.
+        self.citizen_issuer = citizen_issuer or issuer + "/dev-idp"
+        self._citizen_keys = citizen_keys or keys.verification_key
+
+    def exchange(self, assertion: str) -> IssuedToken:
+        """Verify a client assertion and issue an access token for its agency."""
+        header = _header(assertion)
+        if header.get("alg") not in ASSERTION_ALGORITHMS:
+            raise InvalidToken("Client assertions must be signed with ES256 or EdDSA.")
+        try:
+            unverified = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("The client assertion is not a well-formed JWT.") from exc
+        agency_id = unverified.get("iss")
+        if not isinstance(agency_id, str) or unverified.get("sub") != agency_id:
+            raise InvalidToken("The client assertion's iss and sub must both name the agency.")
+        keys = self._agency_keys(agency_id)
+        if not keys:
+            raise InvalidToken("The client assertion names an unknown agency.")
+        kid = header.get("kid")
+        candidates = [keys[kid]] if isinstance(kid, str) and kid in keys else list(keys.values())
+        if isinstance(kid, str) and kid not in keys:
+            raise InvalidToken("The client assertion's key id is not registered for the agency.")
+        claims = self._verify_assertion(assertion, candidates)
+        now = self._clock()
+        exp = int(claims["exp"])
+        iat = int(claims.get("iat", claims.get("nbf", exp - MAX_ASSERTION_LIFETIME)))
+        if exp - iat > MAX_ASSERTION_LIFETIME or exp > now.timestamp() + MAX_ASSERTION_LIFETIME:
+            raise InvalidToken(
+                f"Client assertions may live at most {MAX_ASSERTION_LIFETIME} seconds."
+            )
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 8 <= len(jti) <= 256:
+            raise InvalidToken("The client assertion's jti must be a unique string.")
+        expires_at = dt.datetime.fromtimestamp(exp + LEEWAY, dt.UTC)
+        if not self._replay.remember(agency_id, jti, expires_at):
+            raise InvalidToken("This client assertion was already used.")
+        return self._issue(agency_id, now)
+
+    def _verify_assertion(self, assertion: str, candidates: list[Any]) -> dict[str, Any]:
+        error: jwt.PyJWTError | None = None
+        for key in candidates:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    assertion,
+                    key=key,
+                    algorithms=list(ASSERTION_ALGORITHMS),
+                    audience=self.token_endpoint,
+                    leeway=LEEWAY,
+                    options={"require": ["exp", "iss", "sub", "aud", "jti"]},
+                )
+            except jwt.InvalidSignatureError as exc:
+                error = exc
+                continue
+            except jwt.ExpiredSignatureError as exc:
+                raise InvalidToken("The client assertion has expired.") from exc
+            except jwt.ImmatureSignatureError as exc:
+                raise InvalidToken("The client assertion is not valid yet.") from exc
+            except jwt.InvalidAudienceError as exc:
+                raise InvalidToken(
+                    "The client assertion must be addressed to the token endpoint."
+                ) from exc
+            except jwt.MissingRequiredClaimError as exc:
+                raise InvalidToken(f"The client assertion lacks the {exc.claim} claim.") from exc
+            except jwt.PyJWTError as exc:
+                raise InvalidToken("The client assertion is not valid.") from exc
+            return claims
+        raise InvalidToken("The client assertion's signature does not verify.") from error
+
+    def _issue(self, agency_id: str, now: dt.datetime) -> IssuedToken:
+        purposes = self._agency_purposes(agency_id)
+        iat = int(now.timestamp())
+        scope = " ".join(purposes)
+        claims = {
+            "iss": self.issuer,
+            "sub": agency_id,
+            "aud": ACCESS_AUDIENCE,
+            "iat": iat,
+            "nbf": iat,
+            "exp": iat + self.ttl,
+            "jti": uuid.uuid4().hex,
+            "scope": scope,
+            "token_use": "agency",
+        }
+        token = self._keys.sign_jwt(claims, typ="at+jwt")
+        return IssuedToken(access_token=token, expires_in=self.ttl, scope=scope)
+
+    def verify_access_token(self, token: str) -> AgencyPrincipal:
+        """The agency an access token was issued to, or :class:`InvalidToken`."""
+        header = _header(token)
+        if header.get("alg") != "ES256":
+            raise InvalidToken("Access tokens are ES256 tokens issued by the hub.")
+        kid = header.get("kid")
+        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("The access token was not issued by this hub.")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=["ES256"],
+                audience=ACCESS_AUDIENCE,
+                issuer=self.issuer,
+                leeway=5,
+                options={"require": ["exp", "iat", "sub", "jti"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("The access token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("The access token is not valid.") from exc
+        if claims.get("token_use") != "agency":
+            raise InvalidToken("This is not an agency access token.")
+        scope = claims.get("scope", "")
+        purposes = tuple(scope.split()) if isinstance(scope, str) else ()
+        return AgencyPrincipal(agency_id=claims["sub"], purposes=purposes, token_id=claims["jti"])
+
+    # -- citizens and auditors ---------------------------------------------------
+
+    def _signed(self, claims: dict[str, Any], typ: str) -> IssuedToken:
+        token = self._keys.sign_jwt(claims, typ=typ)
+        return IssuedToken(access_token=token, expires_in=self.ttl, scope=str(claims["aud"]))
+
+    def issue_citizen(self, afm: str, amka: str | None, name: str | None) -> IssuedToken:
+        """An ID token from the development issuer (the CLI refuses in production)."""
+        iat = int(self._clock().timestamp())
+        claims: dict[str, Any] = {
+            "iss": self.citizen_issuer,
+            "sub": f"afm:{afm}",
+            "aud": CITIZEN_AUDIENCE,
+            "iat": iat,
+            "exp": iat + max(self.ttl, 3600),
+            "jti": uuid.uuid4().hex,
+            "afm": afm,
+        }
+        if amka:
+            claims["amka"] = amka
+        if name:
+            claims["name"] = name
+        return self._signed(claims, "JWT")
+
+    def verify_citizen_token(self, token: str) -> CitizenPrincipal:
+        header = _header(token)
+        if header.get("alg") not in ASSERTION_ALGORITHMS:
+            raise InvalidToken("Citizen tokens are signed with ES256 or EdDSA.")
+        kid = header.get("kid")
+        key = self._citizen_keys(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("The citizen token is not from the trusted identity issuer.")
+        claims = self._decode(token, key, CITIZEN_AUDIENCE, self.citizen_issuer)
+        afm = claims.get("afm")
+        if not isinstance(afm, str) or len(afm) != 9 or not afm.isdigit():
+            raise InvalidToken("The citizen token does not carry the citizen's AFM.")
+        amka, name = claims.get("amka"), claims.get("name")
+        return CitizenPrincipal(
+            afm=afm,
+            amka=amka if isinstance(amka, str) else None,
+            name=name if isinstance(name, str) else None,
+        )
+
+    def issue_auditor(self, name: str) -> IssuedToken:
+        iat = int(self._clock().timestamp())
+        claims = {
+            "iss": self.issuer,
+            "sub": name,
+            "aud": AUDIT_AUDIENCE,
+            "iat": iat,
+            "exp": iat + max(self.ttl, 3600),
+            "jti": uuid.uuid4().hex,
+            "token_use": "auditor",
+        }
+        return self._signed(claims, "at+jwt")
+
+    def verify_auditor_token(self, token: str) -> AuditorPrincipal:
+        header = _header(token)
+        if header.get("alg") != "ES256":
+            raise InvalidToken("Auditor tokens are ES256 tokens issued by the hub.")
+        kid = header.get("kid")
+        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("The auditor token was not issued by this hub.")
+        claims = self._decode(token, key, AUDIT_AUDIENCE, self.issuer)
+        if claims.get("token_use") != "auditor":
+            raise InvalidToken("This is not an auditor token.")
+        return AuditorPrincipal(name=str(claims["sub"]))
+
+    @staticmethod
+    def _decode(token: str, key: Any, audience: str, issuer: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=["ES256", "EdDSA"],
+                audience=audience,
+                issuer=issuer,
+                leeway=5,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("The token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("The token is not valid here.") from exc
+        return claims

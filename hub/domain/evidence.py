@@ -1,0 +1,287 @@
+"""The once-only exchange: an agency's evidence request, end to end.
+
+Order matters and is the point of this module: check the purpose and the
+agency, then the legal basis or consent, and only then touch a registry;
+resolve the citizen, fetch, normalise to the evidence schema, keep only what
+the purpose allows, and record the decision in the access log before any data
+leaves. Denials are recorded too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import rfc8785
+from jsonschema import Draft202012Validator
+
+from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auth import AgencyPrincipal
+from hub.domain.catalog import Catalog, EvidenceType, Purpose
+from hub.domain.identity import CitizenRef
+from hub.domain.mapping import apply_mapping, lookup, minimise
+from hub.domain.ports import AccessLog, RegistryClient
+from hub.errors import (
+    BadRequest,
+    CitizenNotFound,
+    ConsentRequired,
+    HubError,
+    PurposeNotAllowed,
+    RegistryError,
+)
+
+__all__ = [
+    "ConsentGate",
+    "EvidenceRequest",
+    "EvidenceResult",
+    "EvidenceService",
+    "IdentityLookup",
+    "NoConsentStore",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRequest:
+    citizen: CitizenRef
+    evidence_type: str
+    purpose: str
+    consent_id: str | None = None
+    official: str | None = None
+    case_reference: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceResult:
+    request_id: str
+    evidence_type: str
+    purpose: str
+    evidence: dict[str, Any]
+    registries: tuple[str, ...]
+    issued_at: dt.datetime
+    legal_basis: str | None
+    consent_id: str | None
+    log_index: int
+
+
+class ConsentGate(Protocol):
+    """Decides whether a consent purpose may proceed for this citizen."""
+
+    def authorise(
+        self,
+        *,
+        agency_id: str,
+        purpose: Purpose,
+        evidence_type: str,
+        citizen: CitizenRef,
+        consent_id: str | None,
+    ) -> str:
+        """The id of the consent that covers the request, or ConsentRequired."""
+        ...
+
+
+class NoConsentStore:
+    """A hub that keeps no consents: every consent purpose is refused."""
+
+    def authorise(
+        self,
+        *,
+        agency_id: str,
+        purpose: Purpose,
+        evidence_type: str,
+        citizen: CitizenRef,
+        consent_id: str | None,
+    ) -> str:
+        raise ConsentRequired(
+            f"Purpose {purpose.id} needs the citizen's consent.",
+            consent_request_endpoint="/v1/consent-requests",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityLookup:
+    """Where the hub finds both identifiers of a citizen given either."""
+
+    registry: str
+    operation: str
+    afm_path: str
+    amka_path: str
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def digest(value: Any) -> str:
+    """SHA-256 over the RFC 8785 canonical form, as ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(value)).hexdigest()
+
+
+class EvidenceService:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        registries: Mapping[str, RegistryClient],
+        access_log: AccessLog,
+        identity: IdentityLookup,
+        consents: ConsentGate | None = None,
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self.catalog = catalog
+        self.registries = registries
+        self.access_log = access_log
+        self.identity = identity
+        self.consents: ConsentGate = consents or NoConsentStore()
+        self._clock = clock
+        self._validators = {
+            tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
+        }
+
+    # -- policy ---------------------------------------------------------------
+
+    def _authorise(
+        self, principal: AgencyPrincipal, request: EvidenceRequest
+    ) -> tuple[Purpose, EvidenceType, tuple[str, ...]]:
+        purpose = self.catalog.purposes.get(request.purpose)
+        if purpose is None:
+            raise PurposeNotAllowed(f"There is no purpose {request.purpose!r}.")
+        if not purpose.allows_agency(principal.agency_id) or (
+            request.purpose not in principal.purposes
+        ):
+            raise PurposeNotAllowed(
+                f"Agency {principal.agency_id} may not act for purpose {purpose.id}."
+            )
+        evidence_type = self.catalog.evidence_types.get(request.evidence_type)
+        if evidence_type is None:
+            raise BadRequest(f"There is no evidence type {request.evidence_type!r}.")
+        allowed = purpose.allowed_fields(evidence_type.id)
+        if allowed is None:
+            raise PurposeNotAllowed(
+                f"Purpose {purpose.id} does not cover evidence type {evidence_type.id}."
+            )
+        return purpose, evidence_type, allowed
+
+    # -- the exchange -----------------------------------------------------------
+
+    def request(
+        self, principal: AgencyPrincipal, request: EvidenceRequest, request_id: str | None = None
+    ) -> EvidenceResult:
+        request_id = request_id or uuid.uuid4().hex
+        actor = Actor("agency", principal.agency_id, request.official or None)
+        subject = f"{request.citizen.kind}:{request.citizen.value}"
+        legal_basis: str | None = None
+        consent_id: str | None = None
+        try:
+            purpose, evidence_type, allowed = self._authorise(principal, request)
+            legal_basis = purpose.legal_basis
+            if purpose.consent_required:
+                legal_basis = "consent"
+                consent_id = self.consents.authorise(
+                    agency_id=principal.agency_id,
+                    purpose=purpose,
+                    evidence_type=evidence_type.id,
+                    citizen=request.citizen,
+                    consent_id=request.consent_id,
+                )
+            evidence, used = self._fetch(evidence_type, request, request_id)
+            shared = minimise(evidence, allowed)
+            self._check_schema(evidence_type, shared)
+        except HubError as exc:
+            self.access_log.record(
+                AccessEntry(
+                    time=self._clock(),
+                    actor=actor,
+                    action="evidence.request",
+                    outcome="denied" if exc.status < 500 else "error",
+                    subject=subject,
+                    evidence_type=request.evidence_type,
+                    purpose=request.purpose,
+                    legal_basis=legal_basis,
+                    consent_id=consent_id or request.consent_id,
+                    reason=exc.slug,
+                    request_id=request_id,
+                )
+            )
+            raise
+        issued_at = self._clock()
+        index = self.access_log.record(
+            AccessEntry(
+                time=issued_at,
+                actor=actor,
+                action="evidence.request",
+                outcome="granted",
+                subject=subject,
+                evidence_type=evidence_type.id,
+                purpose=purpose.id,
+                legal_basis=legal_basis,
+                consent_id=consent_id,
+                fields=tuple(shared),
+                request_id=request_id,
+                response_digest=digest(shared),
+            )
+        )
+        return EvidenceResult(
+            request_id=request_id,
+            evidence_type=evidence_type.id,
+            purpose=purpose.id,
+            evidence=shared,
+            registries=used,
+            issued_at=issued_at,
+            legal_basis=purpose.legal_basis,
+            consent_id=consent_id,
+            log_index=index,
+        )
+
+    def _identifiers(self, citizen: CitizenRef, request_id: str) -> dict[str, str]:
+        """Both identifiers of the citizen, asking the identity registry if needed."""
+        client = self.registries[self.identity.registry]
+        answer = client.call(
+            self.identity.operation, {citizen.kind: citizen.value}, request_id=request_id
+        )
+        afm, amka = lookup(answer, self.identity.afm_path), lookup(answer, self.identity.amka_path)
+        ids: dict[str, str] = {citizen.kind: citizen.value}
+        if isinstance(afm, str):
+            ids.setdefault("afm", afm)
+        if isinstance(amka, str):
+            ids.setdefault("amka", amka)
+        return ids
+
+    def _fetch(
+        self, evidence_type: EvidenceType, request: EvidenceRequest, request_id: str
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        ids: dict[str, str] = {request.citizen.kind: request.citizen.value}
+        if any(s.identifier not in ids for s in evidence_type.sources):
+            ids = self._identifiers(request.citizen, request_id)
+        answers: dict[str, Any] = {}
+        used: list[str] = []
+        for source in evidence_type.sources:
+            value = ids.get(source.identifier)
+            if value is None:
+                raise CitizenNotFound("The registries hold no such citizen.")
+            try:
+                answers[source.name] = self.registries[source.registry].call(
+                    source.operation, {source.identifier: value}, request_id=request_id
+                )
+            except CitizenNotFound:
+                if not source.optional:
+                    raise
+                answers[source.name] = None
+            if source.registry not in used:
+                used.append(source.registry)
+        evidence = apply_mapping(
+            evidence_type.mapping, answers, params=request.parameters, today=self._clock().date()
+        )
+        return evidence, tuple(used)
+
+    def _check_schema(self, evidence_type: EvidenceType, evidence: dict[str, Any]) -> None:
+        errors = list(self._validators[evidence_type.id].iter_errors(evidence))
+        if errors:
+            raise RegistryError(
+                "A registry's answer does not fit the evidence type; nothing was shared.",
+                evidence_type=evidence_type.id,
+            )

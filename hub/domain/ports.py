@@ -1,0 +1,66 @@
+"""The protocols the domain needs from the outside world.
+
+Adapters (registry clients) and repositories (database stores) implement
+these; ``hub.app`` wires concrete ones in. A test checks each implementation
+against its port, so a new backend cannot silently miss a method.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from hub.domain.auditlog.entry import AccessEntry
+
+__all__ = ["AccessLog", "RegistryClient", "ReplayCache", "TokenKeys"]
+
+
+@runtime_checkable
+class RegistryClient(Protocol):
+    """One authoritative registry, whatever protocol it speaks.
+
+    ``call`` runs a named operation of the registry's description with
+    simple parameters and returns the answer as plain JSON-like data (dicts,
+    lists, strings, numbers, booleans, ISO dates). It raises only
+    :class:`hub.errors.RegistryError` subclasses, or
+    :class:`hub.errors.CitizenNotFound` when the registry knows no such person.
+    """
+
+    name: str
+
+    def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReplayCache(Protocol):
+    """Remembers single-use token ids (``jti``) until they expire anyway."""
+
+    def remember(self, issuer: str, jti: str, expires_at: dt.datetime) -> bool:
+        """Record the id; False if it was already seen (a replay)."""
+        ...
+
+
+@runtime_checkable
+class TokenKeys(Protocol):
+    """The hub's token-signing key: it signs; its public keys verify."""
+
+    def sign_jwt(self, claims: Mapping[str, Any], *, typ: str) -> str:
+        """A compact ES256 JWS over the claims with the current key (``kid`` set)."""
+        ...
+
+    def verification_key(self, kid: str) -> Any | None:
+        """The public key with that kid, current or retired, or None."""
+        ...
+
+
+@runtime_checkable
+class AccessLog(Protocol):
+    """Where every access decision is recorded, granted or denied."""
+
+    def record(self, entry: AccessEntry) -> int:
+        """Append the entry durably; return its index in the log."""
+        ...

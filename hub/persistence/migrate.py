@@ -31,23 +31,34 @@ def _config() -> Config:
     return config
 
 
+def _heads() -> tuple[str, ...]:
+    return tuple(sorted(ScriptDirectory.from_config(_config()).get_heads()))
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    """The head revision (several, joined by '+', while branches are unmerged)."""
+    heads = _heads()
+    return "+".join(heads) if heads else None
 
 
-def current_revision(db: Database) -> str | None:
+def _current(db: Database) -> tuple[str, ...]:
     try:
         with db.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
     except SQLAlchemyError as exc:
         raise StorageError("cannot read the schema revision") from exc
 
 
+def current_revision(db: Database) -> str | None:
+    current = _current(db)
+    return "+".join(current) if current else None
+
+
 def is_current(db: Database) -> bool:
-    return current_revision(db) == head_revision()
+    return _current(db) == _heads()
 
 
-def upgrade(db: Database, revision: str = "head") -> str | None:
+def upgrade(db: Database, revision: str = "heads") -> str | None:
     """Bring the schema up to ``revision``; returns the revision reached."""
     config = _config()
     try:

@@ -67,6 +67,9 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
             evidence[path.stem] = _evidence(path)
     if not identity:
         raise ConfigError("registries.yaml must say where identities are resolved (identity:)")
+    missing = [key for key in ("registry", "operation", "afm", "amka") if key not in identity]
+    if missing:
+        raise ConfigError(f"registries.yaml: identity lacks {', '.join(missing)}")
     catalog = Catalog.from_documents(
         registries=registries, evidence_types=evidence, agencies=agencies, purposes=purposes
     )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hub.domain.mapping import check_rules
 from hub.errors import ConfigError
 
 __all__ = [
@@ -176,6 +177,7 @@ def _evidence_type(
             raise ConfigError(f"{where}: identifier must be afm or amka")
     schema = _need(t, "schema", where)
     mapping = _need(t, "mapping", where)
+    check_rules(mapping)
     missing = set(schema.get("properties", {})) - set(mapping)
     if missing:
         raise ConfigError(f"{where}: no mapping for {', '.join(sorted(missing))}")

@@ -232,7 +232,7 @@ class EvidenceService:
             evidence=shared,
             registries=used,
             issued_at=issued_at,
-            legal_basis=purpose.legal_basis,
+            legal_basis=legal_basis,
             consent_id=consent_id,
             log_index=index,
         )

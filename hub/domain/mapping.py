@@ -11,12 +11,13 @@ fields the purpose allows.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.errors import ConfigError
 
-__all__ = ["DERIVATIONS", "apply_mapping", "lookup", "minimise"]
+__all__ = ["DERIVATIONS", "apply_mapping", "check_rules", "lookup", "minimise"]
 
 #: (the value at ``from``, the request's parameters, today, the rule's own options)
 Derivation = Callable[[Any, Mapping[str, Any], dt.date, Mapping[str, Any]], Any]
@@ -79,12 +80,18 @@ def _in_municipality(
 ) -> bool | None:
     """Whether any item lies in the requested municipality (the rule names the path)."""
     wanted = params.get("municipality")
-    if not isinstance(wanted, str) or not wanted:
+    if not isinstance(wanted, str) or not wanted.strip():
         return None
     items = value if isinstance(value, list) else []
     path = str(options.get("field", "municipality"))
-    target = wanted.casefold()
-    return any(str(lookup(item, path) or "").casefold() == target for item in items)
+    target = _fold(wanted)
+    return any(_fold(str(lookup(item, path) or "")) == target for item in items)
+
+
+def _fold(text: str) -> str:
+    """Caseless and accentless, since Greek capitals drop accents: ΠΑΤΡΕΩΝ is Πατρέων."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _relative(
@@ -132,6 +139,32 @@ def _evaluate(rule: Any, data: Any, params: Mapping[str, Any], today: dt.date) -
         each = rule["each"]
         return [{k: _evaluate(v, item, params, today) for k, v in each.items()} for item in items]
     raise ConfigError(f"a mapping rule needs from+each, derive or const: {rule!r}")
+
+
+def check_rules(mapping: Mapping[str, Any]) -> None:
+    """Refuse, at load time, a mapping whose rules could not be evaluated."""
+    for name, rule in mapping.items():
+        _check_rule(name, rule)
+
+
+def _check_rule(name: str, rule: Any) -> None:
+    if isinstance(rule, str):
+        return
+    if not isinstance(rule, Mapping):
+        raise ConfigError(f"mapping of {name}: a rule is a path or an object")
+    if "const" in rule:
+        return
+    if "derive" in rule:
+        if str(rule["derive"]) not in DERIVATIONS:
+            raise ConfigError(f"mapping of {name}: unknown derivation {rule['derive']!r}")
+        if not isinstance(rule.get("with", {}), Mapping):
+            raise ConfigError(f"mapping of {name}: 'with' must be an object")
+        return
+    if "each" in rule and "from" in rule and isinstance(rule["each"], Mapping):
+        for key, inner in rule["each"].items():
+            _check_rule(f"{name}.{key}", inner)
+        return
+    raise ConfigError(f"mapping of {name}: a rule needs from+each, derive or const")
 
 
 def _prune(value: Any) -> Any:

@@ -1,0 +1,282 @@
+"""From registry answers to evidence documents, and down to what a purpose may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from hub.domain.mapping import DERIVATIONS, apply_mapping, lookup, minimise
+from hub.errors import ConfigError
+
+TODAY = dt.date(2025, 6, 15)
+
+LAND = {
+    "land": {
+        "properties": [
+            {
+                "kaek": "050681726008",
+                "address": {"street": "Ερμού 10", "municipality": "Αθηναίων"},
+                "right": "full_ownership",
+                "share": {"percent": 100},
+            },
+            {
+                "kaek": "190412003005",
+                "address": {"street": "Αγίου Νικολάου 3", "municipality": "ΠΑΤΡΕΩΝ"},
+                "right": "bare_ownership",
+                "share": {"percent": 50},
+            },
+        ]
+    }
+}
+
+
+IN_MUNICIPALITY = {
+    "derive": "owns_property_in_municipality",
+    "from": "land.properties",
+    "with": {"field": "address.municipality"},
+}
+
+
+def one(rule: Any, answers: Any, **params: str) -> Any:
+    return apply_mapping({"x": rule}, answers, params=params, today=TODAY).get("x")
+
+
+# -- paths -------------------------------------------------------------------------------
+
+
+def test_lookup_follows_dotted_paths() -> None:
+    data = {"a": {"b": {"c": 3}}}
+    assert lookup(data, "a.b.c") == 3
+    assert lookup(data, "a.b") == {"c": 3}
+
+
+@pytest.mark.parametrize("path", ["a.x.c", "a.b.c.d", "z", "a.b.c.d.e"])
+def test_lookup_of_a_missing_step_is_none(path: str) -> None:
+    assert lookup({"a": {"b": {"c": 3}}}, path) is None
+
+
+def test_lookup_does_not_index_into_lists_or_strings() -> None:
+    assert lookup({"a": ["zero", "one"]}, "a.0") is None
+    assert lookup({"a": "text"}, "a.upper") is None
+
+
+def test_a_string_rule_is_a_dotted_path() -> None:
+    answers = {"ins": {"fund": {"code": "EFKA-M"}}, "other": {"fund": {"code": "NO"}}}
+    assert one("ins.fund.code", answers) == "EFKA-M"
+
+
+def test_a_const_rule() -> None:
+    assert one({"const": "GR"}, {}) == "GR"
+
+
+def test_from_each_maps_every_element() -> None:
+    rule = {
+        "from": "land.properties",
+        "each": {"kaek": "kaek", "municipality": "address.municipality", "share": "share.percent"},
+    }
+    assert one(rule, LAND) == [
+        {"kaek": "050681726008", "municipality": "Αθηναίων", "share": 100},
+        {"kaek": "190412003005", "municipality": "ΠΑΤΡΕΩΝ", "share": 50},
+    ]
+
+
+def test_from_each_over_a_missing_or_non_list_source_is_empty() -> None:
+    rule = {"from": "land.properties", "each": {"kaek": "kaek"}}
+    assert one(rule, {"land": None}) == []
+    assert one(rule, {"land": {"properties": {"kaek": "1"}}}) == []
+
+
+def test_nested_each() -> None:
+    answers = {"ins": {"years": [{"y": 2024, "periods": [{"d": 10}, {"d": 20}]}]}}
+    rule = {
+        "from": "ins.years",
+        "each": {"year": "y", "days": {"from": "periods", "each": {"n": "d"}}},
+    }
+    assert one(rule, answers) == [{"year": 2024, "days": [{"n": 10}, {"n": 20}]}]
+
+
+# -- pruning ------------------------------------------------------------------------------
+
+
+def test_absent_values_are_pruned_at_every_level() -> None:
+    mapping = {
+        "present": "p.name",
+        "absent": "p.nothing",
+        "list": {"from": "p.items", "each": {"a": "a", "b": "b"}},
+    }
+    answers = {"p": {"name": "n", "items": [{"a": 1}, {"a": 2, "b": {"deep": None, "k": 1}}]}}
+    evidence = apply_mapping(mapping, answers, today=TODAY)
+    assert evidence == {"present": "n", "list": [{"a": 1}, {"a": 2, "b": {"k": 1}}]}
+    assert "absent" not in evidence
+
+
+def test_falsy_values_are_kept() -> None:
+    mapping = {"insured": "i.insured", "days": "i.days", "name": "i.name", "list": "i.list"}
+    answers = {"i": {"insured": False, "days": 0, "name": "", "list": []}}
+    assert apply_mapping(mapping, answers, today=TODAY) == {
+        "insured": False,
+        "days": 0,
+        "name": "",
+        "list": [],
+    }
+
+
+# -- derivations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "adult"),
+    [
+        ("2007-06-15", True),  # the 18th birthday is today
+        ("2007-06-16", False),  # tomorrow
+        ("2007-06-14", True),
+        ("1950-01-01", True),
+        ("2020-02-29", False),
+        ("2007-06-15T00:00:00", True),
+    ],
+)
+def test_adult_at_the_18th_birthday_boundary(birth_date: str, adult: bool) -> None:
+    assert (
+        one({"derive": "adult", "from": "p.birthDate"}, {"p": {"birthDate": birth_date}}) is adult
+    )
+
+
+def test_adult_born_on_29_february() -> None:
+    rule = {"derive": "adult", "from": "p.birthDate"}
+    answers = {"p": {"birthDate": "2004-02-29"}}
+    assert apply_mapping({"x": rule}, answers, today=dt.date(2022, 2, 28))["x"] is False
+    assert apply_mapping({"x": rule}, answers, today=dt.date(2022, 3, 1))["x"] is True
+
+
+@pytest.mark.parametrize("value", [None, "not a date", "2007-13-40", 20070615])
+def test_adult_of_no_date_is_absent(value: object) -> None:
+    assert one({"derive": "adult", "from": "p.birthDate"}, {"p": {"birthDate": value}}) is None
+
+
+def test_age() -> None:
+    rule = {"derive": "age", "from": "p.birthDate"}
+    assert one(rule, {"p": {"birthDate": "1990-06-16"}}) == 34
+    assert one(rule, {"p": {"birthDate": "1990-06-15"}}) == 35
+
+
+def test_count_and_non_empty() -> None:
+    assert one({"derive": "count", "from": "land.properties"}, LAND) == 2
+    assert one({"derive": "non_empty", "from": "land.properties"}, LAND) is True
+    empty = {"land": {"properties": []}}
+    assert one({"derive": "count", "from": "land.properties"}, empty) == 0
+    assert one({"derive": "non_empty", "from": "land.properties"}, empty) is False
+    assert one({"derive": "count", "from": "land.properties"}, {"land": None}) == 0
+    assert one({"derive": "non_empty", "from": "land.missing"}, LAND) is False
+
+
+@pytest.mark.parametrize(
+    ("municipality", "owns"),
+    [
+        ("Αθηναίων", True),
+        ("αθηναίων", True),
+        ("ΑΘΗΝΑΙΩΝ", True),
+        ("Πατρέων", True),
+        ("Θεσσαλονίκης", False),
+        ("patras", False),
+        ("Αθηνα", False),
+    ],
+)
+def test_owns_property_in_municipality_is_case_insensitive(municipality: str, owns: bool) -> None:
+    rule = IN_MUNICIPALITY
+    assert one(rule, LAND, municipality=municipality) is owns
+
+
+def test_owns_property_in_municipality_defaults_to_a_municipality_member() -> None:
+    rule = {"derive": "owns_property_in_municipality", "from": "p"}
+    answers = {"p": [{"kaek": "1", "municipality": "Αθηναίων"}]}
+    assert one(rule, answers, municipality="αθηναίων") is True
+    # Without "with", the registry's nested address is not where it looks.
+    assert one({**rule, "from": "land.properties"}, LAND, municipality="Αθηναίων") is False
+
+
+def test_owns_property_in_municipality_with_no_properties_is_false() -> None:
+    assert one(IN_MUNICIPALITY, {"land": {"properties": []}}, municipality="Αθηναίων") is False
+    assert one(IN_MUNICIPALITY, {"land": None}, municipality="Αθηναίων") is False
+
+
+def test_derivation_options_must_be_an_object() -> None:
+    with pytest.raises(ConfigError, match="'with'"):
+        one({**IN_MUNICIPALITY, "with": "address.municipality"}, LAND, municipality="x")
+
+
+def test_owns_property_in_municipality_needs_the_parameter() -> None:
+    rule = IN_MUNICIPALITY
+    assert one(rule, LAND) is None
+    assert one(rule, LAND, municipality="") is None
+    assert one(rule, LAND, municipality="  ") is None
+    # A property with no municipality never matches a blank one either.
+    assert one(rule, {"land": {"properties": [{"kaek": "1"}]}}, municipality=" ") is None
+
+
+def test_relative_keeps_names_and_dates_but_never_identifiers() -> None:
+    father = {
+        "afm": "090000045",
+        "amka": "01016012345",
+        "firstName": "Γεώργιος",
+        "surname": "Παπαδόπουλος",
+        "birthDate": "1960-01-01",
+        "alive": True,
+    }
+    relative = one({"derive": "relative", "from": "f.father"}, {"f": {"father": father}})
+    assert relative == {
+        "given_name": "Γεώργιος",
+        "surname": "Παπαδόπουλος",
+        "birth_date": "1960-01-01",
+        "alive": True,
+    }
+    assert one({"derive": "relative", "from": "f.father"}, {"f": {"father": "x"}}) is None
+
+
+def test_relative_prunes_what_the_registry_did_not_say() -> None:
+    mother = {"firstName": "Ελένη", "surname": "Κ."}
+    assert one({"derive": "relative", "from": "f.mother"}, {"f": {"mother": mother}}) == {
+        "given_name": "Ελένη",
+        "surname": "Κ.",
+    }
+
+
+def test_every_derivation_is_registered() -> None:
+    assert set(DERIVATIONS) == {
+        "relative",
+        "adult",
+        "age",
+        "count",
+        "non_empty",
+        "owns_property_in_municipality",
+    }
+
+
+# -- rule errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"derive": "shoe_size", "from": "p"}, "unknown derivation"),
+        ({"from": "p"}, "needs from\\+each"),
+        (42, "must be a path or an object"),
+    ],
+)
+def test_bad_rules_are_config_errors(rule: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        one(rule, {"p": {}})
+
+
+# -- minimisation -------------------------------------------------------------------------------
+
+
+def test_minimise_keeps_only_allowed_fields() -> None:
+    evidence = {"adult": True, "birth_date": "2000-01-01", "given_name": "Μ", "surname": "Π"}
+    assert minimise(evidence, ("adult",)) == {"adult": True}
+
+
+def test_minimise_ignores_allowed_fields_that_are_absent() -> None:
+    assert minimise({"a": 1, "b": 2}, ("b", "c")) == {"b": 2}
+    assert minimise({"a": 1}, ()) == {}

@@ -24,8 +24,10 @@ from adapters.soap import SoapRegistryClient
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
+from hub.auditlog_keys import build_audit_service
 from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
+from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
 from hub.domain.catalog import RegistrySpec
 from hub.domain.evidence import EvidenceService
@@ -59,6 +61,7 @@ class Services:
     evidence: EvidenceService
     keystore: FileKeyStore | None = None
     keys_problem: str | None = None
+    audit: AuditService | None = None
     _tokens: TokenService | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -196,6 +199,14 @@ def build_services(settings: Settings) -> Services:
             keys=KeyStoreTokenKeys(services.keystore),
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
+        )
+    if services.keystore is not None:
+        services.audit = build_audit_service(
+            db,
+            services.keystore,
+            access_log=access_log,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_seconds=settings.checkpoint_seconds,
         )
     services.readiness["database"] = _database_check(db)
     services.readiness["migrations"] = _migrations_check(db)

@@ -94,6 +94,8 @@ class Settings:
     sandbox_base_port: int = 8100
     sandbox_population: int = 10_000
     sandbox_seed: int = 20_26
+    checkpoint_every: int = 1000
+    checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     registry_credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
@@ -141,6 +143,8 @@ class Settings:
             sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", d.sandbox_base_port),
             sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", d.sandbox_population),
             sandbox_seed=_int(env, "HUB_SANDBOX_SEED", d.sandbox_seed),
+            checkpoint_every=_int(env, "HUB_CHECKPOINT_EVERY", d.checkpoint_every),
+            checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
             registry_credentials=credentials,
         )
@@ -164,5 +168,7 @@ class Settings:
             raise ConfigError("HUB_MAX_BODY_BYTES must be at least 1024")
         if self.access_token_ttl <= 0 or self.access_token_ttl > 3600:
             raise ConfigError("HUB_ACCESS_TOKEN_TTL must be between 1 and 3600 seconds")
+        if self.checkpoint_every < 1 or self.checkpoint_seconds <= 0:
+            raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:
             raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")

@@ -17,6 +17,7 @@ from adapters.sandbox.runner import start_sandbox
 from hub.app import create_app
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
+from hub.domain.auditlog.service import CheckpointTimer
 from hub.errors import ConfigError
 from hub.logs import configure_logging
 from hub.persistence import migrate
@@ -59,7 +60,16 @@ def run_server(settings: Settings) -> int:
         lifespan="on",
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    # Checkpoints every N entries are made as entries are appended; this
+    # timer makes one every T seconds when the log has grown.
+    timer = CheckpointTimer(app.services.audit) if app.services.audit else None
+    if timer:
+        timer.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if timer:
+            timer.stop()
     return 0
 
 

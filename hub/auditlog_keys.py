@@ -1,0 +1,80 @@
+"""The access log's signing key from the key store, and the audit service's wiring.
+
+:class:`KeyStoreLogSigner` adapts :class:`hub.domain.sealing.keystore.KeyStore`
+(which signs bytes by key id, so that an HSM can hold the key) to the
+:class:`hub.domain.auditlog.service.LogSigner` port: checkpoints are signed by
+the store's current LOG key under its signed-note name.
+
+:func:`build_audit_service` puts the SQL store, that signer and the checkpoint
+policy together; ``hub.app.build_services`` and the ``hub audit`` commands
+call it, so both sign the same checkpoints the same way.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.domain.auditlog.checkpoint import NoteVerifier
+from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService, CheckpointPolicy
+from hub.domain.sealing.errors import KeyStoreError
+from hub.domain.sealing.keystore import LOG_KEY_NAME, KeyPurpose, KeyStore
+from hub.persistence.audit_queries import SqlAuditStore
+from hub.persistence.auditlog import SqlAccessLog
+from hub.persistence.db import Database
+
+__all__ = ["KeyStoreLogSigner", "build_audit_service"]
+
+
+class KeyStoreLogSigner:
+    """The key store's current LOG key, as a signed-note signer."""
+
+    def __init__(self, keystore: KeyStore, name: str = LOG_KEY_NAME) -> None:
+        self._keystore = keystore
+        self._kid = keystore.current(KeyPurpose.LOG).kid
+        public = keystore.public_key(self._kid)
+        if not isinstance(public, Ed25519PublicKey):
+            raise KeyStoreError("the log key is not an Ed25519 key")
+        self._verifier = NoteVerifier.from_public_key(name, public)
+
+    @property
+    def name(self) -> str:
+        return self._verifier.name
+
+    @property
+    def key_id(self) -> int:
+        return self._verifier.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._keystore.sign(self._kid, message)
+
+    def verifier(self) -> NoteVerifier:
+        return self._verifier
+
+
+def build_audit_service(
+    db: Database,
+    keystore: KeyStore,
+    *,
+    access_log: SqlAccessLog | None = None,
+    checkpoint_every: int = 1000,
+    checkpoint_seconds: float = 60.0,
+    origin: str = DEFAULT_ORIGIN,
+) -> AuditService:
+    """The audit service over the hub's database, signing with the LOG key.
+
+    With ``access_log``, auditors' searches are recorded in the log and every
+    committed append checks whether a checkpoint is due.
+    """
+    store = SqlAuditStore(db)
+    service = AuditService(
+        tree=store,
+        checkpoints=store,
+        entries=store,
+        signer=KeyStoreLogSigner(keystore),
+        origin=origin,
+        policy=CheckpointPolicy(every=checkpoint_every, seconds=checkpoint_seconds),
+        access_log=access_log,
+    )
+    if access_log is not None:
+        access_log.add_listener(service.note_appended)
+    return service

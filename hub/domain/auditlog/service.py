@@ -1,0 +1,591 @@
+"""The auditor's side of the access log: checkpoints, proofs and searches.
+
+The tree, the checkpoint format and the offline verifier say *what* the log
+proves; this module is what the hub does with them while it runs. It signs
+checkpoints of the stored tree (every N entries, after T seconds with new
+entries, and whenever an auditor asks), serves them, answers RFC 9162
+inclusion and consistency proofs against the stored subtree hashes, and lets
+auditors search the entries.
+
+Storage stays behind three small ports, so that the service is as pure as
+the rest of :mod:`hub.domain.auditlog`:
+
+* :class:`TreeReader` opens a read of the node store (a
+  :class:`~hub.domain.auditlog.tree.NodeStore`); proofs are computed here,
+  from the nodes it returns, with the plans of :mod:`.tree`;
+* :class:`CheckpointStore` keeps signed checkpoints, one per tree size;
+* :class:`EntryStore` finds logged entries by index or by filters.
+
+The signing key is the :class:`LogSigner` port: anything with a note key
+name, a key id and an Ed25519 ``sign``. :class:`~.checkpoint.NoteSigner`
+satisfies it, and so does the key store adapter in :mod:`hub.auditlog_keys`,
+so the private key can stay in an HSM.
+
+Entries are listed **newest first**: an auditor usually starts from recent
+accesses, and a cursor that only moves towards smaller indices is stable
+while the log grows. The cursor is opaque to clients (base64url of the last
+index served); the page ends with ``next = None``.
+
+Every search and read by an auditor is itself an access to citizens' data,
+so when the service holds the access log it records one ``audit.search`` or
+``audit.read`` entry naming the auditor.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Final, Protocol, runtime_checkable
+
+from hub.domain.auditlog.checkpoint import Checkpoint, NoteSignature, NoteVerifier, verify_note
+from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auditlog.errors import ProofError, TreeIntegrityError
+from hub.domain.auditlog.merkle import EMPTY_ROOT
+from hub.domain.auditlog.tree import NodeStore, plan_consistency, plan_inclusion, plan_root
+from hub.domain.ports import AccessLog
+from hub.errors import HubError, NotFound, ValidationFailed
+
+__all__ = [
+    "DEFAULT_ORIGIN",
+    "MAX_PAGE",
+    "AuditService",
+    "CheckpointPage",
+    "CheckpointPolicy",
+    "CheckpointStore",
+    "CheckpointTimer",
+    "ConsistencyProof",
+    "EntryPage",
+    "EntryQuery",
+    "EntryStore",
+    "InclusionProof",
+    "LogSigner",
+    "LoggedEntry",
+    "StoredCheckpoint",
+    "TreeReader",
+    "decode_cursor",
+    "encode_cursor",
+    "sign_checkpoint_with",
+]
+
+#: The checkpoint origin: the log's name, equal to the note key's name.
+DEFAULT_ORIGIN: Final = "oncehub.gov.gr/log"
+#: The largest page of entries or checkpoints one call returns.
+MAX_PAGE: Final = 200
+_DEFAULT_PAGE: Final = 50
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# -- values --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint as kept by the hub: the note and what it says."""
+
+    size: int
+    root_hash: bytes
+    note: str
+    created_at: dt.datetime
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "root": self.root_hash.hex(),
+            "note": self.note,
+            "created_at": self.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEntry:
+    """One stored entry: its index, the logged JSON object and its leaf hash."""
+
+    index: int
+    entry: dict[str, Any]
+    leaf_hash: bytes
+
+    def to_json_obj(self) -> dict[str, Any]:
+        """The record an export line and the API carry."""
+        return {"index": self.index, "entry": self.entry, "leaf_hash": self.leaf_hash.hex()}
+
+
+@dataclass(frozen=True, slots=True)
+class EntryQuery:
+    """Filters of an entry search; ``None`` means "any". ``until`` is exclusive."""
+
+    citizen: str | None = None
+    agency: str | None = None
+    purpose: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.utcoffset() is None:
+                raise ValidationFailed(f"{name} must carry a time zone offset")
+        if self.since and self.until and self.since >= self.until:
+            raise ValidationFailed("since must come before until")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    items: tuple[LoggedEntry, ...]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPage:
+    items: tuple[StoredCheckpoint, ...]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """PATH(index, D[tree_size]) with the leaf and root it joins."""
+
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    root_hash: bytes
+    hashes: tuple[bytes, ...]
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "tree_size": self.tree_size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "root": self.root_hash.hex(),
+            "hashes": [h.hex() for h in self.hashes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """PROOF(first, D[second]) with the two tree heads it joins."""
+
+    first: int
+    second: int
+    first_root: bytes
+    second_root: bytes
+    hashes: tuple[bytes, ...]
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {
+            "first": self.first,
+            "second": self.second,
+            "first_root": self.first_root.hex(),
+            "second_root": self.second_root.hex(),
+            "hashes": [h.hex() for h in self.hashes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    """When the hub signs a checkpoint by itself.
+
+    A checkpoint is due once ``every`` entries were appended since the last
+    one, or once the last one is ``seconds`` old and entries were appended
+    since. Both must be positive.
+    """
+
+    every: int = 1000
+    seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.seconds <= 0:
+            raise ValueError("checkpoints need a positive entry count and interval")
+
+    def due(self, size: int, latest: StoredCheckpoint | None, now: dt.datetime) -> bool:
+        done = 0 if latest is None else latest.size
+        if size <= done:
+            return False
+        if size - done >= self.every or latest is None:
+            return True
+        return (now - latest.created_at).total_seconds() >= self.seconds
+
+
+# -- ports -----------------------------------------------------------------------
+
+
+@runtime_checkable
+class LogSigner(Protocol):
+    """The log's note key: signs checkpoint text with Ed25519."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
+
+    def sign(self, message: bytes) -> bytes:
+        """The raw 64-byte Ed25519 signature of ``message``."""
+        ...
+
+    def verifier(self) -> NoteVerifier:
+        """The public half, as published at ``/v1/audit/log-key``."""
+        ...
+
+
+@runtime_checkable
+class TreeReader(Protocol):
+    """Opens a read of the stored tree; the store's ``size()`` is the log's."""
+
+    def reading(self) -> AbstractContextManager[NodeStore]: ...
+
+
+@runtime_checkable
+class CheckpointStore(Protocol):
+    """Signed checkpoints, at most one per tree size."""
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None: ...
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> tuple[StoredCheckpoint, bool]:
+        """Keep a checkpoint; if one of that size exists, keep and return it.
+
+        The flag says whether ``checkpoint`` was the one stored.
+        """
+        ...
+
+    def checkpoints(self, *, below: int | None, limit: int) -> list[StoredCheckpoint]:
+        """Checkpoints of size below ``below`` (any when None), largest first."""
+        ...
+
+
+@runtime_checkable
+class EntryStore(Protocol):
+    """Logged entries, found by index or by filters."""
+
+    def entry_at(self, index: int) -> LoggedEntry | None: ...
+
+    def find_entries(
+        self, query: EntryQuery, *, below: int | None, limit: int
+    ) -> list[LoggedEntry]:
+        """Matching entries with index below ``below`` (any when None), newest first."""
+        ...
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def sign_checkpoint_with(checkpoint: Checkpoint, signer: LogSigner) -> str:
+    """The checkpoint as a C2SP signed note, signed through the port.
+
+    :func:`~.checkpoint.sign_checkpoint` needs the private key itself; this
+    needs only a ``sign`` call, which is all an HSM offers.
+    """
+    text = checkpoint.to_text()
+    signature = NoteSignature(signer.name, signer.key_id, signer.sign(text.encode("utf-8")))
+    return text + "\n" + signature.to_line()
+
+
+def encode_cursor(index: int) -> str:
+    """An opaque page cursor: base64url of the last index served."""
+    return base64.urlsafe_b64encode(str(index).encode("ascii")).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The index a cursor carries; :class:`ValidationFailed` for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        text = raw.decode("ascii")
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationFailed("the cursor is not one this hub issued") from exc
+    if not text.isdigit() or len(text) > 20 or encode_cursor(int(text)) != cursor:
+        raise ValidationFailed("the cursor is not one this hub issued")
+    return int(text)
+
+
+def _page_limit(limit: int | None) -> int:
+    if limit is None:
+        return _DEFAULT_PAGE
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _beyond(size: int, current: int) -> ProofError:
+    return ProofError(f"tree size {size} is beyond the log, which holds {current} entries")
+
+
+# -- the service -------------------------------------------------------------------
+
+
+class AuditService:
+    """Checkpoints, proofs and searches over the stored access log."""
+
+    def __init__(
+        self,
+        *,
+        tree: TreeReader,
+        checkpoints: CheckpointStore,
+        entries: EntryStore,
+        signer: LogSigner,
+        origin: str = DEFAULT_ORIGIN,
+        policy: CheckpointPolicy | None = None,
+        access_log: AccessLog | None = None,
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self._tree = tree
+        self._checkpoints = checkpoints
+        self._entries = entries
+        self._signer = signer
+        self._verifier = signer.verifier()
+        self.origin = origin
+        self.policy = policy or CheckpointPolicy()
+        self._access_log = access_log
+        self._clock = clock
+        # The latest checkpoint this process knows of, so that the check
+        # after every append costs no query; another process may have made a
+        # newer one, which costs at most one redundant checkpoint.
+        self._lock = threading.Lock()
+        self._latest: StoredCheckpoint | None = None
+        self._latest_loaded = False
+
+    # -- keys and checkpoints
+
+    @property
+    def verifier(self) -> NoteVerifier:
+        return self._verifier
+
+    def log_key(self) -> str:
+        """The note verifier key: ``<name>+<hex id>+<base64 key>``."""
+        return self._verifier.to_text()
+
+    def make_checkpoint(self) -> tuple[StoredCheckpoint, bool]:
+        """Sign the tree as it stands now; the flag says whether it is new.
+
+        When a checkpoint of the current size exists (the log did not grow,
+        or another hub process was quicker) that one is returned.
+        """
+        with self._tree.reading() as store:
+            size = store.size()
+            plan = plan_root(size)
+            nodes = store.get_nodes(plan.keys) if plan.keys else {}
+        # Outside the read: SQLite allows one transaction at a time.
+        existing = self._checkpoints.checkpoint_at(size)
+        if existing is not None:
+            self._remember(existing)
+            return existing, False
+        hashes = plan.assemble(nodes)
+        root_hash = hashes[0] if hashes else EMPTY_ROOT
+        note = sign_checkpoint_with(Checkpoint(self.origin, size, root_hash), self._signer)
+        # A wrongly wired key must not publish checkpoints nobody can verify.
+        verify_note(note, self._verifier, origin=self.origin)
+        stored, created = self._checkpoints.add_checkpoint(
+            StoredCheckpoint(size, root_hash, note, self._clock())
+        )
+        self._remember(stored)
+        if created:
+            log.info("audit checkpoint signed", extra={"tree_size": size})
+        return stored, created
+
+    def _remember(self, checkpoint: StoredCheckpoint) -> None:
+        with self._lock:
+            if self._latest is None or checkpoint.size >= self._latest.size:
+                self._latest = checkpoint
+            self._latest_loaded = True
+
+    def _known_latest(self) -> StoredCheckpoint | None:
+        with self._lock:
+            if self._latest_loaded:
+                return self._latest
+        latest = self._checkpoints.latest_checkpoint()
+        if latest is not None:
+            self._remember(latest)
+        else:
+            with self._lock:
+                self._latest_loaded = True
+        return latest
+
+    def maybe_checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """Make a checkpoint if the policy says one is due; return it if made.
+
+        ``size`` is the log's size when the caller knows it (right after an
+        append); otherwise the store is asked.
+        """
+        if size is None:
+            with self._tree.reading() as store:
+                size = store.size()
+        now = self._clock()
+        if not self.policy.due(size, self._known_latest(), now):
+            return None
+        # Another process may have made one meanwhile: ask the store itself.
+        latest = self._checkpoints.latest_checkpoint()
+        if latest is not None:
+            self._remember(latest)
+        if not self.policy.due(size, latest, now):
+            return None
+        checkpoint, created = self.make_checkpoint()
+        return checkpoint if created else None
+
+    def note_appended(self, size: int) -> None:
+        """Called after an append commits; signs a checkpoint when one is due.
+
+        Never raises a hub error: the entry is already durable and the
+        request that wrote it must still get its answer. The timer retries.
+        """
+        try:
+            self.maybe_checkpoint(size)
+        except HubError as exc:
+            log.warning("audit checkpoint postponed", extra={"error": exc.slug})
+
+    def latest_checkpoint(self) -> StoredCheckpoint:
+        latest = self._checkpoints.latest_checkpoint()
+        if latest is None:
+            raise NotFound("The access log has no signed checkpoint yet.")
+        self._remember(latest)
+        return latest
+
+    def checkpoint_history(
+        self, *, cursor: str | None = None, limit: int | None = None
+    ) -> CheckpointPage:
+        """Signed checkpoints, the largest first, a page at a time."""
+        size = _page_limit(limit)
+        below = None if cursor is None else decode_cursor(cursor)
+        found = self._checkpoints.checkpoints(below=below, limit=size + 1)
+        items = tuple(found[:size])
+        more = len(found) > size
+        return CheckpointPage(items, encode_cursor(items[-1].size) if more else None)
+
+    # -- proofs
+
+    def inclusion(self, index: int, tree_size: int) -> InclusionProof:
+        """The RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size``."""
+        plan = plan_inclusion(index, tree_size)
+        head = plan_root(tree_size)
+        with self._tree.reading() as store:
+            current = store.size()
+            if tree_size > current:
+                raise _beyond(tree_size, current)
+            nodes = store.get_nodes({*plan.keys, *head.keys, (0, index)})
+        leaf = nodes.get((0, index))
+        if leaf is None:
+            raise TreeIntegrityError(f"the node store lacks leaf {index}")
+        return InclusionProof(
+            index=index,
+            tree_size=tree_size,
+            leaf_hash=leaf,
+            root_hash=head.assemble(nodes)[0],
+            hashes=tuple(plan.assemble(nodes)),
+        )
+
+    def consistency(self, first: int, second: int) -> ConsistencyProof:
+        """The RFC 9162 proof that tree ``first`` is a prefix of tree ``second``."""
+        plan = plan_consistency(first, second)
+        old, new = plan_root(first), plan_root(second)
+        with self._tree.reading() as store:
+            current = store.size()
+            if second > current:
+                raise _beyond(second, current)
+            keys = {*plan.keys, *old.keys, *new.keys}
+            nodes = store.get_nodes(keys) if keys else {}
+        old_root = old.assemble(nodes)
+        new_root = new.assemble(nodes)
+        return ConsistencyProof(
+            first=first,
+            second=second,
+            first_root=old_root[0] if old_root else EMPTY_ROOT,
+            second_root=new_root[0] if new_root else EMPTY_ROOT,
+            hashes=tuple(plan.assemble(nodes)),
+        )
+
+    # -- entries
+
+    def search(
+        self,
+        query: EntryQuery,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+        auditor: str | None = None,
+        request_id: str | None = None,
+    ) -> EntryPage:
+        """Entries matching ``query``, newest first, one page at a time."""
+        size = _page_limit(limit)
+        below = None if cursor is None else decode_cursor(cursor)
+        found = self._entries.find_entries(query, below=below, limit=size + 1)
+        items = tuple(found[:size])
+        more = len(found) > size
+        self._record_read(auditor, "audit.search", query.citizen, request_id)
+        return EntryPage(items, encode_cursor(items[-1].index) if more else None)
+
+    def entry(
+        self, index: int, *, auditor: str | None = None, request_id: str | None = None
+    ) -> LoggedEntry:
+        """The entry at ``index``; :class:`NotFound` beyond the log."""
+        if index < 0:
+            raise NotFound(f"The access log has no entry {index}.")
+        found = self._entries.entry_at(index)
+        if found is None:
+            raise NotFound(f"The access log has no entry {index}.")
+        subject = found.entry.get("subject")
+        self._record_read(
+            auditor, "audit.read", subject if isinstance(subject, str) else None, request_id
+        )
+        return found
+
+    def _record_read(
+        self, auditor: str | None, action: str, subject: str | None, request_id: str | None
+    ) -> None:
+        if auditor is None or self._access_log is None:
+            return
+        self._access_log.record(
+            AccessEntry(
+                time=self._clock(),
+                actor=Actor("auditor", auditor),
+                action=action,
+                outcome="granted",
+                subject=subject,
+                request_id=request_id,
+            )
+        )
+
+
+class CheckpointTimer:
+    """Signs due checkpoints in a background thread, for the T-seconds rule.
+
+    Appends check the policy themselves (see :meth:`AuditService.note_appended`);
+    the timer covers a log that stops growing before ``every`` entries.
+    """
+
+    def __init__(self, service: AuditService, interval: float | None = None) -> None:
+        self.service = service
+        self.interval = interval if interval is not None else service.policy.seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.service.maybe_checkpoint()
+            except HubError as exc:
+                log.warning("audit checkpoint postponed", extra={"error": exc.slug})
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

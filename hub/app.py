@@ -30,16 +30,23 @@ from hub.config import Settings
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
 from hub.domain.catalog import RegistrySpec
+from hub.domain.certificates import CertificateService, RegistryHolderNames
+from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
 from hub.domain.ports import RegistryClient
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
+from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore
+from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer
 from hub.errors import ConfigError, ServiceUnavailable
 from hub.metrics import Metrics
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
+from hub.persistence.certificates import SqlCertificateStore
+from hub.persistence.consents import SqlConsentStore
 from hub.persistence.db import Database
+from hub.persistence.ratelimit import SqlRateLimiter
 from hub.persistence.replay import SqlReplayCache
 from hub.token_keys import KeyStoreTokenKeys
 
@@ -62,6 +69,9 @@ class Services:
     keystore: FileKeyStore | None = None
     keys_problem: str | None = None
     audit: AuditService | None = None
+    certificates: CertificateService | None = None
+    consents: ConsentService | None = None
+    verify_limiter: SqlRateLimiter | None = None
     _tokens: TokenService | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -169,11 +179,13 @@ def build_services(settings: Settings) -> Services:
     loaded = load_catalog(settings.catalog_dir)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
+    consent_store = SqlConsentStore(db, access_log)
     evidence = EvidenceService(
         catalog=loaded.catalog,
         registries=registries,
         access_log=access_log,
         identity=loaded.identity,
+        consents=StoredConsentGate(consent_store),
     )
     services = Services(
         settings=settings,
@@ -200,7 +212,34 @@ def build_services(settings: Settings) -> Services:
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
         )
+    services.verify_limiter = SqlRateLimiter(
+        db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
+    )
     if services.keystore is not None:
+        evidence.sealer = KeyStoreJsonSealer(services.keystore)
+        level = PadesLevel(settings.pades_level)
+        timestamper = None if level is PadesLevel.B_B else KeyStoreTimeStamper(services.keystore)
+        services.certificates = CertificateService(
+            catalog=loaded.catalog,
+            evidence=evidence,
+            names=RegistryHolderNames(
+                registries[loaded.identity.registry], loaded.identity.operation
+            ),
+            store=SqlCertificateStore(db, access_log),
+            access_log=access_log,
+            keystore=services.keystore,
+            sealer=PdfSealer(services.keystore, level=level, timestamper=timestamper),
+            trust=services.keystore.trust,
+            public_url=settings.public_url,
+        )
+        services.consents = ConsentService(
+            catalog=loaded.catalog,
+            store=consent_store,
+            access_log=access_log,
+            log_reader=consent_store,
+            fetcher=evidence,
+            keystore=services.keystore,
+        )
         services.audit = build_audit_service(
             db,
             services.keystore,

@@ -94,6 +94,9 @@ class Settings:
     sandbox_base_port: int = 8100
     sandbox_population: int = 10_000
     sandbox_seed: int = 20_26
+    pades_level: str = "B-B"
+    verify_rate_limit: int = 60
+    verify_rate_window: int = 60
     checkpoint_every: int = 1000
     checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
@@ -143,6 +146,9 @@ class Settings:
             sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", d.sandbox_base_port),
             sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", d.sandbox_population),
             sandbox_seed=_int(env, "HUB_SANDBOX_SEED", d.sandbox_seed),
+            pades_level=env.get("HUB_PADES_LEVEL", d.pades_level),
+            verify_rate_limit=_int(env, "HUB_VERIFY_RATE_LIMIT", d.verify_rate_limit),
+            verify_rate_window=_int(env, "HUB_VERIFY_RATE_WINDOW", d.verify_rate_window),
             checkpoint_every=_int(env, "HUB_CHECKPOINT_EVERY", d.checkpoint_every),
             checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
@@ -168,6 +174,10 @@ class Settings:
             raise ConfigError("HUB_MAX_BODY_BYTES must be at least 1024")
         if self.access_token_ttl <= 0 or self.access_token_ttl > 3600:
             raise ConfigError("HUB_ACCESS_TOKEN_TTL must be between 1 and 3600 seconds")
+        if self.pades_level not in ("B-B", "B-T", "B-LT"):
+            raise ConfigError("HUB_PADES_LEVEL must be B-B, B-T or B-LT")
+        if self.verify_rate_limit < 1 or self.verify_rate_window < 1:
+            raise ConfigError("HUB_VERIFY_RATE_LIMIT and HUB_VERIFY_RATE_WINDOW must be >= 1")
         if self.checkpoint_every < 1 or self.checkpoint_seconds <= 0:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 
 from hub.config import Settings
-from tests.common.database import POSTGRES_URL, fresh_database
+from tests.common.database import POSTGRES_URL, empty_tables, fresh_database, postgres_schema
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Every test that touches a database is marked, so CI can run exactly
     # those again against PostgreSQL.
     for item in items:
-        if "database_url" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "database_url" in names or "empty_database_url" in names:
             item.add_marker(pytest.mark.db)
 
 
@@ -25,8 +26,38 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database tests on: {'PostgreSQL' if POSTGRES_URL else 'SQLite'}"
 
 
+@pytest.fixture(scope="session")
+def _migrated_postgres() -> Iterator[str]:
+    """One migrated PostgreSQL schema for the session (only when configured)."""
+    from hub.persistence import migrate  # noqa: PLC0415
+    from hub.persistence.db import Database  # noqa: PLC0415
+
+    with postgres_schema() as url:
+        db = Database(url)
+        migrate.upgrade(db)
+        db.dispose()
+        yield url
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database for one test: a new SQLite file, or the emptied PostgreSQL schema.
+
+    On SQLite it is unmigrated (tests and the hub migrate it, as in production);
+    on PostgreSQL it is already at head, so migrating again is a no-op.
+    """
+    if not POSTGRES_URL:
+        with fresh_database(tmp_path) as url:
+            yield url
+        return
+    url = request.getfixturevalue("_migrated_postgres")
+    empty_tables(url)
+    yield url
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """An unmigrated database of the test's own, on SQLite or PostgreSQL."""
     with fresh_database(tmp_path) as url:
         yield url
 

@@ -15,4 +15,4 @@ JsonResult = tuple[Any, int, dict[str, str]]
 
 
 def json_body(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JsonResult:
-    return body, status, {"Content-Type": "application/json", **(headers or {})}
+    return body, status, {**(headers or {}), "Content-Type": "application/json"}

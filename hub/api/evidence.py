@@ -34,16 +34,17 @@ def request_evidence(body: dict[str, Any]) -> JsonResult:
         parameters=body.get("parameters", {}),
     )
     result = services().evidence.request(agency_principal(), request, REQUEST_ID.get())
-    return json_body(
-        {
-            "request_id": result.request_id,
-            "evidence": result.evidence,
-            "evidence_type": result.evidence_type,
-            "purpose": result.purpose,
-            "registries": list(result.registries),
-            "issued_at": result.issued_at.isoformat().replace("+00:00", "Z"),
-            "legal_basis": result.legal_basis,
-            "consent_id": result.consent_id,
-            "log_index": result.log_index,
-        }
-    )
+    answer: dict[str, Any] = {
+        "request_id": result.request_id,
+        "evidence": result.evidence,
+        "evidence_type": result.evidence_type,
+        "purpose": result.purpose,
+        "registries": list(result.registries),
+        "issued_at": result.issued_at.isoformat().replace("+00:00", "Z"),
+        "legal_basis": result.legal_basis,
+        "consent_id": result.consent_id,
+        "log_index": result.log_index,
+    }
+    if result.seal is not None:
+        answer["seal"] = result.seal
+    return json_body(answer)

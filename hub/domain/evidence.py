@@ -14,7 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import rfc8785
 from jsonschema import Draft202012Validator
@@ -24,7 +24,7 @@ from hub.domain.auth import AgencyPrincipal
 from hub.domain.catalog import Catalog, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
-from hub.domain.ports import AccessLog, RegistryClient
+from hub.domain.ports import AccessLog, JsonSealer, RegistryClient
 from hub.errors import (
     BadRequest,
     CitizenNotFound,
@@ -36,6 +36,7 @@ from hub.errors import (
 
 __all__ = [
     "ConsentGate",
+    "ConsentLedger",
     "EvidenceRequest",
     "EvidenceResult",
     "EvidenceService",
@@ -66,6 +67,7 @@ class EvidenceResult:
     legal_basis: str | None
     consent_id: str | None
     log_index: int
+    seal: str | None = None
 
 
 class ConsentGate(Protocol):
@@ -82,6 +84,21 @@ class ConsentGate(Protocol):
     ) -> str:
         """The id of the consent that covers the request, or ConsentRequired."""
         ...
+
+
+@runtime_checkable
+class ConsentLedger(Protocol):
+    """A consent gate that also records each use of a consent.
+
+    ``authorise`` runs before any registry is called; by the time the data is
+    ready, the citizen may have revoked, or another request may have spent a
+    one-time consent. A ledger therefore re-checks the consent and appends
+    the granted entry in one transaction: the entry is written (and its index
+    returned) only if the consent is still usable, otherwise it raises
+    :class:`~hub.errors.ConsentRequired` and no data leaves.
+    """
+
+    def record_use(self, consent_id: str, entry: AccessEntry) -> int: ...
 
 
 class NoConsentStore:
@@ -130,6 +147,7 @@ class EvidenceService:
         access_log: AccessLog,
         identity: IdentityLookup,
         consents: ConsentGate | None = None,
+        sealer: JsonSealer | None = None,
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self.catalog = catalog
@@ -137,6 +155,8 @@ class EvidenceService:
         self.access_log = access_log
         self.identity = identity
         self.consents: ConsentGate = consents or NoConsentStore()
+        #: Seals each answer (JWS) so an agency can later prove its origin.
+        self.sealer = sealer
         self._clock = clock
         self._validators = {
             tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
@@ -191,40 +211,56 @@ class EvidenceService:
             evidence, used = self._fetch(evidence_type, request, request_id)
             shared = minimise(evidence, allowed)
             self._check_schema(evidence_type, shared)
-        except HubError as exc:
-            self.access_log.record(
-                AccessEntry(
-                    time=self._clock(),
-                    actor=actor,
-                    action="evidence.request",
-                    outcome="denied" if exc.status < 500 else "error",
-                    subject=subject,
-                    evidence_type=request.evidence_type,
-                    purpose=request.purpose,
-                    legal_basis=legal_basis,
-                    consent_id=consent_id or request.consent_id,
-                    reason=exc.slug,
-                    request_id=request_id,
-                )
+            issued_at = self._clock()
+            seal = self._seal(
+                principal=principal,
+                request_id=request_id,
+                purpose=purpose,
+                evidence_type=evidence_type,
+                shared=shared,
+                issued_at=issued_at,
             )
-            raise
-        issued_at = self._clock()
-        index = self.access_log.record(
-            AccessEntry(
-                time=issued_at,
+        except HubError as exc:
+            self._deny(
+                exc,
                 actor=actor,
-                action="evidence.request",
-                outcome="granted",
                 subject=subject,
-                evidence_type=evidence_type.id,
-                purpose=purpose.id,
+                request=request,
+                request_id=request_id,
                 legal_basis=legal_basis,
                 consent_id=consent_id,
-                fields=tuple(shared),
-                request_id=request_id,
-                response_digest=digest(shared),
             )
+            raise
+        granted = AccessEntry(
+            time=issued_at,
+            actor=actor,
+            action="evidence.request",
+            outcome="granted",
+            subject=subject,
+            evidence_type=evidence_type.id,
+            purpose=purpose.id,
+            legal_basis=legal_basis,
+            consent_id=consent_id,
+            fields=tuple(shared),
+            request_id=request_id,
+            response_digest=digest(shared),
         )
+        if consent_id is not None and isinstance(self.consents, ConsentLedger):
+            try:
+                index = self.consents.record_use(consent_id, granted)
+            except HubError as exc:
+                self._deny(
+                    exc,
+                    actor=actor,
+                    subject=subject,
+                    request=request,
+                    request_id=request_id,
+                    legal_basis=legal_basis,
+                    consent_id=consent_id,
+                )
+                raise
+        else:
+            index = self.access_log.record(granted)
         return EvidenceResult(
             request_id=request_id,
             evidence_type=evidence_type.id,
@@ -235,7 +271,99 @@ class EvidenceService:
             legal_basis=legal_basis,
             consent_id=consent_id,
             log_index=index,
+            seal=seal,
         )
+
+    def _seal(
+        self,
+        *,
+        principal: AgencyPrincipal,
+        request_id: str,
+        purpose: Purpose,
+        evidence_type: EvidenceType,
+        shared: dict[str, Any],
+        issued_at: dt.datetime,
+    ) -> str | None:
+        # Sealed before the access is logged as granted: an answer that
+        # cannot be sealed is an error, and is logged as one.
+        if self.sealer is None:
+            return None
+        return self.sealer.seal(
+            {
+                "request_id": request_id,
+                "agency": principal.agency_id,
+                "purpose": purpose.id,
+                "evidence_type": evidence_type.id,
+                "issued_at": issued_at.isoformat().replace("+00:00", "Z"),
+                "evidence": shared,
+            }
+        )
+
+    def fetch_for_holder(
+        self, evidence_type: str, citizen: CitizenRef, request_id: str
+    ) -> dict[str, Any]:
+        """The full evidence about ``citizen``, for the citizen's own certificate.
+
+        No purpose applies (the legal basis is the holder's own request), so
+        nothing is minimised; the caller records the access. Unknown types
+        are a ``BadRequest``; registry failures raise as for agencies.
+        """
+        found = self.catalog.evidence_types.get(evidence_type)
+        if found is None:
+            raise BadRequest(f"There is no evidence type {evidence_type!r}.")
+        request = EvidenceRequest(citizen=citizen, evidence_type=found.id, purpose="holder-request")
+        evidence, _used = self._fetch(found, request, request_id)
+        self._check_schema(found, evidence)
+        return evidence
+
+    def _deny(
+        self,
+        exc: HubError,
+        *,
+        actor: Actor,
+        subject: str,
+        request: EvidenceRequest,
+        request_id: str,
+        legal_basis: str | None,
+        consent_id: str | None,
+    ) -> None:
+        self.access_log.record(
+            AccessEntry(
+                time=self._clock(),
+                actor=actor,
+                action="evidence.request",
+                outcome="denied" if exc.status < 500 else "error",
+                subject=subject,
+                evidence_type=request.evidence_type,
+                purpose=request.purpose,
+                legal_basis=legal_basis,
+                consent_id=consent_id or request.consent_id,
+                reason=exc.slug,
+                request_id=request_id,
+            )
+        )
+
+    def preview(
+        self, *, purpose: Purpose, evidence_type: str, citizen: CitizenRef, request_id: str
+    ) -> dict[str, Any]:
+        """What a request for ``purpose`` would share, fetched live; nothing is logged.
+
+        The citizen previews a consent request with this before deciding, so
+        it runs exactly the fetch, mapping, minimisation and schema check of
+        :meth:`request`, but skips policy (the caller already holds a
+        request the purpose covers) and leaves the logging to the caller.
+        """
+        found = self.catalog.evidence_types.get(evidence_type)
+        allowed = purpose.allowed_fields(evidence_type)
+        if found is None or allowed is None:
+            raise PurposeNotAllowed(
+                f"Purpose {purpose.id} does not cover evidence type {evidence_type}."
+            )
+        request = EvidenceRequest(citizen=citizen, evidence_type=evidence_type, purpose=purpose.id)
+        evidence, _ = self._fetch(found, request, request_id)
+        shared = minimise(evidence, allowed)
+        self._check_schema(found, shared)
+        return shared
 
     def _identifiers(self, citizen: CitizenRef, request_id: str) -> dict[str, str]:
         """Both identifiers of the citizen, asking the identity registry if needed."""

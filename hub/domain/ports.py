@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from hub.domain.auditlog.entry import AccessEntry
 
-__all__ = ["AccessLog", "RegistryClient", "ReplayCache", "TokenKeys"]
+__all__ = ["AccessLog", "JsonSealer", "RateLimiter", "RegistryClient", "ReplayCache", "TokenKeys"]
 
 
 @runtime_checkable
@@ -63,4 +63,22 @@ class AccessLog(Protocol):
 
     def record(self, entry: AccessEntry) -> int:
         """Append the entry durably; return its index in the log."""
+        ...
+
+
+@runtime_checkable
+class JsonSealer(Protocol):
+    """Seals a JSON object so that its recipient can later prove where it came from."""
+
+    def seal(self, payload: Mapping[str, Any]) -> str:
+        """A compact JWS over the canonical payload, naming its key."""
+        ...
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """Counts requests per key in a window shared by every hub node."""
+
+    def hit(self, key: str) -> int | None:
+        """Count one request; None if allowed, else the seconds until the window resets."""
         ...

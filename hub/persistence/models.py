@@ -107,3 +107,7 @@ class AuditCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+from hub.persistence import certificate_models as _certificate_models  # noqa: E402, F401  # registers the certificate tables
+from hub.persistence import consent_models as _consent_models  # noqa: E402, F401  # registers the consent tables

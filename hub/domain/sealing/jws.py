@@ -36,6 +36,7 @@ from hub.domain.sealing.trust import Trust
 __all__ = [
     "MAX_TOKEN_LENGTH",
     "JwsReport",
+    "KeyStoreJsonSealer",
     "canonical_json",
     "record_digest",
     "seal_json",
@@ -107,6 +108,16 @@ def seal_json(
     claims = dict(payload)
     claims.setdefault("iat", int((now or datetime.now(UTC)).timestamp()))
     return sign_compact(claims, keystore)
+
+
+class KeyStoreJsonSealer:
+    """The ``JsonSealer`` port over a key store: :func:`seal_json` with its current seal key."""
+
+    def __init__(self, keystore: KeyStore) -> None:
+        self._keystore = keystore
+
+    def seal(self, payload: Mapping[str, Any]) -> str:
+        return seal_json(payload, self._keystore)
 
 
 @dataclass(frozen=True, slots=True)

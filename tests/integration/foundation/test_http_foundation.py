@@ -25,8 +25,8 @@ def test_liveness_and_readiness(hub_url: str) -> None:
     assert body["checks"]["migrations"]["ok"] is True
 
 
-def test_readiness_fails_until_migrations_run(settings: Settings) -> None:
-    services = build_services(settings)
+def test_readiness_fails_until_migrations_run(settings: Settings, empty_database_url: str) -> None:
+    services = build_services(replace(settings, database_url=empty_database_url))
     with serve(create_app(services=services)) as url:
         response = requests.get(f"{url}/readyz", timeout=5)
     services.close()

@@ -10,8 +10,8 @@ from hub.persistence import migrate
 from hub.persistence.db import Database
 
 
-def test_upgrade_reaches_head_and_matches_models(database_url: str) -> None:
-    db = Database(database_url)
+def test_upgrade_reaches_head_and_matches_models(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         assert migrate.current_revision(db) is None
         assert migrate.upgrade(db) == migrate.head_revision()

@@ -1,0 +1,61 @@
+"""The citizen's certificates: issue, list, download again, revoke.
+
+The signed-in citizen only ever sees their own certificates; a code that
+belongs to someone else is answered exactly as an unknown one (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.lifecycle import ConnexionResponse
+
+from hub.api._certificates import certificate_service
+from hub.api._context import citizen_principal
+from hub.api._responses import JsonResult, json_body
+from hub.logs import REQUEST_ID
+
+__all__ = ["download_certificate", "issue_certificate", "list_certificates", "revoke_certificate"]
+
+
+def _pdf(pdf: bytes, code: str, status: int = 200) -> ConnexionResponse:
+    headers = {
+        "X-Verification-Code": code,
+        "Content-Disposition": f'attachment; filename="certificate-{code}.pdf"',
+        "Cache-Control": "no-store",
+    }
+    if status == 201:  # Created: say where to fetch it again
+        headers["Location"] = f"/v1/me/certificates/{code}/pdf"
+    return ConnexionResponse(
+        status_code=status,
+        body=pdf,
+        mimetype="application/pdf",
+        content_type="application/pdf",
+        headers=headers,
+    )
+
+
+def issue_certificate(body: dict[str, Any]) -> ConnexionResponse:
+    issued = certificate_service().issue(citizen_principal(), body["type"], REQUEST_ID.get())
+    return _pdf(issued.pdf, issued.record.code, status=201)
+
+
+def list_certificates() -> JsonResult:
+    records = certificate_service().list_for(citizen_principal())
+    return json_body(
+        {"items": [r.summary() for r in records]}, headers={"Cache-Control": "no-store"}
+    )
+
+
+def download_certificate(code: str) -> ConnexionResponse:
+    service = certificate_service()
+    holder = citizen_principal()
+    pdf = service.pdf_for(holder, code)
+    return _pdf(pdf, service.own(holder, code).code)
+
+
+def revoke_certificate(code: str, body: dict[str, Any]) -> JsonResult:
+    record = certificate_service().revoke_by_holder(
+        citizen_principal(), code, body["reason"], REQUEST_ID.get()
+    )
+    return json_body(record.summary())

@@ -1,0 +1,50 @@
+"""The published trust: JWKS, the CA chain and the CRLs — public, cacheable.
+
+Everything an offline verifier needs to check a seal without calling the hub
+again: the public seal keys (current and retired, each with its ``x5c``), the
+root and issuing CA certificates, and the CRLs of both CAs.
+"""
+
+from __future__ import annotations
+
+from connexion.lifecycle import ConnexionResponse
+
+from hub.api._certificates import keystore
+from hub.api._responses import JsonResult, json_body
+from hub.domain.sealing.keystore import KeyPurpose
+from hub.errors import ValidationFailed
+
+__all__ = ["ca_chain", "crl", "jwks"]
+
+# Clients may cache the published material briefly; a rotation shows up soon.
+# Always pass a copy: connexion writes Content-Type into the headers it is given.
+_CACHE = {"Cache-Control": "public, max-age=300"}
+
+_CAS = {"root": KeyPurpose.ROOT_CA, "issuing": KeyPurpose.ISSUING_CA}
+
+
+def jwks() -> JsonResult:
+    return json_body(keystore().jwks(), headers=dict(_CACHE))
+
+
+def ca_chain() -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=200,
+        body=keystore().pem_chain(),
+        mimetype="application/x-pem-file",
+        content_type="application/x-pem-file",
+        headers=dict(_CACHE),
+    )
+
+
+def crl(ca: str = "issuing") -> ConnexionResponse:
+    purpose = _CAS.get(ca)
+    if purpose is None:
+        raise ValidationFailed("ca is root or issuing.")
+    return ConnexionResponse(
+        status_code=200,
+        body=keystore().crls()[purpose],
+        mimetype="application/pkix-crl",
+        content_type="application/pkix-crl",
+        headers={**_CACHE, "Content-Disposition": f'attachment; filename="{ca}-ca.crl"'},
+    )

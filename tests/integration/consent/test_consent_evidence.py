@@ -1,0 +1,131 @@
+"""The evidence service with stored consents, against the sandbox registries.
+
+The decisive moment is the release, not the check: a citizen who revokes
+while the registries are being asked wins, the request is refused and
+logged as denied, and no data leaves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.config import Settings
+from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
+from hub.domain.consent import ConsentService
+from hub.domain.evidence import EvidenceRequest, EvidenceService
+from hub.domain.identity import CitizenRef
+from hub.domain.ports import RegistryClient
+from hub.errors import ConsentRequired
+from hub.persistence import migrate
+from hub.persistence.models import AuditEntryRow
+
+BANK = AgencyPrincipal("bank-demo", ("mortgage-application",), "tok")
+
+
+class RevokingRegistry:
+    """The land registry, with a citizen who revokes while it answers."""
+
+    def __init__(self, inner: RegistryClient, revoke: Any) -> None:
+        self.name = inner.name
+        self.inner = inner
+        self.revoke = revoke
+
+    def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any:
+        self.revoke()
+        return self.inner.call(operation, params, request_id=request_id)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Any]:
+    from hub.app import build_services  # noqa: PLC0415
+
+    built = build_services(settings)
+    migrate.upgrade(built.db)
+    assert built.consents is not None, "build_services wires the consent service"
+    yield built
+    built.close()
+
+
+def _alice(citizens: list[dict[str, Any]]) -> CitizenPrincipal:
+    found = next(c for c in citizens if c["owns_property"] and not c["deceased"])
+    return CitizenPrincipal(afm=found["afm"], amka=found["amka"], name=None)
+
+
+def _grant(consents: ConsentService, alice: CitizenPrincipal, *, once: bool = False) -> str:
+    request = consents.open_request(
+        BANK,
+        citizen=CitizenRef("afm", alice.afm),
+        purpose="mortgage-application",
+        evidence_types=["property-ownership"],
+    )
+    _, consent = consents.decide(alice, request.id, approve=True, once=once)
+    assert consent is not None
+    return consent.id
+
+
+def _ask(evidence: EvidenceService, alice: CitizenPrincipal) -> Any:
+    return evidence.request(
+        BANK,
+        EvidenceRequest(
+            citizen=CitizenRef("amka", alice.amka or ""),
+            evidence_type="property-ownership",
+            purpose="mortgage-application",
+        ),
+    )
+
+
+def _log(services: Any) -> list[dict[str, Any]]:
+    with services.db.session() as session:
+        rows = session.scalars(select(AuditEntryRow.entry).order_by(AuditEntryRow.idx))
+        return [json.loads(row) for row in rows]
+
+
+def test_a_revocation_during_the_fetch_wins(services: Any, citizens: list[dict[str, Any]]) -> None:
+    alice = _alice(citizens)
+    consents: ConsentService = services.consents
+    consent_id = _grant(consents, alice)
+    evidence = EvidenceService(
+        catalog=services.catalog.catalog,
+        registries={
+            **services.registries,
+            "land": RevokingRegistry(
+                services.registries["land"], lambda: consents.revoke(alice, consent_id)
+            ),
+        },
+        access_log=services.access_log,
+        identity=services.catalog.identity,
+        consents=services.evidence.consents,
+    )
+    with pytest.raises(ConsentRequired):
+        _ask(evidence, alice)
+    last = _log(services)[-1]
+    assert (last["action"], last["outcome"], last["reason"]) == (
+        "evidence.request",
+        "denied",
+        "consent-required",
+    )
+    assert last["consent_id"] == consent_id
+    releases = [e for e in _log(services) if e["action"] == "evidence.request"]
+    assert [e["outcome"] for e in releases] == ["denied"]
+
+
+def test_a_one_time_consent_by_amka_serves_one_request(
+    services: Any, citizens: list[dict[str, Any]]
+) -> None:
+    alice = _alice(citizens)
+    consent_id = _grant(services.consents, alice, once=True)
+    result = _ask(services.evidence, alice)
+    assert result.consent_id == consent_id
+    assert result.evidence["property_count"] >= 1
+    with pytest.raises(ConsentRequired):
+        _ask(services.evidence, alice)
+    granted = [e for e in _log(services) if e["action"] == "evidence.request"]
+    assert [e["outcome"] for e in granted] == ["granted", "denied"]

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from adapters.resilience import Policy, Resilient
 from hub.errors import CitizenNotFound, RegistryError, RegistryTimeout, RegistryUnavailable
 
-__all__ = ["MAX_ANSWER_BYTES", "RestRegistryClient"]
+__all__ = ["MAX_ANSWER_BYTES", "RestRegistryClient", "exchange", "read_bounded"]
 
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 _CHUNK = 64 * 1024
@@ -42,6 +42,39 @@ def read_bounded(response: requests.Response, deadline: float, name: str) -> byt
     finally:
         response.close()
     return bytes(body)
+
+
+def exchange(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    name: str,
+    budget: float,
+    headers: dict[str, str],
+    data: bytes | None = None,
+) -> tuple[requests.Response, bytes]:
+    """One HTTP exchange with a registry within ``budget`` seconds, body read bounded.
+
+    Shared by the REST and SOAP clients so that both map transport failures
+    the same way: a timeout is RegistryTimeout, anything else unreachable.
+    """
+    deadline = time.monotonic() + budget
+    try:
+        response = session.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=(min(budget, 2.0), budget),
+            stream=True,
+            allow_redirects=False,
+        )
+    except requests.Timeout as exc:
+        raise RegistryTimeout(f"registry {name} did not answer in time") from exc
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"registry {name} cannot be reached") from exc
+    return response, read_bounded(response, deadline, name)
 
 
 class RestRegistryClient:
@@ -95,21 +128,14 @@ class RestRegistryClient:
             ) from exc
 
     def _once(self, method: str, path: str, budget: float, request_id: str) -> Any:
-        deadline = time.monotonic() + budget
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                headers={"X-Request-ID": request_id},
-                timeout=(min(budget, 2.0), budget),
-                stream=True,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise RegistryTimeout(f"registry {self.name} did not answer in time") from exc
-        except requests.RequestException as exc:
-            raise RegistryUnavailable(f"registry {self.name} cannot be reached") from exc
-        body = read_bounded(response, deadline, self.name)
+        response, body = exchange(
+            self.session,
+            method,
+            self.base_url + path,
+            name=self.name,
+            budget=budget,
+            headers={"X-Request-ID": request_id},
+        )
         status = response.status_code
         if status == 404:
             raise CitizenNotFound("The registry holds no such citizen.")

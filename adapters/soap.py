@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,11 @@ from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from adapters.resilience import Policy, Resilient
-from adapters.rest import read_bounded
+from adapters.rest import exchange
 from hub.errors import (
     CitizenNotFound,
     ConfigError,
     RegistryError,
-    RegistryTimeout,
-    RegistryUnavailable,
 )
 
 __all__ = ["SoapRegistryClient", "plain"]
@@ -132,28 +129,21 @@ class SoapRegistryClient:
     def _once(
         self, operation: str, params: Mapping[str, str], budget: float, request_id: str
     ) -> Any:
-        deadline = time.monotonic() + budget
         try:
             envelope, headers = self.binding._create(
                 operation, (), dict(params), client=self.client
             )
         except (zeep.exceptions.Error, TypeError, ValueError) as exc:
             raise RegistryError(f"cannot build a {operation} request for {self.name}") from exc
-        headers = {**headers, "X-Request-ID": request_id}
-        try:
-            response = self.session.post(
-                self.endpoint,
-                data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
-                headers=headers,
-                timeout=(min(budget, 2.0), budget),
-                stream=True,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise RegistryTimeout(f"registry {self.name} did not answer in time") from exc
-        except requests.RequestException as exc:
-            raise RegistryUnavailable(f"registry {self.name} cannot be reached") from exc
-        body = read_bounded(response, deadline, self.name)
+        response, body = exchange(
+            self.session,
+            "POST",
+            self.endpoint,
+            name=self.name,
+            budget=budget,
+            headers={**headers, "X-Request-ID": request_id},
+            data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+        )
         reply = _Reply(response.status_code, body, response.headers)
         return self._parse(operation, reply)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -19,6 +20,7 @@ import jwt
 from hub.agency_keys import load_agency_private_key
 from hub.app import build_services
 from hub.config import Settings
+from hub.domain.auth import IssuedToken, TokenService
 from hub.domain.identity import is_valid_afm
 from hub.errors import CitizenNotFound, Forbidden, InvalidIdentifier
 
@@ -55,13 +57,20 @@ def client_assertion(agency_id: str, token_endpoint: str, kid: str, key: Any) ->
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
 
 
-def _refuse_in_production(settings: Settings) -> None:
+def _print_token(settings: Settings, issue: Callable[[TokenService], IssuedToken]) -> int:
+    """Issue a development token with the hub's token service and print it."""
     if settings.is_production:
         raise Forbidden("Development tokens are not issued in production.")
+    services = build_services(settings)
+    try:
+        issued = issue(services.tokens)
+    finally:
+        services.close()
+    print(issued.access_token)
+    return 0
 
 
 def _citizen(args: argparse.Namespace, settings: Settings) -> int:
-    _refuse_in_production(settings)
     if not is_valid_afm(args.afm):
         raise InvalidIdentifier("The AFM is not nine digits with a valid check digit.")
     from adapters.sandbox.population import Population  # noqa: PLC0415 - development only
@@ -69,34 +78,18 @@ def _citizen(args: argparse.Namespace, settings: Settings) -> int:
     person = Population(settings.sandbox_population, settings.sandbox_seed).by_afm(args.afm)
     if person is None:
         raise CitizenNotFound("The sandbox population has no citizen with that AFM.")
-    services = build_services(settings)
-    try:
-        issued = services.tokens.issue_citizen(person.afm, person.amka, person.full_name)
-    finally:
-        services.close()
-    print(issued.access_token)
-    return 0
+    return _print_token(
+        settings, lambda tokens: tokens.issue_citizen(person.afm, person.amka, person.full_name)
+    )
 
 
 def _auditor(args: argparse.Namespace, settings: Settings) -> int:
-    _refuse_in_production(settings)
-    services = build_services(settings)
-    try:
-        issued = services.tokens.issue_auditor(args.name)
-    finally:
-        services.close()
-    print(issued.access_token)
-    return 0
+    return _print_token(settings, lambda tokens: tokens.issue_auditor(args.name))
 
 
 def _agency(args: argparse.Namespace, settings: Settings) -> int:
-    _refuse_in_production(settings)
-    services = build_services(settings)
-    try:
+    def exchange(tokens: TokenService) -> IssuedToken:
         kid, key = load_agency_private_key(settings.keys_dir, args.agency_id)
-        tokens = services.tokens
-        issued = tokens.exchange(client_assertion(args.agency_id, tokens.token_endpoint, kid, key))
-    finally:
-        services.close()
-    print(issued.access_token)
-    return 0
+        return tokens.exchange(client_assertion(args.agency_id, tokens.token_endpoint, kid, key))
+
+    return _print_token(settings, exchange)

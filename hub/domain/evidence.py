@@ -220,6 +220,27 @@ class EvidenceService:
                 shared=shared,
                 issued_at=issued_at,
             )
+            granted = AccessEntry(
+                time=issued_at,
+                actor=actor,
+                action="evidence.request",
+                outcome="granted",
+                subject=subject,
+                evidence_type=evidence_type.id,
+                purpose=purpose.id,
+                legal_basis=legal_basis,
+                consent_id=consent_id,
+                fields=tuple(shared),
+                request_id=request_id,
+                response_digest=digest(shared),
+            )
+            # With a consent, the consent is re-checked and spent in the very
+            # transaction that records the release: a revocation that commits
+            # first wins.
+            if consent_id is not None and isinstance(self.consents, ConsentLedger):
+                index = self.consents.record_use(consent_id, granted)
+            else:
+                index = self.access_log.record(granted)
         except HubError as exc:
             self._deny(
                 exc,
@@ -231,36 +252,6 @@ class EvidenceService:
                 consent_id=consent_id,
             )
             raise
-        granted = AccessEntry(
-            time=issued_at,
-            actor=actor,
-            action="evidence.request",
-            outcome="granted",
-            subject=subject,
-            evidence_type=evidence_type.id,
-            purpose=purpose.id,
-            legal_basis=legal_basis,
-            consent_id=consent_id,
-            fields=tuple(shared),
-            request_id=request_id,
-            response_digest=digest(shared),
-        )
-        if consent_id is not None and isinstance(self.consents, ConsentLedger):
-            try:
-                index = self.consents.record_use(consent_id, granted)
-            except HubError as exc:
-                self._deny(
-                    exc,
-                    actor=actor,
-                    subject=subject,
-                    request=request,
-                    request_id=request_id,
-                    legal_basis=legal_basis,
-                    consent_id=consent_id,
-                )
-                raise
-        else:
-            index = self.access_log.record(granted)
         return EvidenceResult(
             request_id=request_id,
             evidence_type=evidence_type.id,

@@ -268,7 +268,7 @@ class HubApp:
             jsonifier=Jsonifier(json, ensure_ascii=False),
         )
         self.connexion.add_api(
-            "hub.yaml",
+            openapi31.load_document(services.settings.specs_dir / "hub.yaml"),
             strict_validation=True,
             validate_responses=True,
             validator_map=openapi31.VALIDATOR_MAP,

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
+import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import OpenAPISpecification
@@ -33,7 +37,7 @@ from connexion.validators import (
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 
-__all__ = ["VALIDATOR_MAP", "check_document", "install"]
+__all__ = ["VALIDATOR_MAP", "check_document", "install", "load_document"]
 
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
 
@@ -102,8 +106,33 @@ VALIDATOR_MAP: dict[str, Any] = {
 }
 
 
+#: Digests of documents already found valid: validating a large document takes
+#: about a second, and it cannot change while its digest stays the same.
+_VALID: set[str] = set()
+
+
+def _digest(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: str, mtime_ns: int) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    return document
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """The parsed spec at ``path``, parsed once per change of the file; a private copy."""
+    return copy.deepcopy(_parsed(str(path), path.stat().st_mtime_ns))
+
+
 def check_document(spec: dict[str, Any]) -> None:
-    """Validate a whole OpenAPI 3.1 document against the official schema."""
+    """Validate a whole OpenAPI 3.1 document against the official schema (once per content)."""
+    digest = _digest(spec)
+    if digest in _VALID:
+        return
     from openapi_spec_validator import validate  # noqa: PLC0415 - heavy, start-up only
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError  # noqa: PLC0415
 
@@ -111,6 +140,7 @@ def check_document(spec: dict[str, Any]) -> None:
         validate(spec)
     except OpenAPIValidationError as exc:
         raise InvalidSpecification(str(exc.message)) from exc
+    _VALID.add(digest)
 
 
 _original_validate = OpenAPISpecification._validate_spec.__func__

@@ -1,0 +1,315 @@
+"""Evidence requests through the hub against the registry called directly.
+
+The hub runs as ``python -m hub serve`` in its own process, the sandbox
+registries in another, the load generator in a third. For each concurrency
+three loads run back to back, all closed-loop from the same client:
+
+* the *direct* floor: the population registry's ``GetFamilyStatus`` SOAP
+  call, posted straight to the sandbox with the very envelope zeep builds
+  for the hub (prebuilt, so the client does no XML work);
+* the *bare* floor: ``GET /healthz`` on the same hub server, which is the
+  cost of the web stack alone;
+* the measured load: ``POST /v1/evidence`` for a family-status certificate
+  with a real agency token, which makes the hub authenticate, check the
+  purpose, call that same registry operation, map, minimise, seal (JWS)
+  and durably log the access before answering.
+
+The hub's CPU per request is read from ``/proc`` over exactly the measured
+window; the registry runs in another process, so its CPU is not in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import zeep
+from lxml import etree
+
+from adapters.sandbox.runner import sample_citizens
+from bench._load import LoadResult, LoadSpec
+from bench._procs import Process, hub_process
+from bench.config import BenchConfig
+from bench.databases import BenchDatabase
+from bench.report import Figure, Target
+from hub.agency_keys import load_agency_private_key
+from hub.cli.token import client_assertion
+from hub.config import default_specs_dir
+
+__all__ = ["EvidenceBench", "hub_env"]
+
+AGENCY = "opeka"
+PURPOSE = "social-benefit-eligibility"
+EVIDENCE_TYPE = "family-status"
+OPERATION = "GetFamilyStatus"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+THROUGHPUT_TARGET = Target("≥ 0.40 × direct", ">=", 0.40, on="ratio")
+CPU_TARGET = Target("< 1 ms", "<=", 1.0)
+
+
+def hub_env(database_url: str, keys_dir: Path, registry_urls: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a hub child: this run's database, keys and registries only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update(
+        {
+            "HUB_ENV": "development",
+            "HUB_DATABASE_URL": database_url,
+            "HUB_KEYS_DIR": str(keys_dir),
+            "HUB_LOG_LEVEL": "INFO",
+            "HUB_ACCESS_TOKEN_TTL": "3600",
+        }
+    )
+    for registry, url in registry_urls.items():
+        env[f"HUB_REGISTRY_URL_{registry.upper().replace('-', '_')}"] = url
+    return env
+
+
+def run_load(spec: LoadSpec) -> LoadResult:
+    """Run one load in a child process and read its result."""
+    done = subprocess.run(  # our own interpreter and module, input on stdin
+        [sys.executable, "-m", "bench._load"],
+        input=json.dumps(asdict(spec)).encode(),
+        capture_output=True,
+        timeout=spec.warmup + spec.duration + 120,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{done.stderr.decode(errors='replace')}")
+    return LoadResult.from_json(json.loads(done.stdout))
+
+
+def agency_token(hub_url: str, keys_dir: Path, agency_id: str = AGENCY) -> str:
+    """An access token obtained as an agency would: a signed client assertion."""
+    kid, key = load_agency_private_key(keys_dir, agency_id)
+    endpoint = f"{hub_url}/oauth2/token"
+    answer = requests.post(
+        endpoint,
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(agency_id, endpoint, kid, key),
+        },
+        timeout=10,
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["access_token"]
+    return token
+
+
+def _citizens(size: int, seed: int, count: int = 64) -> list[str]:
+    """AFMs of living citizens of the sandbox population, to spread the load."""
+    found = [c["afm"] for c in sample_citizens(size, seed, count * 2) if not c["deceased"]]
+    if not found:
+        raise RuntimeError("the sandbox population has no living sample citizens")
+    return found[:count]
+
+
+def soap_envelopes(afms: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The headers and the bodies zeep builds for ``GetFamilyStatus``, one per AFM."""
+    wsdl = default_specs_dir() / "registries" / "population.wsdl"
+    client = zeep.Client(str(wsdl))  # type: ignore[no-untyped-call]
+    binding = client.service._binding
+    bodies: list[str] = []
+    headers: dict[str, str] = {}
+    for afm in afms:
+        envelope, headers = binding._create(OPERATION, (), {"afm": afm}, client=client)
+        bodies.append(etree.tostring(envelope, xml_declaration=True, encoding="utf-8").decode())
+    return dict(headers), bodies
+
+
+@dataclass(frozen=True, slots=True)
+class _Floors:
+    """The direct registry figures for one concurrency."""
+
+    direct: LoadResult
+
+
+class EvidenceBench:
+    """The HTTP figures; the sandbox runs for the whole of it, hubs come and go."""
+
+    def __init__(
+        self,
+        config: BenchConfig,
+        work: Path,
+        keys_dir: Path,
+        sandbox: Process,
+        registry_urls: Mapping[str, str],
+    ) -> None:
+        self.config = config
+        self.work = work
+        self.keys_dir = keys_dir
+        self.sandbox = sandbox
+        self.registry_urls = dict(registry_urls)
+        self.afms = _citizens(config.sandbox_size, config.sandbox_seed)
+        self._floors: dict[int, _Floors] = {}
+        self.raw: list[dict[str, Any]] = []
+
+    def _spec(self, url: str, concurrency: int, **kwargs: Any) -> LoadSpec:
+        return LoadSpec(
+            url=url,
+            concurrency=concurrency,
+            warmup=self.config.http_warmup,
+            duration=self.config.http_duration,
+            max_requests=self.config.http_max_requests,
+            **kwargs,
+        )
+
+    def _record(self, label: str, concurrency: int, result: LoadResult) -> LoadResult:
+        self.raw.append({"load": label, "concurrency": concurrency, **asdict(result)})
+        if result.errors:
+            print(
+                f"  {label} c={concurrency}: {result.errors} errors {result.statuses} "
+                f"{result.first_error or ''}",
+                flush=True,
+            )
+        return result
+
+    def direct(self, concurrency: int) -> LoadResult:
+        """The registry called directly: measured once per concurrency, reused."""
+        if concurrency not in self._floors:
+            headers, bodies = soap_envelopes(self.afms)
+            spec = self._spec(
+                self.registry_urls["population"].rstrip("/") + "/",
+                concurrency,
+                method="POST",
+                headers=headers,
+                bodies=bodies,
+                cpu_pids={"registry": self.sandbox.pid},
+            )
+            self._floors[concurrency] = _Floors(self._record("direct", concurrency, run_load(spec)))
+        return self._floors[concurrency].direct
+
+    @contextmanager
+    def hub(self, database: BenchDatabase) -> Iterator[tuple[Process, str]]:
+        env = hub_env(database.url, self.keys_dir, self.registry_urls)
+        name = f"hub-{database.label.lower()}"
+        with hub_process(self.work, env, name=name) as running:
+            yield running
+
+    def evidence_bodies(self) -> list[str]:
+        return [
+            json.dumps(
+                {
+                    "citizen": {"afm": afm},
+                    "evidence_type": EVIDENCE_TYPE,
+                    "purpose": PURPOSE,
+                    "official": "bench.runner",
+                    "case_reference": f"BENCH-{uuid.uuid4().hex[:8]}",
+                }
+            )
+            for afm in self.afms
+        ]
+
+    def measure(self, database: BenchDatabase) -> list[Figure]:
+        """Every HTTP figure on one database."""
+        figures: list[Figure] = []
+        label = database.label
+        with self.hub(database) as (hub, url):
+            token = agency_token(url, self.keys_dir)
+            pids = {"hub": hub.pid, "registry": self.sandbox.pid}
+            for concurrency in self.config.concurrencies:
+                direct = self.direct(concurrency)
+                bare = self._record(
+                    f"healthz-{label}",
+                    concurrency,
+                    run_load(self._spec(f"{url}/healthz", concurrency, cpu_pids=pids)),
+                )
+                evidence = self._record(
+                    f"evidence-{label}",
+                    concurrency,
+                    run_load(
+                        self._spec(
+                            f"{url}/v1/evidence",
+                            concurrency,
+                            method="POST",
+                            headers={
+                                "Authorization": f"Bearer {token}",
+                                "Content-Type": "application/json",
+                            },
+                            bodies=self.evidence_bodies(),
+                            cpu_pids=pids,
+                        )
+                    ),
+                )
+                figures += _figures(label, concurrency, evidence, direct, bare)
+        return figures
+
+
+def _figures(
+    label: str, concurrency: int, evidence: LoadResult, direct: LoadResult, bare: LoadResult
+) -> list[Figure]:
+    section = f"evidence {label} c={concurrency}"
+    note = f"errors: evidence {evidence.errors}, direct {direct.errors}, healthz {bare.errors}"
+    return [
+        Figure(
+            section,
+            "evidence throughput",
+            evidence.throughput,
+            "req/s",
+            "registry direct",
+            direct.throughput,
+            target=THROUGHPUT_TARGET,
+            note=note,
+        ),
+        Figure(
+            section,
+            "evidence throughput",
+            evidence.throughput,
+            "req/s",
+            "hub GET /healthz",
+            bare.throughput,
+        ),
+        Figure(
+            section,
+            "evidence p50",
+            evidence.latency.p50_ms,
+            "ms",
+            "registry direct p50",
+            direct.latency.p50_ms,
+        ),
+        Figure(
+            section,
+            "evidence p99",
+            evidence.latency.p99_ms,
+            "ms",
+            "registry direct p99",
+            direct.latency.p99_ms,
+        ),
+        Figure(
+            section,
+            "evidence p50",
+            evidence.latency.p50_ms,
+            "ms",
+            "hub /healthz p50",
+            bare.latency.p50_ms,
+        ),
+        Figure(
+            section,
+            "hub CPU per evidence request",
+            evidence.cpu_ms_per_request("hub"),
+            "ms",
+            "hub CPU per /healthz",
+            bare.cpu_ms_per_request("hub"),
+            target=CPU_TARGET,
+            note="hub process only; the registry runs in another process",
+        ),
+        Figure(
+            section,
+            "registry CPU per evidence request",
+            evidence.cpu_ms_per_request("registry"),
+            "ms",
+            "registry CPU per direct call",
+            direct.cpu_ms_per_request("registry"),
+        ),
+    ]

@@ -10,6 +10,7 @@ typed :class:`hub.errors.RegistryError` (or :class:`CitizenNotFound`).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from adapters.resilience import Policy, Resilient
 from hub.errors import CitizenNotFound, RegistryError, RegistryTimeout, RegistryUnavailable
 
-__all__ = ["MAX_ANSWER_BYTES", "RestRegistryClient", "exchange", "read_bounded"]
+__all__ = ["MAX_ANSWER_BYTES", "RestRegistryClient", "exchange", "pooled_session", "read_bounded"]
 
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 _CHUNK = 64 * 1024
@@ -42,6 +43,27 @@ def read_bounded(response: requests.Response, deadline: float, name: str) -> byt
     finally:
         response.close()
     return bytes(body)
+
+
+def pooled_session(
+    url: str, policy: Policy, session: requests.Session | None = None
+) -> requests.Session:
+    """A session with one connection pool for a registry, sized to its concurrency.
+
+    The environment's proxy and CA-bundle settings are read once here: left
+    to ``requests``, they are looked up again on every call, which cost about
+    a tenth of an evidence request.
+    """
+    session = session or requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=policy.max_concurrency, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def exchange(
@@ -94,12 +116,7 @@ class RestRegistryClient:
         self.base_url = base_url.rstrip("/")
         self.operations = operations
         self.resilient = resilient or Resilient(name, policy)
-        self.session = session or requests.Session()
-        adapter = HTTPAdapter(
-            pool_connections=1, pool_maxsize=policy.max_concurrency, max_retries=0
-        )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = pooled_session(self.base_url, policy, session)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncehub"})
 
     def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any:

@@ -20,13 +20,12 @@ import requests
 import zeep
 import zeep.exceptions
 from lxml import etree
-from requests.adapters import HTTPAdapter
 from zeep.helpers import serialize_object
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 from adapters.resilience import Policy, Resilient
-from adapters.rest import exchange
+from adapters.rest import exchange, pooled_session
 from hub.errors import (
     CitizenNotFound,
     ConfigError,
@@ -90,12 +89,7 @@ class SoapRegistryClient:
         self.name = name
         self.endpoint = endpoint
         self.resilient = resilient or Resilient(name, policy)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(
-            pool_connections=1, pool_maxsize=policy.max_concurrency, max_retries=0
-        )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = pooled_session(endpoint, policy)
         settings = zeep.Settings(
             strict=True,
             xml_huge_tree=False,

@@ -35,6 +35,7 @@ class BenchConfig:
     crypto_seconds: float
     #: Threads appending at once in the concurrent access-log figure.
     append_threads: int
+    append_crowd: int
     #: Tree sizes of the inclusion-proof figures; sizes in ``cached_sizes``
     #: are built once and kept under ``cache_dir``.
     proof_sizes: tuple[int, ...]
@@ -57,6 +58,7 @@ class BenchConfig:
             db_seconds=2.0,
             crypto_seconds=2.0,
             append_threads=8,
+            append_crowd=64,
             proof_sizes=(10**4, 10**6, 10**7),
             cached_sizes=(10**7,),
             proof_samples=2000,
@@ -77,6 +79,7 @@ class BenchConfig:
             db_seconds=0.4,
             crypto_seconds=0.4,
             append_threads=4,
+            append_crowd=16,
             proof_sizes=(10**4, 10**5, 10**7),
             cached_sizes=(10**7,),
             proof_samples=300,

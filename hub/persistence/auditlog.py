@@ -7,6 +7,15 @@ fork, repeat or skip. An entry, the tree nodes it completes and the new head
 commit together, and together with whatever effect the entry records when
 the caller passes its own session.
 
+:meth:`SqlAccessLog.record` commits in groups: the thread that finds no
+commit under way becomes the leader, takes every entry queued so far (its own
+first among them) and appends them in one transaction; the others wait for
+that commit and return their own index. Each caller still returns only once
+its entry is durable, but concurrent requests share one head lock, one
+frontier read and one commit. The leader keeps the frontier of the tree it
+committed, so the next group skips that read when the head has not moved
+(another process appending moves it, and the frontier is then read again).
+
 Listeners (the audit service's checkpoint policy) hear the new size after an
 entry of :meth:`SqlAccessLog.record` commits; they must not fail the request,
 whose entry is already durable, so a listener's hub error is logged and
@@ -17,23 +26,32 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.domain.auditlog.entry import AccessEntry, canonical_json
 from hub.domain.auditlog.merkle import leaf_hash
-from hub.domain.auditlog.tree import Node, NodeKey, append
+from hub.domain.auditlog.tree import Frontier, Node, NodeKey
 from hub.errors import HubError, StorageError
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow, AuditHead, AuditNode
 
 __all__ = ["SqlAccessLog", "SqlNodeStore"]
 
-#: How many node keys go in one ``IN`` clause.
+#: How many node keys go in one query.
 _BATCH = 500
+#: The most entries one group commit takes.
+_GROUP = 256
+_NODES = cast(Table, AuditNode.__table__)
+_ENTRIES = cast(Table, AuditEntryRow.__table__)
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +69,9 @@ class SqlNodeStore:
         found: dict[NodeKey, bytes] = {}
         wanted = list(keys)
         for start in range(0, len(wanted), _BATCH):
-            chunk = wanted[start : start + _BATCH]
             rows = self.session.execute(
                 select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                    tuple_(AuditNode.level, AuditNode.idx).in_(chunk)
+                    _keys_clause(wanted[start : start + _BATCH])
                 )
             )
             for level, idx, digest in rows:
@@ -64,7 +81,35 @@ class SqlNodeStore:
     def put_nodes(self, nodes: Iterable[Node]) -> None:
         rows = [{"level": level, "idx": idx, "hash": digest} for level, idx, digest in nodes]
         if rows:
-            self.session.execute(insert(AuditNode), rows)
+            # Core, not the ORM's bulk path: a plain executemany of the rows.
+            self.session.connection().execute(insert(_NODES), rows)
+
+
+def _keys_clause(keys: Iterable[NodeKey]) -> ColumnElement[bool]:
+    # One ``level = ? AND idx IN (...)`` per level, OR-ed: both databases
+    # answer each term from the primary key. (A row-value ``(level, idx) IN``
+    # is the obvious form, but SQLite scans the whole table for it.)
+    by_level: defaultdict[int, list[int]] = defaultdict(list)
+    for level, idx in keys:
+        by_level[level].append(idx)
+    return or_(
+        *(
+            and_(AuditNode.level == level, AuditNode.idx.in_(indexes))
+            for level, indexes in sorted(by_level.items())
+        )
+    )
+
+
+@dataclass(slots=True)
+class _Queued:
+    """One entry waiting for a group commit, and what became of it."""
+
+    entry: AccessEntry
+    data: bytes
+    digest: bytes
+    index: int = -1
+    error: BaseException | None = None
+    done: bool = False
 
 
 def _row(index: int, entry: AccessEntry, data: bytes, digest: bytes) -> dict[str, object]:
@@ -86,9 +131,16 @@ def _row(index: int, entry: AccessEntry, data: bytes, digest: bytes) -> dict[str
 class SqlAccessLog:
     """:class:`hub.domain.ports.AccessLog` on the hub's database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, group: int = _GROUP) -> None:
         self.db = db
         self._listeners: list[Callable[[int], None]] = []
+        self._group = group
+        self._queue: list[_Queued] = []
+        self._turn = threading.Condition()
+        self._committing = False
+        # The frontier after the last group this process committed; only
+        # the leader of a group reads or replaces it.
+        self._frontier: Frontier | None = None
 
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(new_size)`` after each :meth:`record` commits."""
@@ -105,32 +157,76 @@ class SqlAccessLog:
 
     def append_in(self, session: Session, entries: list[AccessEntry]) -> int:
         """Append entries inside ``session``'s transaction; the first index."""
-        size = self._lock_head(session)
         payloads = [canonical_json(entry.to_json_obj()) for entry in entries]
-        digests = [leaf_hash(data) for data in payloads]
-        store = SqlNodeStore(session)
-        store.put_nodes(append(store, digests, size=size))
-        session.execute(
-            insert(AuditEntryRow),
-            [
-                _row(size + i, entry, data, digest)
-                for i, (entry, data, digest) in enumerate(
-                    zip(entries, payloads, digests, strict=True)
-                )
-            ],
-        )
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(size=size + len(entries)))
+        queued = [
+            _Queued(e, data, leaf_hash(data)) for e, data in zip(entries, payloads, strict=True)
+        ]
+        size, _ = self._append(session, queued, None)
         return size
 
+    def _append(
+        self, session: Session, queued: list[_Queued], known: Frontier | None
+    ) -> tuple[int, Frontier]:
+        size = self._lock_head(session)
+        store = SqlNodeStore(session)
+        frontier = (
+            known.copy()
+            if known is not None and known.size == size
+            else Frontier.from_store(store, size)
+        )
+        store.put_nodes(frontier.extend([item.digest for item in queued]))
+        session.connection().execute(
+            insert(_ENTRIES),
+            [_row(size + i, item.entry, item.data, item.digest) for i, item in enumerate(queued)],
+        )
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(size=frontier.size))
+        return size, frontier
+
     def record(self, entry: AccessEntry) -> int:
-        with self.db.session() as session:
-            index = self.append_in(session, [entry])
+        """Append one entry durably, sharing the commit with concurrent callers."""
+        data = canonical_json(entry.to_json_obj())
+        mine = _Queued(entry, data, leaf_hash(data))
+        turn = self._turn
+        with turn:
+            self._queue.append(mine)
+            while not mine.done:
+                if self._committing:
+                    turn.wait()
+                    continue
+                self._committing = True
+                group = self._queue[: self._group]
+                del self._queue[: self._group]
+                turn.release()
+                try:
+                    self._commit(group)
+                finally:
+                    turn.acquire()
+                    self._committing = False
+                    turn.notify_all()
+        if mine.error is not None:
+            raise StorageError("the access log did not accept the entry") from mine.error
         for listener in self._listeners:
             try:
-                listener(index + 1)
+                listener(mine.index + 1)
             except HubError as exc:
                 log.warning("access log listener failed", extra={"error": exc.slug})
-        return index
+        return mine.index
+
+    def _commit(self, group: list[_Queued]) -> None:
+        """Append ``group`` in one transaction and settle every member."""
+        try:
+            with self.db.session() as session:
+                first, frontier = self._append(session, group, self._frontier)
+        except BaseException as exc:
+            self._frontier = None
+            for item in group:
+                item.error, item.done = exc, True
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._frontier = frontier
+        for offset, item in enumerate(group):
+            item.index, item.done = first + offset, True
 
     def size(self) -> int:
         try:

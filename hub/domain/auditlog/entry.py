@@ -18,9 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast, get_args
 
-import rfc8785
-
 from hub.domain.auditlog.merkle import leaf_hash
+from hub.domain.canonical import NotCanonicalisable, jcs
 from hub.errors import ValidationFailed
 
 __all__ = [
@@ -81,8 +80,8 @@ _KEYS: Final = frozenset(
 def canonical_json(obj: Any) -> bytes:
     """RFC 8785 canonical bytes of a JSON value; the only serialisation hashed."""
     try:
-        return rfc8785.dumps(obj)
-    except rfc8785.CanonicalizationError as exc:
+        return jcs(obj)
+    except NotCanonicalisable as exc:
         raise ValidationFailed("the value cannot be canonicalised as JSON") from exc
 
 

@@ -15,6 +15,14 @@ the domain does not import an HTTP client.
 Verification turns whatever pyhanko concludes — or raises, on truncated or
 hostile input — into a ``PdfReport`` in ETSI EN 319 102-1 vocabulary. It never
 raises.
+
+Both sides are built to be reused: a ``PdfSealer`` keeps one signer per seal
+key, whose certificates are parsed and whose signed attributes are encoded
+once; a ``PdfVerifier`` parses its trust bundle once and gives each document
+fresh validation contexts over it. Without a timestamp the signature's space
+in the file is sized exactly, once per key, since every verifier reads it.
+Importing this module installs ``_speedups`` (faster name matching and hex
+string reading in the libraries, with the same results).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import enum
 import functools
 import hashlib
 import io
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +48,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.ades.report import AdESIndeterminate
+from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.timestamps import TimeStamper
@@ -47,6 +57,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from hub.domain.sealing import _speedups
 from hub.domain.sealing.errors import SealingError, TimestampUnavailable
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pdf import CODE_KEYWORD
@@ -65,6 +76,8 @@ __all__ = [
     "seal_pdf",
     "verify_pdf",
 ]
+
+_speedups.install()
 
 #: The name of the signature field the hub's seal occupies.
 SEAL_FIELD = "OnceHubSeal"
@@ -91,7 +104,11 @@ def _asn1_crl(crl: x509.CertificateRevocationList) -> asn1_crl.CertificateList:
 
 
 class KeyStoreSigner(signers.Signer):
-    """A pyhanko ``Signer`` whose private-key operation is ``KeyStore.sign``."""
+    """A pyhanko ``Signer`` whose private-key operation is ``KeyStore.sign``.
+
+    Build one per seal key and reuse it: the certificates are parsed, and the
+    PAdES signed attributes prepared, once.
+    """
 
     def __init__(self, keystore: KeyStore, kid: str | None = None) -> None:
         self._keystore = keystore
@@ -99,21 +116,66 @@ class KeyStoreSigner(signers.Signer):
         chain = keystore.certificate_chain(self.kid)
         if not chain:
             raise SealingError(f"key {self.kid!r} has no certificate to seal with")
+        signing_cert = _asn1_cert(chain[0])
         super().__init__(
-            signing_cert=_asn1_cert(chain[0]),
+            signing_cert=signing_cert,
             cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
                 [_asn1_cert(c) for c in chain[1:]]
             ),
             signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
             embed_roots=False,
         )
+        self.signed_attr_prov_spec = _PadesSignedAttributes(signing_cert)
+        #: Hex digits a B-B seal's container takes, once a seal has shown it.
+        self.container_size: int | None = None
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
     ) -> bytes:
         if digest_algorithm.lower() != "sha256":
             raise SealingError(f"the seal key signs SHA-256 only, not {digest_algorithm}")
+        if dry_run:
+            # pyhanko sizes the signature container with a dry run; a DER
+            # ECDSA P-256 signature is at most this long, and the key (maybe
+            # an HSM) is spared an operation.
+            return bytes(_MAX_ECDSA_DER)
         return self._keystore.sign(self.kid, data)
+
+
+#: The longest DER ``ECDSA-Sig-Value`` for P-256: two 33-byte INTEGERs and headers.
+_MAX_ECDSA_DER = 72
+
+
+class _PadesSignedAttributes(SignedAttributeProviderSpec):
+    """The signed attributes of a PAdES baseline seal, the certificate's pre-encoded.
+
+    pyhanko's own PAdES spec (``CAdESSignedAttributeProviderSpec`` with
+    ``is_pades``) yields exactly one attribute beyond content type and message
+    digest — signing-certificate-v2 — when no CAdES extras (content timestamp,
+    signer attributes, commitment type) are configured, and the hub configures
+    none. It rebuilds and re-encodes that value for every document; here it is
+    encoded once per certificate and handed out as parsed DER, whose encoding
+    asn1crypto reuses rather than recomputes.
+    """
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        self._der = as_signing_certificate_v2(signing_cert).dump()
+
+    def signed_attr_providers(
+        self, data_digest: bytes, digest_algorithm: str
+    ) -> Sequence[CMSAttributeProvider]:
+        return (_EncodedSigningCertificate(self._der),)
+
+
+class _EncodedSigningCertificate(CMSAttributeProvider):
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, der: bytes) -> None:
+        self._der = der
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        # A fresh parse per document: asn1crypto values are mutable.
+        return tsp.SigningCertificateV2.load(self._der)
 
 
 class KeyStoreTimeStamper(TimeStamper):
@@ -243,22 +305,65 @@ class PdfSealer:
             reason=reason,
             location=location,
             embed_validation_info=self.level is PadesLevel.B_LT,
+            # Without a timestamp the container's size is known exactly from
+            # pyhanko's dry run (the signature placeholder is the longest
+            # possible); a TSA's token can vary, so it keeps pyhanko's margin.
+            # The reserved space is hex in the file, read by every verifier.
+            tight_size_estimates=self._timestamper is None,
             validation_context=(
-                _validation_context(self._keystore.trust())
+                _validation_context(_material(self._keystore.trust()))
                 if self.level is PadesLevel.B_LT
                 else None
             ),
         )
+        signer = self._current_signer()
+        # A B-B container always has the same size for one signer, so after
+        # pyhanko has sized it once (with a dry run that builds a whole CMS
+        # object) the size is reused. Should it ever fall short, pyhanko
+        # refuses, and the seal is made again with a fresh estimate.
+        known = signer.container_size if self._timestamper is None else None
         try:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            out = signers.PdfSigner(
-                meta, signer=self._current_signer(), timestamper=self._timestamper
-            ).sign_pdf(writer)
+            try:
+                out = self._sign(pdf, meta, signer, known)
+            except Exception:
+                if known is None:
+                    raise
+                signer.container_size = known = None
+                out = self._sign(pdf, meta, signer, None)
         except SealingError:
             raise
         except Exception as exc:
             raise SealingError(f"could not seal the PDF: {type(exc).__name__}: {exc}") from exc
+        if self._timestamper is None and known is None:
+            signer.container_size = _container_size(out, len(pdf))
+        return out
+
+    def _sign(
+        self,
+        pdf: bytes,
+        meta: signers.PdfSignatureMetadata,
+        signer: KeyStoreSigner,
+        reserved: int | None,
+    ) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        out = signers.PdfSigner(meta, signer=signer, timestamper=self._timestamper).sign_pdf(
+            writer, bytes_reserved=reserved
+        )
         return bytes(out.getvalue())
+
+
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _container_size(sealed: bytes, start: int) -> int | None:
+    """The length of the hex ``/Contents`` placeholder the seal after ``start`` got."""
+    ranges = _BYTE_RANGE.findall(sealed, start)
+    if not ranges:
+        return None
+    _, first_end, second_start, _ = (int(x) for x in ranges[-1])
+    if sealed[first_end : first_end + 1] != b"<" or sealed[second_start - 1 : second_start] != b">":
+        return None
+    return second_start - first_end - 2
 
 
 def seal_pdf(
@@ -311,13 +416,33 @@ class PdfReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _TrustMaterial:
+    """A ``Trust`` in asn1crypto form, as pyhanko's validator takes it."""
+
+    roots: tuple[asn1_x509.Certificate, ...]
+    others: tuple[asn1_x509.Certificate, ...]
+    crls: tuple[asn1_crl.CertificateList, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def _material(trust: Trust) -> _TrustMaterial:
+    # Keyed by the Trust object itself (identity): a bundle never changes, and
+    # the key store hands out a new one when its CRLs are re-read or re-issued.
+    return _TrustMaterial(
+        roots=tuple(_asn1_cert(c) for c in trust.roots),
+        others=tuple(_asn1_cert(c) for c in (*trust.intermediates, *trust.seal_certificates)),
+        crls=tuple(_asn1_crl(c) for c in trust.crls),
+    )
+
+
 def _validation_context(
-    trust: Trust, *, moment: datetime | None = None, retroactive: bool = False
+    material: _TrustMaterial, *, moment: datetime | None = None, retroactive: bool = False
 ) -> ValidationContext:
     return ValidationContext(
-        trust_roots=[_asn1_cert(c) for c in trust.roots],
-        other_certs=[_asn1_cert(c) for c in (*trust.intermediates, *trust.seal_certificates)],
-        crls=[_asn1_crl(c) for c in trust.crls],
+        trust_roots=list(material.roots),
+        other_certs=list(material.others),
+        crls=list(material.crls),
         allow_fetching=False,
         # Every certificate below a root must be covered by revocation data:
         # the hub always publishes CRLs, so their absence is a failure.
@@ -339,22 +464,14 @@ class PdfVerifier:
 
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
-        self._roots = [_asn1_cert(c) for c in trust.roots]
-        self._others = [_asn1_cert(c) for c in (*trust.intermediates, *trust.seal_certificates)]
-        self._crls = [_asn1_crl(c) for c in trust.crls]
+        self._material = _material(trust)
 
     def _context(self, moment: datetime | None = None) -> ValidationContext:
         # A fresh context per document: pyhanko contexts accumulate state
         # (proofs of existence, fetched data) that must not leak between files.
-        return ValidationContext(
-            trust_roots=self._roots,
-            other_certs=self._others,
-            crls=self._crls,
-            allow_fetching=False,
-            revocation_mode="require",
-            moment=moment,
-            retroactive_revinfo=moment is not None,
-        )
+        # What goes into one — the parsed roots, certificates and CRLs — is
+        # parsed once per trust bundle.
+        return _validation_context(self._material, moment=moment, retroactive=moment is not None)
 
     def verify(self, pdf: bytes) -> PdfReport:
         """Validate every seal in ``pdf``; report the worst. Never raises."""
@@ -377,31 +494,11 @@ class PdfVerifier:
         return _with(worst, signatures=len(sigs))
 
     def _one(self, reader: PdfFileReader, sig: EmbeddedPdfSignature) -> PdfReport:
-        status = asyncio.run(
-            async_validate_pdf_signature(
-                sig,
-                signer_validation_context=self._context(),
-                ts_validation_context=self._context(),
-            )
-        )
+        # One event loop per seal, for both passes; starting one costs more
+        # than some of the checks it runs.
+        status = asyncio.run(self._validate(sig))
         timestamp = status.timestamp_validity
         ts_time = timestamp.timestamp if timestamp is not None else None
-        problem = status.trust_problem_indic
-        if (
-            problem in _EXPIRY
-            and timestamp is not None
-            and timestamp.trusted
-            and ts_time is not None
-        ):
-            # The timestamp proves the seal existed at ts_time: judge the
-            # certificate then (a simplified past-signature validation).
-            status = asyncio.run(
-                async_validate_pdf_signature(
-                    sig,
-                    signer_validation_context=self._context(ts_time),
-                    ts_validation_context=self._context(),
-                )
-            )
         cert = x509.load_der_x509_certificate(status.signing_cert.dump())
         facts: dict[str, Any] = {
             "kid": certificate_kid(cert),
@@ -414,6 +511,28 @@ class PdfVerifier:
         sub, reasons = _judge(status)
         state, indication = status_for(sub)
         return PdfReport(state, indication, sub, reasons=reasons, **facts)
+
+    async def _validate(self, sig: EmbeddedPdfSignature) -> PdfSignatureStatus:
+        status = await async_validate_pdf_signature(
+            sig,
+            signer_validation_context=self._context(),
+            ts_validation_context=self._context(),
+        )
+        timestamp = status.timestamp_validity
+        if (
+            status.trust_problem_indic in _EXPIRY
+            and timestamp is not None
+            and timestamp.trusted
+            and timestamp.timestamp is not None
+        ):
+            # The timestamp proves the seal existed at its time: judge the
+            # certificate then (a simplified past-signature validation).
+            status = await async_validate_pdf_signature(
+                sig,
+                signer_validation_context=self._context(timestamp.timestamp),
+                ts_validation_context=self._context(),
+            )
+        return status
 
 
 def _judge(  # noqa: PLR0911  # one return per check, in ETSI order, reads best

@@ -9,13 +9,15 @@ The token names its key by ``kid`` only — certificates never go in the QR —
 and stays well under the ~450 characters a version-16 QR holds.
 
 Greek must render and be extractable, so a Unicode TrueType font (DejaVu Sans,
-subset to Latin and Greek, shipped in ``hub/assets``) is embedded. The PAdES
-seal is applied afterwards by ``pades.py``.
+subset to Latin and Greek, shipped in ``hub/assets``) is embedded, cut down to
+the glyphs each document uses. The faces are parsed once per process and
+shared by every document (``_fonts``). The PAdES seal is applied afterwards by
+``pades.py``.
 """
 
 from __future__ import annotations
 
-import io
+import functools
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,9 @@ import qrcode.constants
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
+from PIL import Image
 
+from hub.domain.sealing import _fonts
 from hub.domain.sealing.errors import SealingError
 from hub.domain.sealing.jws import record_digest, sign_compact
 from hub.domain.sealing.keystore import KeyStore
@@ -168,8 +172,8 @@ def render_certificate(
     text = qr_payload(public_url, content.code, token)
     if len(text) > MAX_QR_CHARS:
         raise SealingError(f"QR payload of {len(text)} characters exceeds {MAX_QR_CHARS}")
-    png, version = _qr_png(text)
-    pdf = _layout(content, png, f"{public_url.rstrip('/')}/verify/{content.code}")
+    image, version = _qr_image(text)
+    pdf = _layout(content, image, f"{public_url.rstrip('/')}/verify/{content.code}")
     return RenderedCertificate(
         pdf=pdf,
         record=certificate_record(content),
@@ -183,6 +187,8 @@ def render_certificate(
 # -- layout ----------------------------------------------------------------------
 
 _FONT = "DejaVu"
+# Pixels per QR module in the embedded bitmap.
+_QR_BOX = 4
 _NAVY = (16, 42, 92)
 _GREY = (90, 90, 90)
 
@@ -191,25 +197,41 @@ def _asset(name: str) -> Path:
     return Path(str(resources.files("hub") / "assets" / name))
 
 
-def _qr_png(text: str) -> tuple[bytes, int]:
+@functools.cache
+def _faces() -> tuple[_fonts.FontFace, _fonts.FontFace]:
+    # Parsed once per process; every certificate shares them.
+    return (
+        _fonts.FontFace.load(_asset("DejaVuSans-LGC.ttf"), _FONT, ""),
+        _fonts.FontFace.load(_asset("DejaVuSans-Bold-LGC.ttf"), _FONT, "B"),
+    )
+
+
+def _qr_image(text: str) -> tuple[Image.Image, int]:
     # A fixed mask skips qrcode's trial of all eight, which costs ~100 ms;
     # any mask gives a conforming symbol, only its visual balance differs.
     code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_L, border=2, box_size=4, mask_pattern=2
+        error_correction=qrcode.constants.ERROR_CORRECT_L, border=2, mask_pattern=2
     )
     code.add_data(text)
     code.make(fit=True)
-    image = code.make_image()
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue(), int(code.version)
+    # The bitmap is built straight from the module matrix (quiet zone
+    # included) and handed to fpdf2 as an image object: no PNG to encode
+    # and decode again. Each module is _QR_BOX pixels, scaled without
+    # smoothing, so the edges stay sharp.
+    matrix = code.get_matrix()
+    size = len(matrix)
+    pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (size, size), pixels).resize(
+        (size * _QR_BOX, size * _QR_BOX), Image.Resampling.NEAREST
+    )
+    return image.convert("1", dither=Image.Dither.NONE), int(code.version)
 
 
-def _layout(content: CertificateContent, qr_png: bytes, verify_url: str) -> bytes:
+def _layout(content: CertificateContent, qr_image: Image.Image, verify_url: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_compression(True)
-    pdf.add_font(_FONT, "", _asset("DejaVuSans-LGC.ttf"))
-    pdf.add_font(_FONT, "B", _asset("DejaVuSans-Bold-LGC.ttf"))
+    for face in _faces():
+        _fonts.add_font(pdf, face)
     pdf.set_title(f"{content.title_el} / {content.title_en}")
     pdf.set_subject(f"{content.evidence_type} {content.code}")
     pdf.set_author(f"{content.authority_el} / {content.authority_en}")
@@ -279,18 +301,19 @@ def _layout(content: CertificateContent, qr_png: bytes, verify_url: str) -> byte
     )
     pdf.ln(4)
 
-    _verification_block(pdf, content.code, qr_png, verify_url)
+    _verification_block(pdf, content.code, qr_image, verify_url)
+    _fonts.finish(pdf)
     return bytes(pdf.output())
 
 
-def _verification_block(pdf: FPDF, code: str, qr_png: bytes, verify_url: str) -> None:
+def _verification_block(pdf: FPDF, code: str, qr_image: Image.Image, verify_url: str) -> None:
     width = pdf.epw
     # The verification block stays together on one page.
     if pdf.get_y() > pdf.h - 80:
         pdf.add_page()
     top = pdf.get_y()
     qr_size = 42
-    pdf.image(io.BytesIO(qr_png), x=pdf.l_margin + width - qr_size, y=top, w=qr_size, h=qr_size)
+    pdf.image(qr_image, x=pdf.l_margin + width - qr_size, y=top, w=qr_size, h=qr_size)
     text_width = width - qr_size - 6
     pdf.set_font(_FONT, "B", 10)
     pdf.multi_cell(

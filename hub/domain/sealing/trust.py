@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub.domain.sealing.pki import certificate_kid
@@ -26,6 +27,9 @@ __all__ = ["ChainResult", "Trust"]
 
 # Root → issuing CA → seal certificate is three; a little slack, never a loop.
 _MAX_DEPTH = 5
+
+# Signature checks remembered per Trust; documents may offer any certificates.
+_MAX_REMEMBERED = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +55,21 @@ class Trust:
     crls: tuple[x509.CertificateRevocationList, ...] = ()
     seal_certificates: tuple[x509.Certificate, ...] = ()
     _by_kid: dict[str, x509.Certificate] = field(init=False, repr=False, compare=False)
+    # Memos of pure functions of this bundle's immutable material: which CRL
+    # covers an issuer, and whether one certificate's signature verifies under
+    # another's key. Keyed by the certificates' SHA-256 fingerprints, so by
+    # content, and small whatever a document offers. A Trust with fresh CRLs
+    # is a new object with empty memos.
+    _crl_by_issuer: dict[bytes, x509.CertificateRevocationList | None] = field(
+        init=False, repr=False, compare=False
+    )
+    _issued: dict[tuple[bytes, bytes], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         known = {certificate_kid(cert): cert for cert in self.seal_certificates}
         object.__setattr__(self, "_by_kid", known)
+        object.__setattr__(self, "_crl_by_issuer", {})
+        object.__setattr__(self, "_issued", {})
 
     @classmethod
     def from_pem(
@@ -136,7 +151,7 @@ class Trust:
         current = leaf
         for _ in range(_MAX_DEPTH):
             for root in self.roots:
-                if root.subject == current.issuer and _issued_by(current, root):
+                if root.subject == current.issuer and self._issued_by(current, root):
                     if current.public_bytes(Encoding.DER) != root.public_bytes(Encoding.DER):
                         path.append(root)
                     return tuple(path)
@@ -144,7 +159,7 @@ class Trust:
                 (
                     c
                     for c in pool
-                    if c.subject == current.issuer and c not in path and _issued_by(current, c)
+                    if c.subject == current.issuer and c not in path and self._issued_by(current, c)
                 ),
                 None,
             )
@@ -187,7 +202,29 @@ class Trust:
             return ChainResult(path, sub, (f"the {who} was revoked on {when.isoformat()}",), when)
         return None
 
+    def _issued_by(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+        key = (_fingerprint(cert), _fingerprint(issuer))
+        known = self._issued.get(key)
+        if known is None:
+            known = _issued_by(cert, issuer)
+            if len(self._issued) >= _MAX_REMEMBERED:
+                self._issued.clear()
+            self._issued[key] = known
+        return known
+
     def _crl_of(self, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
+        key = _fingerprint(issuer)
+        try:
+            return self._crl_by_issuer[key]
+        except KeyError:
+            pass
+        crl = self._find_crl(issuer)
+        if len(self._crl_by_issuer) >= _MAX_REMEMBERED:
+            self._crl_by_issuer.clear()
+        self._crl_by_issuer[key] = crl
+        return crl
+
+    def _find_crl(self, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
         best: x509.CertificateRevocationList | None = None
         for crl in self.crls:
             if crl.issuer != issuer.subject:
@@ -232,6 +269,10 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

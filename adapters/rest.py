@@ -3,8 +3,12 @@
 Operations are configuration: the catalogue names each one's method and path
 template (``/v1/owners/{afm}/properties``). Answers are read in bounded
 chunks against the call's deadline, so a registry that drips bytes or sends
-a huge body cannot hold a worker or exhaust memory. Every failure leaves as a
-typed :class:`hub.errors.RegistryError` (or :class:`CitizenNotFound`).
+a huge body cannot hold a worker or exhaust memory. A successful answer must
+match the response schema the registry's own OpenAPI description declares
+for the operation: an answer of another shape would otherwise be mapped as if
+the citizen had nothing, a wrong answer rather than a refusal. Every failure
+leaves as a typed :class:`hub.errors.RegistryError` (or
+:class:`CitizenNotFound`).
 """
 
 from __future__ import annotations
@@ -13,16 +17,35 @@ import json
 import os
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 from requests.adapters import HTTPAdapter
 
 from adapters.resilience import Policy, Resilient
-from hub.errors import CitizenNotFound, RegistryError, RegistryTimeout, RegistryUnavailable
+from hub.errors import (
+    CitizenNotFound,
+    ConfigError,
+    RegistryError,
+    RegistryTimeout,
+    RegistryUnavailable,
+)
 
-__all__ = ["MAX_ANSWER_BYTES", "RestRegistryClient", "exchange", "pooled_session", "read_bounded"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "RestRegistryClient",
+    "answer_validators",
+    "exchange",
+    "pooled_session",
+    "read_bounded",
+]
 
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 _CHUNK = 64 * 1024
@@ -99,6 +122,44 @@ def exchange(
     return response, read_bounded(response, deadline, name)
 
 
+def _pointer(*parts: str) -> str:
+    escaped = (part.replace("~", "~0").replace("/", "~1") for part in parts)
+    return "#/" + "/".join(quote(part, safe="~") for part in escaped)
+
+
+def answer_validators(
+    description: Path, operations: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Validator]:
+    """A validator per operation for its 200 JSON answer, from the registry's OpenAPI file.
+
+    The description is read from disk, never fetched; an operation it does
+    not describe is a configuration error, found at start-up.
+    """
+    try:
+        document = yaml.safe_load(description.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the registry description {description}") from exc
+    base = f"urn:registry:{description.name}"
+    registry: Registry[Any] = Registry().with_resource(
+        base, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    validators: dict[str, Validator] = {}
+    for name, spec in operations.items():
+        path, method = str(spec["path"]), str(spec.get("method", "GET")).lower()
+        try:
+            content = document["paths"][path][method]["responses"]["200"]["content"]
+            content["application/json"]["schema"]
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"{description.name} declares no JSON 200 answer for {method.upper()} {path}"
+            ) from exc
+        pointer = _pointer(
+            "paths", path, method, "responses", "200", "content", "application/json", "schema"
+        )
+        validators[name] = Draft202012Validator({"$ref": base + pointer}, registry=registry)
+    return validators
+
+
 class RestRegistryClient:
     """A :class:`hub.domain.ports.RegistryClient` for a JSON REST registry."""
 
@@ -111,8 +172,10 @@ class RestRegistryClient:
         *,
         resilient: Resilient | None = None,
         session: requests.Session | None = None,
+        description: Path | None = None,
     ) -> None:
         self.name = name
+        self.answers = answer_validators(description, operations) if description else {}
         self.base_url = base_url.rstrip("/")
         self.operations = operations
         self.resilient = resilient or Resilient(name, policy)
@@ -125,10 +188,15 @@ class RestRegistryClient:
             raise RegistryError(f"registry {self.name} has no operation {operation}")
         method = str(spec.get("method", "GET")).upper()
         path = self._path(operation, str(spec["path"]), params)
-        return self.resilient.call(
+        answer = self.resilient.call(
             lambda budget: self._once(method, path, budget, request_id),
             idempotent=method in ("GET", "HEAD"),
         )
+        validator = self.answers.get(operation)
+        if validator is not None and not validator.is_valid(answer):
+            # Not transient: the same registry would answer the same way.
+            raise RegistryError(f"registry {self.name} answered outside its description")
+        return answer
 
     def _path(self, operation: str, template: str, params: Mapping[str, str]) -> str:
         """The template filled with quoted parameters; never a way out of it."""

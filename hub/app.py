@@ -72,6 +72,7 @@ class Services:
     certificates: CertificateService | None = None
     consents: ConsentService | None = None
     verify_limiter: SqlRateLimiter | None = None
+    token_limiter: SqlRateLimiter | None = None
     _tokens: TokenService | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -157,7 +158,12 @@ def build_registry_clients(
         url = settings.registry_urls.get(spec.id, spec.endpoint)
         if spec.protocol == "rest":
             clients[spec.id] = RestRegistryClient(
-                spec.id, url, spec.operations, policy, resilient=resilient
+                spec.id,
+                url,
+                spec.operations,
+                policy,
+                resilient=resilient,
+                description=settings.registries_dir / spec.description,
             )
         else:
             user, password = _credentials(settings, spec) or (None, None)
@@ -214,6 +220,9 @@ def build_services(settings: Settings) -> Services:
         )
     services.verify_limiter = SqlRateLimiter(
         db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
+    )
+    services.token_limiter = SqlRateLimiter(
+        db, limit=settings.token_rate_limit, window=60, scope="token"
     )
     if services.keystore is not None:
         evidence.sealer = KeyStoreJsonSealer(services.keystore)

@@ -97,6 +97,9 @@ class Settings:
     pades_level: str = "B-B"
     verify_rate_limit: int = 60
     verify_rate_window: int = 60
+    #: Token requests per minute per client address: each one checks a
+    #: signature and writes a replay record, so it is limited like verification.
+    token_rate_limit: int = 120
     checkpoint_every: int = 1000
     checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
@@ -149,6 +152,7 @@ class Settings:
             pades_level=env.get("HUB_PADES_LEVEL", d.pades_level),
             verify_rate_limit=_int(env, "HUB_VERIFY_RATE_LIMIT", d.verify_rate_limit),
             verify_rate_window=_int(env, "HUB_VERIFY_RATE_WINDOW", d.verify_rate_window),
+            token_rate_limit=_int(env, "HUB_TOKEN_RATE_LIMIT", d.token_rate_limit),
             checkpoint_every=_int(env, "HUB_CHECKPOINT_EVERY", d.checkpoint_every),
             checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
@@ -178,6 +182,8 @@ class Settings:
             raise ConfigError("HUB_PADES_LEVEL must be B-B, B-T or B-LT")
         if self.verify_rate_limit < 1 or self.verify_rate_window < 1:
             raise ConfigError("HUB_VERIFY_RATE_LIMIT and HUB_VERIFY_RATE_WINDOW must be >= 1")
+        if self.token_rate_limit < 1:
+            raise ConfigError("HUB_TOKEN_RATE_LIMIT must be >= 1")
         if self.checkpoint_every < 1 or self.checkpoint_seconds <= 0:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:

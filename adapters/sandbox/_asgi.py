@@ -64,6 +64,12 @@ class SandboxApp:
         self.stopping = False
         self.log = logging.getLogger(f"adapters.sandbox.{self.registry_id}")
 
+    def set_faults(self, faults: Faults | None) -> None:
+        """Misbehave differently from the next request on (a fault that clears, or flaps)."""
+        faults = faults or Faults()
+        self._injector = FaultInjector(faults)
+        self.faults = faults
+
     # What a registry provides.
 
     def is_operation(self, request: Request) -> bool:

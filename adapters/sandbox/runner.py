@@ -79,6 +79,18 @@ class SandboxHandle:
                 running.thread.join(timeout)
         self._running.clear()
 
+    def set_faults(self, registry_id: str, faults: Faults | None) -> None:
+        """Change how one running registry misbehaves (None: not at all).
+
+        Fault tests use it to make a registry fail and then recover while the
+        hub keeps running, as a real registry's outage begins and ends.
+        """
+        for running in self._running:
+            if running.app.registry_id == registry_id:
+                running.app.set_faults(faults)
+                return
+        raise ConfigError(f"no running sandbox registry is called {registry_id}")
+
     def __enter__(self) -> SandboxHandle:
         return self
 

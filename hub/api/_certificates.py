@@ -44,13 +44,13 @@ def client_address() -> str:
     return "unknown"
 
 
-def check_rate_limit() -> None:
+def check_rate_limit(limiter_name: str = "verify_limiter", what: str = "verification") -> None:
     """Count this request against the client's window; 429 when it is spent."""
-    limiter: RateLimiter | None = getattr(services(), "verify_limiter", None)
+    limiter: RateLimiter | None = getattr(services(), limiter_name, None)
     if limiter is None:
         return
     wait = limiter.hit(client_address())
     if wait is not None:
         raise TooManyRequests(
-            f"Too many verification requests; try again in {wait} seconds.", retry_after=wait
+            f"Too many {what} requests; try again in {wait} seconds.", retry_after=wait
         )

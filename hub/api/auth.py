@@ -1,9 +1,14 @@
-"""The OAuth 2.0 token endpoint (client credentials, private_key_jwt)."""
+"""The OAuth 2.0 token endpoint (client credentials, private_key_jwt).
+
+It needs no login, and each request costs a signature check and a replay
+record, so each client address is rate-limited (429 with ``Retry-After``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from hub.api._certificates import check_rate_limit
 from hub.api._context import services
 from hub.api._responses import JsonResult, json_body
 
@@ -11,6 +16,7 @@ __all__ = ["token"]
 
 
 def token(body: dict[str, Any]) -> JsonResult:
+    check_rate_limit("token_limiter", "token")
     issued = services().tokens.exchange(str(body["client_assertion"]))
     return json_body(
         {

@@ -19,12 +19,13 @@ import copy
 import functools
 import hashlib
 import json
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
 import yaml
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import InvalidSpecification
+from connexion.exceptions import BadRequestProblem, InvalidSpecification
 from connexion.spec import OpenAPISpecification
 from connexion.validators import (
     FormDataValidator,
@@ -50,6 +51,14 @@ class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
     @functools.cached_property
     def _validator(self) -> Validator:
         return _validator_for(self._schema)
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Any) -> Any:
+        # Connexion decodes the body without catching a decoding error, so a
+        # body that is not UTF-8 would end in a 500 instead of a 400.
+        try:
+            return await super()._parse(stream, scope)
+        except UnicodeDecodeError as exc:
+            raise BadRequestProblem(detail="The request body is not valid UTF-8.") from exc
 
 
 class _Form31(FormDataValidator):  # type: ignore[misc]

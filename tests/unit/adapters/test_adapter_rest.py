@@ -16,8 +16,15 @@ import responses
 
 from adapters.resilience import Policy, Resilient
 from adapters.rest import MAX_ANSWER_BYTES, RestRegistryClient
+from hub.config import default_specs_dir
 from hub.domain.ports import RegistryClient
-from hub.errors import CitizenNotFound, RegistryError, RegistryTimeout, RegistryUnavailable
+from hub.errors import (
+    CitizenNotFound,
+    ConfigError,
+    RegistryError,
+    RegistryTimeout,
+    RegistryUnavailable,
+)
 
 BASE = "http://land.test"
 AFM = "090000045"
@@ -32,12 +39,22 @@ ANSWER = {
     "properties": [
         {
             "kaek": "050681726008",
-            "use": "apartment",
-            "area_m2": 84.5,
-            "address": {"street": "Ερμού 10", "postal_code": "10563", "municipality": "Αθηναίων"},
+            "use": "residential",
+            "area_m2": 84,
+            "address": {
+                "street": "Ερμού 10",
+                "postal_code": "10563",
+                "municipality": "Αθηναίων",
+                "municipality_latin": "Athinaion",
+                "regional_unit": "Κεντρικού Τομέα Αθηνών",
+            },
             "right": "full_ownership",
-            "share": {"percent": 100},
-            "acquisition": {"date": "2010-05-04", "title": "purchase", "document_number": "1"},
+            "share": {"numerator": 1, "denominator": 1, "percent": 100},
+            "acquisition": {
+                "date": "2010-05-04",
+                "title": "purchase_contract",
+                "document_number": "1",
+            },
             "co_owners": [],
         }
     ],
@@ -279,3 +296,51 @@ def test_dot_segments_and_empty_path_parameters_are_refused(
     with pytest.raises(RegistryError, match="path parameter"):
         owners(client, value)
     assert len(mock.calls) == 0
+
+
+# -- answers held to the registry's own description ------------------------------
+
+DESCRIPTION = default_specs_dir() / "registries" / "land-registry.yaml"
+DESCRIBED = {"PropertiesByOwner": OPERATIONS["PropertiesByOwner"]}
+
+
+def described_client() -> RestRegistryClient:
+    return RestRegistryClient(
+        "land-registry", BASE, DESCRIBED, Policy(timeout=2.0, retries=0), description=DESCRIPTION
+    )
+
+
+@responses.activate
+def test_an_answer_its_description_allows_is_returned() -> None:
+    responses.get(URL, json=ANSWER)
+    assert described_client().call("PropertiesByOwner", {"afm": AFM}, request_id="r") == ANSWER
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"apiVersion": "v9", "data": ANSWER},  # another version's envelope
+        {k: v for k, v in ANSWER.items() if k != "properties"},  # the list left out
+        {**ANSWER, "properties": "none"},
+        [ANSWER],
+    ],
+    ids=["envelope", "missing-properties", "wrong-type", "array"],
+)
+@responses.activate
+def test_an_answer_outside_its_description_is_refused_not_mapped(answer: object) -> None:
+    responses.get(URL, json=answer)
+    with pytest.raises(RegistryError, match="outside its description") as caught:
+        described_client().call("PropertiesByOwner", {"afm": AFM}, request_id="r")
+    assert not caught.value.transient
+    assert len(responses.calls) == 1  # the same registry would answer the same way
+
+
+def test_an_operation_its_description_lacks_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="no JSON 200 answer"):
+        RestRegistryClient(
+            "land-registry",
+            BASE,
+            OPERATIONS,
+            Policy(timeout=2.0, retries=0),
+            description=DESCRIPTION,
+        )

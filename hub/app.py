@@ -49,6 +49,7 @@ from hub.persistence.db import Database
 from hub.persistence.ratelimit import SqlRateLimiter
 from hub.persistence.replay import SqlReplayCache
 from hub.token_keys import KeyStoreTokenKeys
+from hub.web import PageErrors, PageRouter, create_pages
 
 __all__ = ["HubApp", "Services", "build_registry_clients", "build_services", "create_app"]
 
@@ -284,7 +285,9 @@ class HubApp:
             swagger_ui_options=ui,
         )
         problems.register(self.connexion)
-        self._asgi = HubMiddleware(self.connexion, services)
+        # People's pages answer their own path prefixes (hub/web); the API has the rest.
+        pages = PageRouter(self.connexion, create_pages(services))
+        self._asgi = PageErrors(HubMiddleware(pages, services), services)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self._asgi(scope, receive, send)

@@ -1,0 +1,384 @@
+"""The pages' words in Greek and English, kept in one table.
+
+Citizens meet the hub in Greek first, so Greek is the default and English
+is a switch (``?lang=en``, remembered in a cookie). Templates ask for a key
+through ``t(key)``; a key missing from the table shows itself, which a test
+catches, rather than failing the page.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Language", "translate"]
+
+Language = Literal["el", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = ("el", "en")
+DEFAULT_LANGUAGE: Final[Language] = "el"
+
+_WORDS: Final[dict[str, tuple[str, str]]] = {
+    # The frame of every page.
+    "state": ("ΕΛΛΗΝΙΚΗ ΔΗΜΟΚΡΑΤΙΑ", "HELLENIC REPUBLIC"),
+    "service": ("Κόμβος Διαλειτουργικότητας", "Interoperability Hub"),
+    "skip": ("Μετάβαση στο κύριο περιεχόμενο", "Skip to main content"),
+    "switch_language": ("English", "Ελληνικά"),
+    "switch_language_label": ("Switch to English", "Αλλαγή στα Ελληνικά"),
+    "nav": ("Κύρια πλοήγηση", "Main navigation"),
+    "nav_verify": ("Επαλήθευση εγγράφου", "Verify a document"),
+    "nav_me": ("Η θυρίδα μου", "My area"),
+    "nav_audit": ("Έλεγχος πρόσβασης", "Access audit"),
+    "signin": ("Σύνδεση", "Sign in"),
+    "signout": ("Αποσύνδεση", "Sign out"),
+    "signed_in_as": ("Συνδεδεμένος/η ως", "Signed in as"),
+    "footer": (
+        "Υπηρεσία του Εθνικού Κόμβου Διαλειτουργικότητας. Τα δεδομένα σας ανταλλάσσονται "
+        "μόνο με νομική βάση ή με τη συγκατάθεσή σας, και κάθε πρόσβαση καταγράφεται.",
+        "A service of the National Interoperability Hub. Your data is exchanged only on a "
+        "legal basis or with your consent, and every access is logged.",
+    ),
+    "error_summary": ("Υπάρχει πρόβλημα", "There is a problem"),
+    "back": ("Πίσω", "Back"),
+    "older": ("Παλαιότερες εγγραφές", "Older entries"),
+    "newest": ("Πίσω στις νεότερες", "Back to the newest"),
+    "none_yet": ("Δεν υπάρχει τίποτα εδώ ακόμη.", "There is nothing here yet."),
+    "when": ("Πότε", "When"),
+    "who": ("Ποιος", "Who"),
+    "why": ("Γιατί", "Why"),
+    "what": ("Τι", "What"),
+    "result": ("Αποτέλεσμα", "Result"),
+    "status": ("Κατάσταση", "Status"),
+    "actions": ("Ενέργειες", "Actions"),
+    # Errors.
+    "err_400": ("Κάτι δεν είναι σωστό στο αίτημα", "Something is wrong with the request"),
+    "err_401": ("Χρειάζεται σύνδεση", "You need to sign in"),
+    "err_403": ("Δεν επιτρέπεται", "Not allowed"),
+    "err_404": ("Η σελίδα δεν βρέθηκε", "Page not found"),
+    "err_405": ("Η ενέργεια δεν υποστηρίζεται", "This action is not supported"),
+    "err_409": ("Η κατάσταση άλλαξε", "Things have changed"),
+    "err_413": ("Το αρχείο είναι πολύ μεγάλο", "The file is too large"),
+    "err_422": ("Ελέγξτε τα στοιχεία", "Check what you entered"),
+    "err_429": ("Πάρα πολλά αιτήματα", "Too many requests"),
+    "err_500": ("Κάτι πήγε στραβά", "Something went wrong"),
+    "err_502": ("Ένα μητρώο δεν απάντησε σωστά", "A registry gave a bad answer"),
+    "err_503": ("Η υπηρεσία δεν είναι διαθέσιμη", "The service is unavailable"),
+    "err_504": ("Ένα μητρώο άργησε να απαντήσει", "A registry took too long"),
+    "err_hint": (
+        "Δοκιμάστε ξανά σε λίγο. Αν το πρόβλημα επιμένει, αναφέρετε τον κωδικό αιτήματος.",
+        "Please try again shortly. If the problem persists, quote the request reference.",
+    ),
+    "err_detail": ("Λεπτομέρειες", "Details"),
+    "err_reference": ("Κωδικός αιτήματος", "Request reference"),
+    "err_csrf": (
+        "Η φόρμα έληξε ή δεν στάλθηκε από αυτή την υπηρεσία. Ανοίξτε ξανά τη σελίδα και "
+        "δοκιμάστε πάλι.",
+        "The form has expired or was not sent from this service. Open the page again and retry.",
+    ),
+    "go_home": ("Μετάβαση στην επαλήθευση εγγράφων", "Go to document verification"),
+    # Verification.
+    "verify_title": ("Επαλήθευση εγγράφου", "Verify a document"),
+    "verify_lead": (
+        "Ελέγξτε αν ένα πιστοποιητικό που σας έδωσαν είναι γνήσιο, χωρίς σύνδεση. "
+        "Το αρχείο ελέγχεται και δεν αποθηκεύεται.",
+        "Check whether a certificate you were given is genuine, without signing in. "
+        "The file is checked and not stored.",
+    ),
+    "verify_upload_h": ("Ανέβασμα του αρχείου", "Upload the file"),
+    "verify_upload_label": ("Αρχείο PDF του πιστοποιητικού", "The certificate's PDF file"),
+    "verify_upload_json": (
+        "Δέχεται και σφραγισμένη απάντηση φορέα (JSON ή JWS).",
+        "A sealed answer given to an agency (JSON or JWS) is accepted too.",
+    ),
+    "verify_upload_hint": (
+        "Το αρχείο ελέγχεται και δεν αποθηκεύεται. Μέγιστο μέγεθος:",
+        "The file is checked and not stored. Largest size:",
+    ),
+    "verify_upload_button": ("Έλεγχος αρχείου", "Check the file"),
+    "verify_code_h": ("Ή πληκτρολογήστε τον κωδικό επαλήθευσης", "Or type the verification code"),
+    "verify_code_label": ("Κωδικός επαλήθευσης", "Verification code"),
+    "verify_code_hint": (
+        "Βρίσκεται κάτω από τον κωδικό QR του πιστοποιητικού.",
+        "It is printed below the certificate's QR code.",
+    ),
+    "verify_code_button": ("Έλεγχος κωδικού", "Check the code"),
+    "verify_no_file": ("Επιλέξτε ένα αρχείο PDF.", "Choose a PDF file."),
+    "verify_no_code": ("Πληκτρολογήστε τον κωδικό επαλήθευσης.", "Type the verification code."),
+    "verify_again": ("Έλεγχος άλλου εγγράφου", "Check another document"),
+    "verdict_valid": ("Έγκυρο", "Valid"),
+    "verdict_valid_text": (
+        "Το έγγραφο σφραγίστηκε από τον Κόμβο και δεν έχει αλλάξει.",
+        "The document was sealed by the hub and has not been altered.",
+    ),
+    "verdict_code_valid_text": (
+        "Ο Κόμβος εξέδωσε πιστοποιητικό με αυτόν τον κωδικό και ισχύει. Συγκρίνετε τα "
+        "παρακάτω με το έγγραφο που κρατάτε.",
+        "The hub issued a certificate with this code and it is in force. Compare the "
+        "details below with the paper you hold.",
+    ),
+    "verdict_invalid": ("Μη έγκυρο", "Invalid"),
+    "verdict_invalid_text": (
+        "Μην βασιστείτε σε αυτό το έγγραφο: η σφραγίδα του δεν επαληθεύεται.",
+        "Do not rely on this document: its seal does not verify.",
+    ),
+    "verdict_revoked": ("Ανακλήθηκε", "Revoked"),
+    "verdict_revoked_text": (
+        "Το πιστοποιητικό ανακλήθηκε και δεν ισχύει πλέον.",
+        "The certificate was revoked and is no longer in force.",
+    ),
+    "verdict_expired": ("Έληξε", "Expired"),
+    "verdict_expired_text": (
+        "Το κλειδί που το σφράγισε δεν ήταν σε ισχύ.",
+        "The key that sealed it was not in force.",
+    ),
+    "verdict_unknown": ("Άγνωστο", "Unknown"),
+    "verdict_unknown_text": (
+        "Ο Κόμβος δεν γνωρίζει έγγραφο με αυτά τα στοιχεία.",
+        "The hub knows no document matching this.",
+    ),
+    "verdict_indeterminate": ("Αβέβαιο", "Indeterminate"),
+    "verdict_indeterminate_text": (
+        "Ο έλεγχος δεν μπόρεσε να ολοκληρωθεί. Δοκιμάστε ξανά αργότερα.",
+        "The check could not be completed. Try again later.",
+    ),
+    "sealed_by": ("Σφραγίστηκε από", "Sealed by"),
+    "sealed_at": ("Σφραγίστηκε στις", "Sealed on"),
+    "sealed_key": ("Κλειδί σφράγισης", "Sealing key"),
+    "issued_at": ("Εκδόθηκε στις", "Issued on"),
+    "code": ("Κωδικός", "Code"),
+    "type": ("Είδος", "Type"),
+    "holder": ("Κάτοχος", "Holder"),
+    "revoked_at": ("Ανακλήθηκε στις", "Revoked on"),
+    "revocation_reason": ("Λόγος ανάκλησης", "Reason for revocation"),
+    "what_failed": ("Τι δεν πέρασε τον έλεγχο", "What failed"),
+    "matches_issued": ("Ίδιο με αυτό που εκδόθηκε", "Same as the one issued"),
+    "yes": ("Ναι", "Yes"),
+    "no": ("Όχι", "No"),
+    "technical": ("Τεχνικές λεπτομέρειες", "Technical details"),
+    # Sign-in.
+    "signin_title": ("Σύνδεση", "Sign in"),
+    "signin_dev_notice": (
+        "Περιβάλλον ανάπτυξης: επιλέξτε έναν δοκιμαστικό πολίτη ή δώστε όνομα ελεγκτή. "
+        "Στην παραγωγή η σύνδεση γίνεται μέσω του παρόχου ταυτότητας.",
+        "Development environment: pick a demo citizen or enter an auditor's name. "
+        "In production, sign-in goes through the identity provider.",
+    ),
+    "signin_citizen_h": ("Ως πολίτης", "As a citizen"),
+    "signin_citizen_legend": ("Δοκιμαστικός πολίτης", "Demo citizen"),
+    "signin_citizen_button": ("Σύνδεση ως πολίτης", "Sign in as a citizen"),
+    "signin_auditor_h": ("Ως ελεγκτής", "As an auditor"),
+    "signin_auditor_label": ("Όνομα ελεγκτή", "Auditor's name"),
+    "signin_auditor_hint": ("Έως 64 χαρακτήρες.", "Up to 64 characters."),
+    "signin_auditor_button": ("Σύνδεση ως ελεγκτής", "Sign in as an auditor"),
+    "signin_pick_citizen": ("Επιλέξτε έναν πολίτη.", "Pick a citizen."),
+    "signin_auditor_name": (
+        "Δώστε όνομα ελεγκτή, από 1 έως 64 χαρακτήρες.",
+        "Enter an auditor name of 1 to 64 characters.",
+    ),
+    "signin_needed": (
+        "Συνδεθείτε για να συνεχίσετε.",
+        "Sign in to continue.",
+    ),
+    "signin_as_citizen_needed": (
+        "Αυτή η σελίδα είναι για πολίτες. Συνδεθείτε ως πολίτης.",
+        "This page is for citizens. Sign in as a citizen.",
+    ),
+    "signin_as_auditor_needed": (
+        "Αυτή η σελίδα είναι για ελεγκτές. Συνδεθείτε ως ελεγκτής.",
+        "This page is for auditors. Sign in as an auditor.",
+    ),
+    "afm": ("ΑΦΜ", "Tax number (AFM)"),
+    "tag_minor": ("ανήλικος/η", "minor"),
+    "tag_deceased": ("αποβιώσας/ασα", "deceased"),
+    "tag_owns_property": ("έχει ακίνητα", "owns property"),
+    "tag_co_owner": ("συνιδιοκτήτης", "co-owner"),
+    "tag_usufruct": ("επικαρπία", "usufruct"),
+    "tag_insured": ("ασφαλισμένος/η", "insured"),
+    "tag_uninsured": ("ανασφάλιστος/η", "uninsured"),
+    "tag_single": ("άγαμος/η", "single"),
+    "tag_married": ("έγγαμος/η", "married"),
+    "tag_divorced": ("διαζευγμένος/η", "divorced"),
+    "tag_widowed": ("σε χηρεία", "widowed"),
+    "tag_namesake": ("συνωνυμία", "namesake"),
+    # The citizen's area.
+    "me_title": ("Η θυρίδα μου", "My area"),
+    "me_lead": (
+        "Τα πιστοποιητικά σας, οι συγκαταθέσεις σας και ποιος είδε τα δεδομένα σας.",
+        "Your certificates, your consents and who saw your data.",
+    ),
+    "me_certificates": ("Πιστοποιητικά", "Certificates"),
+    "me_certificates_text": ("Εκδώστε και κατεβάστε πιστοποιητικά.", "Issue and download."),
+    "me_consents": ("Συγκαταθέσεις", "Consents"),
+    "me_consents_text": ("Δείτε και ανακαλέστε συγκαταθέσεις.", "See and revoke consents."),
+    "me_requests": ("Αιτήματα συγκατάθεσης", "Consent requests"),
+    "me_requests_text": ("Εγκρίνετε ή αρνηθείτε αιτήματα φορέων.", "Approve or refuse."),
+    "me_history": ("Ιστορικό πρόσβασης", "Access history"),
+    "me_history_text": (
+        "Ποιος είδε τα δεδομένα σας, πότε και γιατί.",
+        "Who saw your data, when and why.",
+    ),
+    "me_checks": ("Επαληθεύσεις πιστοποιητικών", "Certificate checks"),
+    "me_checks_text": (
+        "Ποιος έλεγξε τα πιστοποιητικά σας.",
+        "Who checked your certificates.",
+    ),
+    "pending_count": ("εκκρεμή", "pending"),
+    "cert_request_h": ("Έκδοση νέου πιστοποιητικού", "Issue a new certificate"),
+    "cert_type_label": ("Είδος πιστοποιητικού", "Type of certificate"),
+    "cert_issue_button": ("Έκδοση", "Issue"),
+    "cert_issued": (
+        "Το πιστοποιητικό εκδόθηκε. Κωδικός επαλήθευσης:",
+        "The certificate was issued. Verification code:",
+    ),
+    "cert_list_h": ("Τα πιστοποιητικά μου", "My certificates"),
+    "download_pdf": ("Λήψη PDF", "Download PDF"),
+    "status_valid": ("Σε ισχύ", "In force"),
+    "status_revoked": ("Ανακλήθηκε", "Revoked"),
+    "status_active": ("Ενεργή", "Active"),
+    "status_expired": ("Έληξε", "Expired"),
+    "status_used": ("Χρησιμοποιήθηκε", "Used"),
+    "status_pending": ("Σε αναμονή", "Pending"),
+    "status_approved": ("Εγκρίθηκε", "Approved"),
+    "status_refused": ("Απορρίφθηκε", "Refused"),
+    "consents_h": ("Οι συγκαταθέσεις μου", "My consents"),
+    "consent_agency": ("Φορέας", "Agency"),
+    "consent_purpose": ("Σκοπός", "Purpose"),
+    "consent_data": ("Δεδομένα", "Data"),
+    "consent_until": ("Ισχύει έως", "Valid until"),
+    "consent_once": ("Μία χρήση", "Single use"),
+    "consent_revoke": ("Ανάκληση", "Revoke"),
+    "consent_receipt": ("Λήψη αποδεικτικού", "Download the receipt"),
+    "consent_revoked_msg": ("Η συγκατάθεση ανακλήθηκε.", "The consent was revoked."),
+    "consent_granted_msg": ("Δώσατε τη συγκατάθεσή σας.", "You gave your consent."),
+    "request_refused_msg": ("Αρνηθήκατε το αίτημα.", "You refused the request."),
+    "requests_h": ("Αιτήματα που περιμένουν απάντηση", "Requests awaiting your answer"),
+    "requests_decided_h": ("Προηγούμενα αιτήματα", "Earlier requests"),
+    "request_open": ("Προβολή και απάντηση", "View and answer"),
+    "request_title": ("Αίτημα συγκατάθεσης", "Consent request"),
+    "request_lead": (
+        "Ο φορέας ζητά να λάβει τα παρακάτω δεδομένα σας. Η προεπισκόπηση ανακτήθηκε "
+        "μόλις τώρα από τα μητρώα και δεν αποθηκεύτηκε.",
+        "The agency asks to receive the data below. The preview was fetched just now "
+        "from the registries and was not stored.",
+    ),
+    "request_official": ("Υπάλληλος", "Official"),
+    "request_expires": ("Λήγει", "Expires"),
+    "preview_h": ("Τι θα λάβει ο φορέας", "What the agency would receive"),
+    "field": ("Πεδίο", "Field"),
+    "value": ("Τιμή", "Value"),
+    "decision_legend": ("Η απάντησή σας", "Your answer"),
+    "decision_until": ("Έγκριση έως μια ημερομηνία", "Approve until a date"),
+    "decision_until_label": ("Ημερομηνία λήξης", "End date"),
+    "decision_until_hint": (
+        "Έως ένα έτος από σήμερα. Μπορείτε να ανακαλέσετε οποτεδήποτε.",
+        "Up to one year from today. You can revoke at any time.",
+    ),
+    "decision_once": ("Έγκριση για μία μόνο χρήση", "Approve for a single use"),
+    "decision_refuse": ("Άρνηση", "Refuse"),
+    "decision_button": ("Υποβολή απάντησης", "Submit your answer"),
+    "decision_missing": ("Επιλέξτε μια απάντηση.", "Choose an answer."),
+    "decision_bad_date": (
+        "Δώστε μια μελλοντική ημερομηνία, έως ένα έτος από σήμερα.",
+        "Enter a future date, at most one year from today.",
+    ),
+    "history_title": ("Ιστορικό πρόσβασης", "Access history"),
+    "history_lead": (
+        "Κάθε πρόσβαση στα δεδομένα σας, και κάθε άρνηση, από τη νεότερη.",
+        "Every access to your data, and every denial, newest first.",
+    ),
+    "checks_title": ("Ποιος έλεγξε τα πιστοποιητικά μου", "Who checked my certificates"),
+    "checks_lead": (
+        "Κάθε φορά που κάποιος επαλήθευσε ένα πιστοποιητικό σας.",
+        "Each time someone verified one of your certificates.",
+    ),
+    "anonymous": ("Ανώνυμος ελεγκτής", "Anonymous verifier"),
+    "fields_shared": ("Πεδία που δόθηκαν", "Fields shared"),
+    "legal_basis": ("Νομική βάση", "Legal basis"),
+    "basis_consent": ("η συγκατάθεσή σας", "your consent"),
+    "outcome_granted": ("Επιτράπηκε", "Granted"),
+    "outcome_denied": ("Απορρίφθηκε", "Denied"),
+    "outcome_error": ("Σφάλμα", "Error"),
+    "actor_agency": ("Φορέας", "Agency"),
+    "actor_citizen": ("Εσείς", "You"),
+    "actor_verifier": ("Ελεγκτής εγγράφου", "Document verifier"),
+    "actor_auditor": ("Ελεγκτής", "Auditor"),
+    "actor_operator": ("Διαχειριστής", "Operator"),
+    "actor_system": ("Σύστημα", "System"),
+    "action_evidence.request": ("Λήψη δεδομένων", "Data request"),
+    "action_consent.request": ("Αίτημα συγκατάθεσης", "Consent request"),
+    "action_consent.preview": ("Προεπισκόπηση", "Preview"),
+    "action_consent.grant": ("Συγκατάθεση", "Consent given"),
+    "action_consent.refuse": ("Άρνηση συγκατάθεσης", "Consent refused"),
+    "action_consent.revoke": ("Ανάκληση συγκατάθεσης", "Consent revoked"),
+    "action_certificate.issue": ("Έκδοση πιστοποιητικού", "Certificate issued"),
+    "action_certificate.revoke": ("Ανάκληση πιστοποιητικού", "Certificate revoked"),
+    "action_certificate.verify": ("Επαλήθευση πιστοποιητικού", "Certificate checked"),
+    "action_audit.search": ("Αναζήτηση ελεγκτή", "Auditor search"),
+    "action_audit.read": ("Ανάγνωση από ελεγκτή", "Auditor read"),
+    "action_log.checkpoint": ("Σημείο ελέγχου", "Checkpoint"),
+    # The auditor's pages.
+    "audit_title": ("Αναζήτηση στο αρχείο πρόσβασης", "Search the access log"),
+    "audit_lead": (
+        "Κάθε αναζήτηση και ανάγνωση καταγράφεται με το όνομά σας.",
+        "Every search and read is logged under your name.",
+    ),
+    "audit_filters": ("Φίλτρα", "Filters"),
+    "audit_citizen": ("Πολίτης (ΑΦΜ, ΑΜΚΑ ή afm:…)", "Citizen (AFM, AMKA or afm:…)"),
+    "audit_agency": ("Φορέας", "Agency"),
+    "audit_purpose": ("Σκοπός", "Purpose"),
+    "audit_action": ("Ενέργεια", "Action"),
+    "audit_outcome": ("Αποτέλεσμα", "Outcome"),
+    "audit_since": ("Από (ημερομηνία)", "From (date)"),
+    "audit_until": ("Έως και (ημερομηνία)", "Up to and including (date)"),
+    "audit_any": ("Οποιοδήποτε", "Any"),
+    "audit_search": ("Αναζήτηση", "Search"),
+    "audit_results": ("Εγγραφές", "Entries"),
+    "audit_subject": ("Υποκείμενο", "Subject"),
+    "audit_entry": ("Εγγραφή", "Entry"),
+    "audit_bad_citizen": (
+        "Ο πολίτης δίνεται ως ΑΦΜ (9 ψηφία), ΑΜΚΑ (11 ψηφία) ή afm:/amka:.",
+        "Give the citizen as an AFM (9 digits), an AMKA (11 digits) or afm:/amka:.",
+    ),
+    "audit_bad_date": ("Δώστε ημερομηνία της μορφής ΕΕΕΕ-ΜΜ-ΗΗ.", "Enter a date as YYYY-MM-DD."),
+    "audit_bad_range": (
+        "Η αρχή πρέπει να προηγείται του τέλους.",
+        "The start must come before the end.",
+    ),
+    "entry_title": ("Εγγραφή του αρχείου", "Log entry"),
+    "entry_fields": ("Περιεχόμενο εγγραφής", "What the entry says"),
+    "proof_h": ("Απόδειξη ένταξης", "Inclusion proof"),
+    "proof_ok": (
+        "Επαληθεύτηκε: η εγγραφή περιέχεται στο τελευταίο υπογεγραμμένο σημείο ελέγχου.",
+        "Verified: the entry is included in the latest signed checkpoint.",
+    ),
+    "proof_bad": (
+        "ΑΠΟΤΥΧΙΑ: η απόδειξη δεν οδηγεί στη ρίζα του σημείου ελέγχου.",
+        "FAILED: the proof does not lead to the checkpoint's root.",
+    ),
+    "proof_bad_note": (
+        "ΑΠΟΤΥΧΙΑ: η υπογραφή του σημείου ελέγχου δεν επαληθεύεται.",
+        "FAILED: the checkpoint's signature does not verify.",
+    ),
+    "proof_pending": (
+        "Η εγγραφή είναι νεότερη από το τελευταίο σημείο ελέγχου.",
+        "The entry is newer than the latest checkpoint.",
+    ),
+    "proof_no_checkpoint": ("Δεν υπάρχει ακόμη σημείο ελέγχου.", "There is no checkpoint yet."),
+    "checkpoint_now": ("Υπογραφή σημείου ελέγχου τώρα", "Sign a checkpoint now"),
+    "checkpoint_size": ("Μέγεθος δέντρου", "Tree size"),
+    "checkpoint_root": ("Ρίζα", "Root"),
+    "checkpoint_at": ("Υπογράφηκε στις", "Signed on"),
+    "leaf_hash": ("Hash φύλλου", "Leaf hash"),
+    "proof_hashes": ("Κόμβοι απόδειξης", "Proof hashes"),
+    "checkpoints_title": ("Ιστορικό σημείων ελέγχου", "Checkpoint history"),
+    "checkpoints_lead": (
+        "Κάθε σημείο ελέγχου δεσμεύει το αρχείο μέχρι εκείνο το μέγεθος.",
+        "Each checkpoint commits the log up to that size.",
+    ),
+}
+
+
+def translate(key: str, language: Language) -> str:
+    """The text of ``key`` in ``language``; the key itself when the table lacks it."""
+    words = _WORDS.get(key)
+    if words is None:
+        return key
+    return words[0] if language == "el" else words[1]

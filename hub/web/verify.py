@@ -1,0 +1,150 @@
+"""``/verify``: anyone checks a document by uploading it or typing its code.
+
+No sign-in. The same domain calls as ``POST /v1/verify`` and
+``GET /v1/verify/{code}`` with the same per-address rate limit; the upload
+is read into memory, verified and dropped, never written anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hub.api.verify import MAX_UPLOAD_BYTES
+from hub.domain.certificates import CertificateService
+from hub.errors import ServiceUnavailable, TooManyRequests
+from hub.logs import REQUEST_ID
+from hub.web._frame import Frame, Page
+
+__all__ = ["routes"]
+
+_MAX_CODE = 64
+
+
+def _service(frame: Frame) -> CertificateService:
+    if frame.services.certificates is None:
+        raise ServiceUnavailable("The hub has no seal key, so it cannot verify documents.")
+    return frame.services.certificates
+
+
+def _limit(frame: Frame, request: Request) -> None:
+    limiter = frame.services.verify_limiter
+    if limiter is None:
+        return
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.hit(address)
+    if wait is not None:
+        raise TooManyRequests(f"Too many checks; try again in {wait} seconds.", retry_after=wait)
+
+
+def _type_title(frame: Frame, page: Page, evidence_type: str | None) -> str | None:
+    if evidence_type is None:
+        return None
+    found = frame.services.catalog.catalog.evidence_types.get(evidence_type)
+    if found is None:
+        return evidence_type
+    return found.title_el if page.language == "el" else found.title_en
+
+
+def _sealed_part(data: bytes) -> bytes:
+    """The ``seal`` of an agency's saved JSON answer; any other upload as it is.
+
+    People keep the whole answer of ``POST /v1/evidence`` as a ``.json`` file;
+    what the hub sealed is its ``seal`` member, a compact JWS.
+    """
+    if not data.lstrip().startswith(b"{") or len(data) > MAX_UPLOAD_BYTES:
+        return data
+    try:
+        answer = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        return data
+    seal = answer.get("seal") if isinstance(answer, dict) else None
+    return seal.encode("ascii", "replace") if isinstance(seal, str) else data
+
+
+def routes(frame: Frame) -> list[Route]:
+    async def check_code(request: Request, page: Page, code: str) -> Response:
+        code = code.strip()[:_MAX_CODE]
+        if not code:
+            errors = {"code": page.t("verify_no_code")}
+            return frame.render(page, "verify.html", {"errors": errors, "code": ""}, status=422)
+        service = _service(frame)
+        _limit(frame, request)
+        check = await run_in_threadpool(service.verify_code, code, None, REQUEST_ID.get())
+        result: dict[str, Any] = {
+            "mode": "code",
+            "status": check.status,
+            "code": check.code,
+            "type_title": _type_title(frame, page, check.evidence_type),
+            "issued_at": check.issued_at,
+            "holder": check.holder,
+            "revoked_at": check.revoked_at,
+            "revocation_reason": check.revocation_reason,
+            "reasons": [],
+            "signer": None,
+            "kid": None,
+            "signing_time": None,
+            "matches_issued": None,
+            "indication": None,
+            "sub_indication": None,
+            "level": None,
+        }
+        return frame.render(page, "verify_result.html", {"result": result})
+
+    async def form_or_code(request: Request) -> Response:
+        page = frame.begin(request)
+        code = request.query_params.get("code")
+        if code is None:
+            return frame.render(page, "verify.html", {"errors": {}, "code": ""})
+        return await check_code(request, page, code)
+
+    async def printed_link(request: Request) -> Response:
+        # The link printed under a certificate's QR code: /verify/{code}. Its
+        # fragment (the signed QR token) stays in the browser; the code is enough.
+        page = frame.begin(request)
+        return await check_code(request, page, str(request.path_params["code"]))
+
+    async def upload(request: Request) -> Response:
+        page = frame.begin(request)
+        form = await frame.form(page)
+        document = form.files.get("document")
+        if document is None or not document.data.strip():
+            errors = {"document": page.t("verify_no_file")}
+            return frame.render(page, "verify.html", {"errors": errors, "code": ""}, status=422)
+        service = _service(frame)
+        _limit(frame, request)
+        media = "application/pdf" if document.content_type == "application/pdf" else None
+        data = _sealed_part(document.data) if media is None else document.data
+        report = await run_in_threadpool(
+            lambda: service.verify_document(data, media, verifier=None, request_id=REQUEST_ID.get())
+        )
+        result = {
+            "mode": "document",
+            "status": str(report.status),
+            "code": report.code,
+            "type_title": _type_title(frame, page, report.evidence_type),
+            "signer": report.signer,
+            "kid": report.kid,
+            "signing_time": report.signing_time,
+            "holder": None,
+            "issued_at": report.issued_at,
+            "matches_issued": report.matches_issued,
+            "revoked_at": report.revoked_at,
+            "revocation_reason": report.revocation_reason,
+            "reasons": list(report.reasons),
+            "indication": str(report.indication),
+            "sub_indication": str(report.sub_indication) if report.sub_indication else None,
+            "level": report.level,
+        }
+        return frame.render(page, "verify_result.html", {"result": result})
+
+    return [
+        Route("/verify", form_or_code, methods=["GET"]),
+        Route("/verify", upload, methods=["POST"]),
+        Route("/verify/{code}", printed_link, methods=["GET"]),
+    ]

@@ -1,0 +1,131 @@
+"""Sessions and form tokens: only the hub makes them, and only for one browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from hub.domain.auth import TokenService
+from hub.domain.sealing import keystore as keystore_files
+from hub.token_keys import KeyStoreTokenKeys
+from hub.web._frame import athens_day, when
+from hub.web._session import CookieNames, CsrfSigner, new_nonce, read_session, session_cookie
+from hub.web.app import is_page_path
+from hub.web.signin import safe_next
+
+
+class _NoReplay:
+    def remember(self, issuer: str, jti: str, expires_at: object) -> bool:
+        return True
+
+
+@pytest.fixture(scope="module")
+def store(keys_dir: Path) -> keystore_files.FileKeyStore:
+    return keystore_files.load(keys_dir)
+
+
+@pytest.fixture(scope="module")
+def tokens(store: keystore_files.FileKeyStore) -> TokenService:
+    return TokenService(
+        issuer="http://hub.test",
+        token_endpoint="http://hub.test/oauth2/token",
+        agency_keys=lambda _agency: {},
+        agency_purposes=lambda _agency: (),
+        keys=KeyStoreTokenKeys(store),
+        replay=_NoReplay(),
+    )
+
+
+def test_form_tokens_bind_the_nonce_and_the_session(store: keystore_files.FileKeyStore) -> None:
+    signer = CsrfSigner(store)
+    nonce = new_nonce()
+    token = signer.token(nonce, "c.session")
+    assert signer.check(token, nonce, "c.session")
+    assert not signer.check(token, new_nonce(), "c.session")
+    assert not signer.check(token, nonce, None)
+    assert not signer.check(token, nonce, "c.other")
+    kid, _, signature = token.rpartition(".")
+    assert not signer.check(f"{kid}.{signature[:-4]}AAAA", nonce, "c.session")
+    assert not signer.check(f"unknown-kid.{signature}", nonce, "c.session")
+    for junk in (None, "", "no-dot", "x" * 600, f"{kid}.!!!"):
+        assert not signer.check(junk, nonce, "c.session")
+
+
+def test_sessions_carry_hub_tokens_only(tokens: TokenService) -> None:
+    citizen = tokens.issue_citizen("123456782", None, "Δοκιμή").access_token
+    auditor = tokens.issue_auditor("auditor-1").access_token
+    as_citizen = read_session(session_cookie("citizen", citizen), tokens)
+    assert as_citizen is not None
+    assert as_citizen.citizen is not None
+    assert as_citizen.citizen.afm == "123456782"
+    assert as_citizen.display_name == "Δοκιμή"
+    as_auditor = read_session(session_cookie("auditor", auditor), tokens)
+    assert as_auditor is not None
+    assert as_auditor.auditor is not None
+    assert as_auditor.display_name == "auditor-1"
+    # A token presented in the other role's cookie, or anything else, is no session.
+    for value in (
+        None,
+        "",
+        f"a.{citizen}",
+        f"c.{auditor}",
+        f"x.{citizen}",
+        citizen,
+        "c." + "a" * 5000,
+        "c.eyJhbGciOiJub25lIn0.e30.",
+    ):
+        assert read_session(value, tokens) is None
+
+
+def test_cookies_take_the_host_prefix_over_https() -> None:
+    secure = CookieNames.for_url("https://hub.gov.gr")
+    assert secure.secure
+    assert secure.session == "__Host-hub_session"
+    assert secure.csrf == "__Host-hub_csrf"
+    plain = CookieNames.for_url("http://127.0.0.1:8000")
+    assert not plain.secure
+    assert plain.session == "hub_session"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/me/history", "/me/history"),
+        ("/audit?citizen=1", "/audit?citizen=1"),
+        ("//evil.example/me", "/d"),
+        ("https://evil.example/", "/d"),
+        ("/me//evil", "/d"),
+        ("/metrics", "/d"),
+        ("/me\\evil", "/d"),
+        ("/v1/evidence", "/d"),
+        ("", "/d"),
+        (None, "/d"),
+    ],
+)
+def test_only_our_pages_are_a_place_to_return_to(value: str | None, expected: str) -> None:
+    assert safe_next(value, "/d") == expected
+
+
+def test_page_paths() -> None:
+    assert is_page_path("/me")
+    assert is_page_path("/me/certificates")
+    assert is_page_path("/static/hub.css")
+    assert not is_page_path("/mexico")
+    assert not is_page_path("/v1/me/consents")
+    assert not is_page_path("/")
+
+
+def test_times_are_shown_in_athens() -> None:
+    winter = dt.datetime(2026, 1, 15, 10, 0, tzinfo=dt.UTC)
+    assert when(winter) == "15/01/2026 12:00"
+    assert when("2026-07-15T10:00:00+00:00") == "15/07/2026 13:00"
+    assert when(winter, with_time=False) == "15/01/2026"
+    assert when(dt.date(2026, 2, 1)) == "01/02/2026"
+    assert when(None) == "—"
+    assert when("not a time") == "not a time"
+    start = athens_day("2026-07-15")
+    assert start is not None
+    assert start.utcoffset() == dt.timedelta(hours=3)
+    assert athens_day("15/07/2026") is None

@@ -80,9 +80,34 @@ class SqlNodeStore:
 
     def put_nodes(self, nodes: Iterable[Node]) -> None:
         rows = [{"level": level, "idx": idx, "hash": digest} for level, idx, digest in nodes]
-        if rows:
-            # Core, not the ORM's bulk path: a plain executemany of the rows.
-            self.session.connection().execute(insert(_NODES), rows)
+        _bulk_insert(self.session, _NODES, rows)
+
+
+def _bulk_insert(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in the session's transaction.
+
+    PostgreSQL takes them with ``COPY … FROM STDIN``, several times faster
+    than one ``INSERT`` per row; other databases get a Core executemany
+    (not the ORM's bulk path, which adds its own bookkeeping).
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{name}"' for name in columns)
+    driver_error: type[Exception] = connection.dialect.loaded_dbapi.Error
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+    except driver_error as exc:
+        raise StorageError("the database did not accept the access log rows") from exc
+    finally:
+        cursor.close()
 
 
 def _keys_clause(keys: Iterable[NodeKey]) -> ColumnElement[bool]:
@@ -175,8 +200,9 @@ class SqlAccessLog:
             else Frontier.from_store(store, size)
         )
         store.put_nodes(frontier.extend([item.digest for item in queued]))
-        session.connection().execute(
-            insert(_ENTRIES),
+        _bulk_insert(
+            session,
+            _ENTRIES,
             [_row(size + i, item.entry, item.data, item.digest) for i, item in enumerate(queued)],
         )
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(size=frontier.size))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,15 +109,7 @@ def settings(tmp_path: Path, database_url: str, keys_dir: Path, sandbox: Any) ->
 @pytest.fixture
 def hub_url(settings: Settings) -> Iterator[str]:
     """A migrated hub served over real HTTP on loopback."""
-    from hub.app import build_services, create_app  # noqa: PLC0415
-    from hub.persistence import migrate  # noqa: PLC0415
-    from tests.common.server import free_port, serve  # noqa: PLC0415
+    from tests.common.server import serve_hub  # noqa: PLC0415
 
-    port = free_port()
-    settings = replace(settings, port=port, public_url=f"http://127.0.0.1:{port}")
-    services = build_services(settings)
-    migrate.upgrade(services.db)
-    app: Any = create_app(services=services)
-    with serve(app, port=port) as url:
+    with serve_hub(settings) as (url, _, _):
         yield url
-    services.close()

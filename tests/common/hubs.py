@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -191,3 +191,36 @@ class HealthMonitor:
         self._stop.set()
         assert self._thread is not None
         self._thread.join(10)
+
+
+@contextmanager
+def hub_process_on(
+    work: Path,
+    keys_dir: Path,
+    registry_urls: Mapping[str, str],
+    *,
+    size: int,
+    seed: int,
+    registry_timeout: float,
+) -> Iterator[HubProcess]:
+    """A started hub process on its own migrated SQLite file under ``work``."""
+    from hub.persistence import migrate  # noqa: PLC0415
+    from hub.persistence.db import Database  # noqa: PLC0415
+
+    settings = Settings.for_tests(
+        work,
+        keys_dir=keys_dir,
+        registry_urls=dict(registry_urls),
+        registry_timeout=registry_timeout,
+        sandbox_population=size,
+        sandbox_seed=seed,
+    )
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    db.dispose()
+    process = HubProcess(settings, work / "hub.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()

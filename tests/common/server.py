@@ -41,3 +41,26 @@ def serve(app: Any, *, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_hub(settings: Any) -> Iterator[tuple[str, Any, Any]]:
+    """A migrated hub for ``settings`` on a free port: its URL, services and settings.
+
+    The settings' port and public URL are those of the server, so links the
+    hub writes (verification URLs, redirects) point at it.
+    """
+    from dataclasses import replace  # noqa: PLC0415
+
+    from hub.app import build_services, create_app  # noqa: PLC0415
+    from hub.persistence import migrate  # noqa: PLC0415
+
+    port = free_port()
+    settings = replace(settings, port=port, public_url=f"http://127.0.0.1:{port}")
+    services = build_services(settings)
+    try:
+        migrate.upgrade(services.db)
+        with serve(create_app(services=services), port=port) as url:
+            yield url, services, settings
+    finally:
+        services.close()

@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,17 +99,10 @@ class Hub:
 
 @pytest.fixture
 def hub(settings: Settings) -> Iterator[Hub]:
-    from hub.app import build_services, create_app  # noqa: PLC0415
-    from hub.persistence import migrate  # noqa: PLC0415
-    from tests.common.server import free_port, serve  # noqa: PLC0415
+    from tests.common.server import serve_hub  # noqa: PLC0415
 
-    port = free_port()
-    settings = replace(settings, port=port, public_url=f"http://127.0.0.1:{port}")
-    services = build_services(settings)
-    migrate.upgrade(services.db)
-    with serve(create_app(services=services), port=port) as url:
-        yield Hub(url, services, settings)
-    services.close()
+    with serve_hub(settings) as (url, services, served):
+        yield Hub(url, services, served)
 
 
 class Scanner:

@@ -37,10 +37,9 @@ import requests
 
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.runner import start_sandbox
-from hub.config import Settings
 from hub.errors import PROBLEM_BASE
 from tests.common.clients import agency_token
-from tests.common.hubs import HealthMonitor, HubProcess
+from tests.common.hubs import HealthMonitor, HubProcess, hub_process_on
 from tests.conftest import SANDBOX_SEED
 
 pytestmark = pytest.mark.slow
@@ -80,24 +79,10 @@ def registries() -> Iterator[Any]:
 @pytest.fixture
 def hub(tmp_path: Path, keys_dir: Path, registries: Any) -> Iterator[HubProcess]:
     # A SQLite file of the test's own: this suite is about registries, not the database.
-    settings = Settings.for_tests(
-        tmp_path,
-        keys_dir=keys_dir,
-        registry_urls=dict(registries.urls),
-        registry_timeout=1.0,
-        sandbox_population=SIZE,
-        sandbox_seed=SANDBOX_SEED,
-    )
-    from hub.persistence import migrate  # noqa: PLC0415
-    from hub.persistence.db import Database  # noqa: PLC0415
-
-    db = Database(settings.database_url)
-    migrate.upgrade(db)
-    db.dispose()
-    process = HubProcess(settings, tmp_path / "hub.log")
-    process.start()
-    yield process
-    process.stop()
+    with hub_process_on(
+        tmp_path, keys_dir, registries.urls, size=SIZE, seed=SANDBOX_SEED, registry_timeout=1.0
+    ) as process:
+        yield process
 
 
 def _ask(url: str, token: str, registries: Any, n: int, evidence_type: str) -> Outcome:

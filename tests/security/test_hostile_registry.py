@@ -28,12 +28,9 @@ import requests
 
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.runner import start_sandbox
-from hub.config import Settings
 from hub.errors import PROBLEM_BASE
-from hub.persistence import migrate
-from hub.persistence.db import Database
 from tests.common.clients import agency_token
-from tests.common.hubs import HealthMonitor, HubProcess
+from tests.common.hubs import HealthMonitor, HubProcess, hub_process_on
 from tests.conftest import SANDBOX_SEED
 
 pytestmark = pytest.mark.slow
@@ -93,22 +90,15 @@ def registries() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, keys_dir: Path, registries: Any) -> Iterator[Any]:
-    tmp = tmp_path_factory.mktemp("hostile")
-    settings = Settings.for_tests(
-        tmp,
-        keys_dir=keys_dir,
-        registry_urls=dict(registries.urls),
+    with hub_process_on(
+        tmp_path_factory.mktemp("hostile"),
+        keys_dir,
+        registries.urls,
+        size=SIZE,
+        seed=SANDBOX_SEED,
         registry_timeout=5.0,
-        sandbox_population=SIZE,
-        sandbox_seed=SANDBOX_SEED,
-    )
-    db = Database(settings.database_url)
-    migrate.upgrade(db)
-    db.dispose()
-    process = HubProcess(settings, tmp / "hub.log")
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 def _ask(hub: HubProcess, token: str, registries: Any, registry: str) -> requests.Response:

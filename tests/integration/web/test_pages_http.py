@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -40,17 +40,10 @@ class Web:
 
 @pytest.fixture
 def web(settings: Settings) -> Iterator[Web]:
-    from hub.app import build_services, create_app  # noqa: PLC0415
-    from hub.persistence import migrate  # noqa: PLC0415
-    from tests.common.server import free_port, serve  # noqa: PLC0415
+    from tests.common.server import serve_hub  # noqa: PLC0415
 
-    port = free_port()
-    settings = replace(settings, port=port, public_url=f"http://127.0.0.1:{port}")
-    services = build_services(settings)
-    migrate.upgrade(services.db)
-    with serve(create_app(services=services), port=port) as url:
-        yield Web(url, services, settings)
-    services.close()
+    with serve_hub(settings) as (url, services, served):
+        yield Web(url, services, served)
 
 
 def _demo(settings: Settings, *tags: str) -> dict[str, Any]:

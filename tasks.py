@@ -12,6 +12,8 @@ changes.
     python3 tasks.py typecheck   mypy strict on hub and adapters
     python3 tasks.py hadolint    lint the Dockerfile
     python3 tasks.py ci          all of the above that CI runs
+    python3 tasks.py bench       the benchmark (python -m bench; --quick, --json FILE,
+                                 --postgres URL), bounded load on 127.0.0.1 only
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ def ci(_args: list[str]) -> int:
     return 0
 
 
+def bench(args: list[str]) -> int:
+    return _run(BIN / "python", "-m", "bench", *args)
+
+
 TARGETS = {
     "demo": demo,
     "test": test,
@@ -104,6 +110,7 @@ TARGETS = {
     "typecheck": typecheck,
     "hadolint": hadolint,
     "ci": ci,
+    "bench": bench,
 }
 
 

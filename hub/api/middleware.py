@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api._context import STATE_KEY
 from hub.api.problems import PROBLEM_JSON, problem_body
-from hub.errors import HubError, PayloadTooLarge
+from hub.errors import HubError, PayloadTooLarge, ValidationFailed
 from hub.logs import REQUEST_ID
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ class HubMiddleware:
             length = _header(scope, b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
                 await self._problem(send_wrapper, PayloadTooLarge(self._too_large()), scope)
+            elif length is None and "chunked" in (_header(scope, b"transfer-encoding") or ""):
+                scope, receive = await self._unchunked(scope, receive)
+                await self.app(scope, receive, send_wrapper)
             else:
                 await self.app(scope, self._bounded(receive), send_wrapper)
         except Exception as exc:
@@ -113,6 +116,40 @@ class HubMiddleware:
 
     def _too_large(self) -> str:
         return f"The request body exceeds {self.max_body} bytes."
+
+    async def _unchunked(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        """Read a chunked body (bounded) and present it with a Content-Length.
+
+        The framework reads a body only when its length is declared, so a
+        client that streams an upload in chunks would otherwise be answered
+        as if it had sent nothing.
+        """
+        bounded = self._bounded(receive)
+        chunks: list[bytes] = []
+        while True:
+            message = await bounded()
+            if message["type"] != "http.request":
+                raise ValidationFailed("The request body did not arrive.")
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        headers = [
+            (name, value)
+            for name, value in scope.get("headers", [])
+            if name.lower() not in (b"transfer-encoding", b"content-length")
+        ]
+        headers.append((b"content-length", str(len(body)).encode()))
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return {**scope, "headers": headers}, replay
 
     def _bounded(self, receive: Receive) -> Receive:
         """Count body bytes as they arrive; stop a body over the limit."""

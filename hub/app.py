@@ -18,6 +18,7 @@ from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 
+from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
 from adapters.soap import SoapRegistryClient
@@ -33,7 +34,7 @@ from hub.domain.catalog import RegistrySpec
 from hub.domain.certificates import CertificateService, RegistryHolderNames
 from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
-from hub.domain.ports import RegistryClient
+from hub.domain.ports import CitizenSignIn, RegistryClient
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
@@ -51,7 +52,14 @@ from hub.persistence.replay import SqlReplayCache
 from hub.token_keys import KeyStoreTokenKeys
 from hub.web import PageErrors, PageRouter, create_pages
 
-__all__ = ["HubApp", "Services", "build_registry_clients", "build_services", "create_app"]
+__all__ = [
+    "HubApp",
+    "Services",
+    "build_citizen_issuer",
+    "build_registry_clients",
+    "build_services",
+    "create_app",
+]
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
 
@@ -74,6 +82,8 @@ class Services:
     consents: ConsentService | None = None
     verify_limiter: SqlRateLimiter | None = None
     token_limiter: SqlRateLimiter | None = None
+    #: The web sign-in through the citizens' identity issuer; None: the dev picker.
+    citizen_signin: CitizenSignIn | None = None
     _tokens: TokenService | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -180,6 +190,42 @@ def build_registry_clients(
     return clients
 
 
+def build_citizen_issuer(
+    settings: Settings,
+) -> tuple[dict[str, Any], CitizenSignIn | None]:
+    """TokenService's citizen arguments and the web sign-in, for ``HUB_CITIZEN_ISSUER``.
+
+    Without an issuer both are empty: the hub's development issuer, as before.
+    """
+    issuer = settings.citizen_issuer
+    if issuer is None:
+        return {}, None
+    discovery = OidcDiscovery(issuer)
+    jwks = JwksKeys(
+        settings.citizen_jwks_url or discovery.jwks_uri, algorithms=settings.citizen_algorithms
+    )
+    audience = settings.citizen_audience or settings.citizen_client_id
+    if audience is None:
+        raise ConfigError("HUB_CITIZEN_ISSUER needs HUB_CITIZEN_CLIENT_ID or HUB_CITIZEN_AUDIENCE")
+    arguments: dict[str, Any] = {
+        "citizen_issuer": issuer,
+        "citizen_keys": jwks,
+        "citizen_audience": audience,
+        "citizen_algorithms": settings.citizen_algorithms,
+        "afm_claim": settings.citizen_afm_claim,
+    }
+    signin: CitizenSignIn | None = None
+    if settings.citizen_client_id and settings.citizen_client_secret:
+        signin = OidcClient(
+            discovery,
+            client_id=settings.citizen_client_id,
+            client_secret=settings.citizen_client_secret,
+            redirect_uri=settings.public_url + "/signin/callback",
+            scopes=settings.citizen_scopes,
+        )
+    return arguments, signin
+
+
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
@@ -207,6 +253,7 @@ def build_services(settings: Settings) -> Services:
         services.keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
     except KeyStoreError as exc:
         services.keys_problem = f"{exc.detail}; run 'hub keys init'"
+    citizen_arguments, services.citizen_signin = build_citizen_issuer(settings)
     if services.keystore is not None:
         services._tokens = TokenService(
             issuer=settings.public_url,
@@ -218,6 +265,7 @@ def build_services(settings: Settings) -> Services:
             keys=KeyStoreTokenKeys(services.keystore),
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
+            **citizen_arguments,
         )
     services.verify_limiter = SqlRateLimiter(
         db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"

@@ -16,12 +16,14 @@ from typing import Literal
 
 from hub.errors import ConfigError
 
-__all__ = ["Environment", "Settings", "default_specs_dir"]
+__all__ = ["CITIZEN_ALGORITHMS", "Environment", "Settings", "default_specs_dir"]
 
 Environment = Literal["development", "production", "test"]
 
 _ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+#: The signature algorithms a citizen identity issuer may use; never HMAC or none.
+CITIZEN_ALGORITHMS: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
 
 
 def default_specs_dir() -> Path:
@@ -48,6 +50,28 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _algorithms(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("HUB_CITIZEN_ALGORITHMS", "")
+    if not raw.strip():
+        return CITIZEN_ALGORITHMS
+    chosen = tuple(dict.fromkeys(a.strip() for a in raw.split(",") if a.strip()))
+    unknown = [a for a in chosen if a not in CITIZEN_ALGORITHMS]
+    if unknown or not chosen:
+        raise ConfigError(
+            f"HUB_CITIZEN_ALGORITHMS must list some of {', '.join(CITIZEN_ALGORITHMS)}, not {raw!r}"
+        )
+    return chosen
+
+
+def _is_http_url(url: str) -> bool:
+    scheme, sep, rest = url.partition("://")
+    return bool(sep) and scheme in ("http", "https") and bool(rest) and " " not in url
 
 
 def _registry_id(suffix: str) -> str:
@@ -104,6 +128,25 @@ class Settings:
     checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     registry_credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    #: The citizens' OpenID Connect identity issuer; None: the hub's own
+    #: development issuer (``<public_url>/dev-idp``), as before.
+    citizen_issuer: str | None = None
+    #: Its JWKS; None: the ``jwks_uri`` of its discovery document.
+    citizen_jwks_url: str | None = None
+    #: The hub's client at the issuer, for the web sign-in (authorization code + PKCE).
+    citizen_client_id: str | None = None
+    citizen_client_secret: str | None = field(default=None, repr=False)
+    #: The ``aud`` of citizens' bearer ID tokens; None: the client id.
+    citizen_audience: str | None = None
+    #: The claim that carries the AFM (TaxisNet-style providers: ``taxid``).
+    citizen_afm_claim: str = "afm"
+    citizen_algorithms: tuple[str, ...] = CITIZEN_ALGORITHMS
+    citizen_scopes: str = "openid"
+
+    @property
+    def citizen_oidc(self) -> bool:
+        """Whether citizens sign in through an external identity issuer."""
+        return self.citizen_issuer is not None
 
     @property
     def catalog_dir(self) -> Path:
@@ -157,6 +200,14 @@ class Settings:
             checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
             registry_credentials=credentials,
+            citizen_issuer=(_optional(env, "HUB_CITIZEN_ISSUER") or "").rstrip("/") or None,
+            citizen_jwks_url=_optional(env, "HUB_CITIZEN_JWKS_URL"),
+            citizen_client_id=_optional(env, "HUB_CITIZEN_CLIENT_ID"),
+            citizen_client_secret=_optional(env, "HUB_CITIZEN_CLIENT_SECRET"),
+            citizen_audience=_optional(env, "HUB_CITIZEN_AUDIENCE"),
+            citizen_afm_claim=_optional(env, "HUB_CITIZEN_AFM_CLAIM") or d.citizen_afm_claim,
+            citizen_algorithms=_algorithms(env),
+            citizen_scopes=_optional(env, "HUB_CITIZEN_SCOPES") or d.citizen_scopes,
         )
         settings.check()
         return settings
@@ -188,3 +239,43 @@ class Settings:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:
             raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")
+        self._check_citizen_issuer()
+
+    def _check_citizen_issuer(self) -> None:
+        issuer = self.citizen_issuer
+        if issuer is None:
+            if self.citizen_client_id or self.citizen_jwks_url or self.citizen_audience:
+                raise ConfigError(
+                    "HUB_CITIZEN_CLIENT_ID, HUB_CITIZEN_JWKS_URL and HUB_CITIZEN_AUDIENCE "
+                    "need HUB_CITIZEN_ISSUER"
+                )
+            return
+        for name, url in (
+            ("HUB_CITIZEN_ISSUER", issuer),
+            ("HUB_CITIZEN_JWKS_URL", self.citizen_jwks_url),
+        ):
+            if url is None:
+                continue
+            if not _is_http_url(url):
+                raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
+            # Keys and ID tokens fetched over plain HTTP could be swapped on the way.
+            if self.is_production and not url.startswith("https://"):
+                raise ConfigError(f"{name} must be an https URL in production")
+        if self.citizen_client_id is None and self.citizen_audience is None:
+            raise ConfigError(
+                "HUB_CITIZEN_ISSUER needs HUB_CITIZEN_CLIENT_ID (web sign-in) "
+                "or at least HUB_CITIZEN_AUDIENCE (bearer tokens only)"
+            )
+        if self.citizen_client_id is not None and not self.citizen_client_secret:
+            raise ConfigError("HUB_CITIZEN_CLIENT_ID needs HUB_CITIZEN_CLIENT_SECRET")
+        if "openid" not in self.citizen_scopes.split():
+            raise ConfigError("HUB_CITIZEN_SCOPES must include openid")
+        claim = self.citizen_afm_claim
+        if not claim or len(claim) > 64 or not claim.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"HUB_CITIZEN_AFM_CLAIM is not a claim name: {claim!r}")
+        if not self.citizen_algorithms or any(
+            a not in CITIZEN_ALGORITHMS for a in self.citizen_algorithms
+        ):
+            raise ConfigError(
+                f"HUB_CITIZEN_ALGORITHMS must list some of {', '.join(CITIZEN_ALGORITHMS)}"
+            )

@@ -27,6 +27,7 @@ The tree::
     ├── TooManyRequests (429)
     ├── StorageError (503)
     ├── ServiceUnavailable (503)
+    │   └── IdentityProviderUnavailable (503)
     └── RegistryError (502)
         ├── RegistryUnavailable (503)
         └── RegistryTimeout (504)
@@ -45,6 +46,7 @@ __all__ = [
     "ConsentRequired",
     "Forbidden",
     "HubError",
+    "IdentityProviderUnavailable",
     "InvalidIdentifier",
     "InvalidToken",
     "MethodNotAllowed",
@@ -202,6 +204,17 @@ class ServiceUnavailable(HubError):
     status = 503
     slug = "not-ready"
     title = "Service not ready"
+
+
+class IdentityProviderUnavailable(ServiceUnavailable):
+    """The citizens' identity issuer (its discovery, keys or token endpoint) failed us.
+
+    A citizen token that cannot be checked because of it is neither valid nor
+    forged: the answer is 503, so that clients try again instead of signing out.
+    """
+
+    slug = "identity-provider-unavailable"
+    title = "Identity provider unavailable"
 
 
 class RegistryError(HubError):

@@ -1,4 +1,6 @@
-"""Agency authentication: OAuth 2.0 client credentials with private_key_jwt.
+"""Who is calling: agencies, citizens and auditors, each proven by a token.
+
+Agency authentication: OAuth 2.0 client credentials with private_key_jwt.
 
 An agency proves who it is with a client assertion (RFC 7523) signed by its
 own key: ``iss`` = ``sub`` = its id, ``aud`` = the hub's token endpoint, a
@@ -6,11 +8,21 @@ short ``exp`` and a single-use ``jti``. The hub answers with a short-lived
 access token signed by its own key and scoped to the agency's purposes. Only
 asymmetric algorithms are accepted, so neither ``none`` nor an HMAC keyed
 with a public key can pass.
+
+Citizens prove who they are with an OpenID Connect ID token from the trusted
+identity issuer (:meth:`TokenService.verify_citizen_token`): by default the
+hub's own development issuer, in production an external one whose keys come
+from its JWKS. The web pages do not keep that ID token: after checking it
+once at sign-in they hold a *session token* the hub mints for its own pages
+(:meth:`TokenService.issue_citizen_session`), addressed to another audience,
+so that an ID token is never a session cookie and a session cookie is never
+a bearer token for the API.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,15 +31,17 @@ from typing import Any
 import jwt
 
 from hub.domain.ports import ReplayCache, TokenKeys
-from hub.errors import InvalidToken
+from hub.errors import Forbidden, InvalidToken
 
 __all__ = [
     "ACCESS_AUDIENCE",
     "AUDIT_AUDIENCE",
     "CITIZEN_AUDIENCE",
+    "WEB_SESSION_AUDIENCE",
     "AgencyKeys",
     "AgencyPrincipal",
     "AuditorPrincipal",
+    "CitizenKeys",
     "CitizenPrincipal",
     "IssuedToken",
     "TokenService",
@@ -37,12 +51,19 @@ ASSERTION_ALGORITHMS = ("ES256", "EdDSA")
 ACCESS_AUDIENCE = "oncehub-api"
 AUDIT_AUDIENCE = "oncehub-audit"
 CITIZEN_AUDIENCE = "oncehub-citizen"
+#: The audience of the session tokens the hub mints for its own web pages.
+WEB_SESSION_AUDIENCE = "oncehub-web"
+#: How long a web session lasts, whatever the lifetime of the ID token was.
+WEB_SESSION_SECONDS = 3600
 MAX_TOKEN_BYTES = 8192
 MAX_ASSERTION_LIFETIME = 300
 LEEWAY = 30
 
 #: Looks up an agency's public keys: kid -> key (an empty mapping if unknown).
 AgencyKeys = Callable[[str], Mapping[str, Any]]
+#: Looks up the identity issuer's public key by kid (None if unknown). It may
+#: raise :class:`hub.errors.IdentityProviderUnavailable` when it cannot tell.
+CitizenKeys = Callable[[str], Any | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +133,10 @@ class TokenService:
         replay: ReplayCache,
         ttl: int = 300,
         citizen_issuer: str | None = None,
-        citizen_keys: Callable[[str], Any | None] | None = None,
+        citizen_keys: CitizenKeys | None = None,
+        citizen_audience: str = CITIZEN_AUDIENCE,
+        citizen_algorithms: tuple[str, ...] = ASSERTION_ALGORITHMS,
+        afm_claim: str = "afm",
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self.issuer = issuer
@@ -126,7 +150,13 @@ class TokenService:
         #: The identity issuer whose ID tokens sign citizens in; by default the
         #: hub's own development issuer, which signs with the token key.
         self.citizen_issuer = citizen_issuer or issuer + "/dev-idp"
+        #: Whether the identity issuer is another party (then the hub never
+        #: signs ID tokens in its name, even outside production).
+        self.external_citizen_issuer = citizen_issuer is not None
         self._citizen_keys = citizen_keys or keys.verification_key
+        self.citizen_audience = citizen_audience
+        self.citizen_algorithms = citizen_algorithms
+        self.afm_claim = afm_claim
 
     def exchange(self, assertion: str) -> IssuedToken:
         """Verify a client assertion and issue an access token for its agency."""
@@ -248,6 +278,8 @@ class TokenService:
 
     def issue_citizen(self, afm: str, amka: str | None, name: str | None) -> IssuedToken:
         """An ID token from the development issuer (the CLI refuses in production)."""
+        if self.external_citizen_issuer:
+            raise Forbidden("Citizen ID tokens come from the configured identity issuer.")
         iat = int(self._clock().timestamp())
         claims: dict[str, Any] = {
             "iss": self.citizen_issuer,
@@ -264,16 +296,59 @@ class TokenService:
             claims["name"] = name
         return self._signed(claims, "JWT")
 
-    def verify_citizen_token(self, token: str) -> CitizenPrincipal:
+    def verify_citizen_token(self, token: str, *, nonce: str | None = None) -> CitizenPrincipal:
+        """The citizen an ID token of the trusted identity issuer names.
+
+        ``nonce``, at the end of a web sign-in, is the value the hub sent with
+        the authorization request; the ID token must carry it back.
+        """
         header = _header(token)
-        if header.get("alg") not in ASSERTION_ALGORITHMS:
-            raise InvalidToken("Citizen tokens are signed with ES256 or EdDSA.")
+        alg = header.get("alg")
+        if alg not in self.citizen_algorithms:
+            raise InvalidToken(
+                f"Citizen tokens are signed with {', '.join(self.citizen_algorithms)}."
+            )
         kid = header.get("kid")
-        key = self._citizen_keys(kid) if isinstance(kid, str) else None
+        key = self._citizen_keys(kid) if isinstance(kid, str) and kid else None
         if key is None:
             raise InvalidToken("The citizen token is not from the trusted identity issuer.")
-        claims = self._decode(token, key, CITIZEN_AUDIENCE, self.citizen_issuer)
-        afm = claims.get("afm")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                # Only the header's own algorithm, already checked against the list.
+                algorithms=[str(alg)],
+                audience=self.citizen_audience,
+                issuer=self.citizen_issuer,
+                leeway=LEEWAY if self.external_citizen_issuer else 5,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("The citizen token has expired.") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise InvalidToken("The citizen token is from another issuer.") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("The citizen token is addressed to someone else.") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("The citizen token is not valid here.") from exc
+        except (TypeError, ValueError) as exc:
+            # PyJWT raises these when the kid names a key of another type than
+            # the header's algorithm (an RSA key for ES256): a forgery, not a fault.
+            raise InvalidToken("The citizen token's key does not fit its algorithm.") from exc
+        audiences = claims["aud"]
+        # OpenID Connect Core 3.1.3.7: several audiences need azp = our client.
+        several = isinstance(audiences, list) and len(audiences) > 1
+        if several and claims.get("azp") != self.citizen_audience:
+            raise InvalidToken("The citizen token is addressed to someone else.")
+        if nonce is not None:
+            sent = claims.get("nonce")
+            if not isinstance(sent, str) or not secrets.compare_digest(sent, nonce):
+                raise InvalidToken("The ID token does not answer this sign-in.")
+        return self._citizen_from(claims, self.afm_claim)
+
+    @staticmethod
+    def _citizen_from(claims: Mapping[str, Any], afm_claim: str) -> CitizenPrincipal:
+        afm = claims.get(afm_claim)
         if not isinstance(afm, str) or len(afm) != 9 or not afm.isdigit():
             raise InvalidToken("The citizen token does not carry the citizen's AFM.")
         amka, name = claims.get("amka"), claims.get("name")
@@ -282,6 +357,42 @@ class TokenService:
             amka=amka if isinstance(amka, str) else None,
             name=name if isinstance(name, str) else None,
         )
+
+    def issue_citizen_session(self, citizen: CitizenPrincipal) -> IssuedToken:
+        """A session token for the hub's own pages, after the citizen signed in."""
+        iat = int(self._clock().timestamp())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": f"afm:{citizen.afm}",
+            "aud": WEB_SESSION_AUDIENCE,
+            "iat": iat,
+            "exp": iat + WEB_SESSION_SECONDS,
+            "jti": uuid.uuid4().hex,
+            "token_use": "citizen-session",
+            "afm": citizen.afm,
+        }
+        if citizen.amka:
+            claims["amka"] = citizen.amka
+        if citizen.name:
+            claims["name"] = citizen.name
+        token = self._keys.sign_jwt(claims, typ="JWT")
+        return IssuedToken(
+            access_token=token, expires_in=WEB_SESSION_SECONDS, scope=WEB_SESSION_AUDIENCE
+        )
+
+    def verify_citizen_session(self, token: str) -> CitizenPrincipal:
+        """The citizen a session token of this hub's pages names."""
+        header = _header(token)
+        if header.get("alg") != "ES256":
+            raise InvalidToken("Session tokens are ES256 tokens issued by the hub.")
+        kid = header.get("kid")
+        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("The session token was not issued by this hub.")
+        claims = self._decode(token, key, WEB_SESSION_AUDIENCE, self.issuer)
+        if claims.get("token_use") != "citizen-session":
+            raise InvalidToken("This is not a citizen session token.")
+        return self._citizen_from(claims, "afm")
 
     def issue_auditor(self, name: str) -> IssuedToken:
         iat = int(self._clock().timestamp())

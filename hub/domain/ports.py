@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from hub.domain.auditlog.entry import AccessEntry
 
-__all__ = ["AccessLog", "JsonSealer", "RateLimiter", "RegistryClient", "ReplayCache", "TokenKeys"]
+__all__ = [
+    "AccessLog",
+    "CitizenSignIn",
+    "JsonSealer",
+    "RateLimiter",
+    "RegistryClient",
+    "ReplayCache",
+    "TokenKeys",
+]
 
 
 @runtime_checkable
@@ -81,4 +89,31 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str) -> int | None:
         """Count one request; None if allowed, else the seconds until the window resets."""
+        ...
+
+
+@runtime_checkable
+class CitizenSignIn(Protocol):
+    """The citizens' identity issuer, as the web sign-in (authorization code flow) needs it.
+
+    Each method raises only :class:`hub.errors.IdentityProviderUnavailable`
+    (the issuer cannot be reached) or :class:`hub.errors.InvalidToken` (it
+    refused what the hub sent, for example a used code).
+    """
+
+    @property
+    def issuer(self) -> str:
+        """The issuer's identifier (``iss``), the origin its pages are served from."""
+        ...
+
+    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        """Where to send the browser to sign in (PKCE with S256)."""
+        ...
+
+    def exchange_code(self, code: str, code_verifier: str) -> str:
+        """The ID token the issuer gives for an authorization code."""
+        ...
+
+    def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
+        """Where to end the issuer's own session, if it has such an endpoint."""
         ...

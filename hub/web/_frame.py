@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -45,6 +45,16 @@ _CSP: Final = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+def _csp(issuer: str | None) -> str:
+    """The pages' policy; signing out may end at the identity issuer's logout page."""
+    if issuer is None:
+        return _CSP
+    parts = urlsplit(issuer)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return _CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
+
 
 try:
     _ATHENS: dt.tzinfo = ZoneInfo("Europe/Athens")
@@ -144,6 +154,7 @@ class Frame:
         self.settings = services.settings
         self.cookies = CookieNames.for_url(services.settings.public_url)
         self.csrf_signer = CsrfSigner(services.keystore) if services.keystore else None
+        self.csp = _csp(services.settings.citizen_issuer)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             # Every value is escaped unless a template says otherwise (none does).
@@ -289,7 +300,7 @@ class Frame:
             )
         headers = response.headers
         headers.setdefault("Cache-Control", "no-store")
-        headers["Content-Security-Policy"] = _CSP
+        headers["Content-Security-Policy"] = self.csp
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"
         headers["X-Frame-Options"] = "DENY"

@@ -1,7 +1,10 @@
 """Who is signed in, and whether a form really came from our own pages.
 
 The session is a cookie holding a token the hub's :class:`TokenService`
-issued (a citizen ID token or an auditor token), prefixed with the role.
+issued (a citizen session token or an auditor token), prefixed with the role.
+A citizen's session token is minted by the hub once the citizen signed in
+(through the identity issuer, or the development picker); it is addressed
+to the pages only, so it is not an ID token the API would take.
 Nothing is kept on the server, so any hub node can read it, and it ends
 when the token expires. The cookie is ``HttpOnly`` (scripts cannot read
 it), ``SameSite=Lax`` (other sites' forms do not carry it) and ``Secure``
@@ -52,6 +55,8 @@ class CookieNames:
     csrf: str
     language: str
     secure: bool
+    #: The sign-in in progress at the identity issuer (hub/web/_oidc.py).
+    flow: str = "hub_signin"
 
     @classmethod
     def for_url(cls, public_url: str) -> CookieNames:
@@ -62,6 +67,7 @@ class CookieNames:
             csrf=f"{prefix}hub_csrf",
             language="hub_lang",
             secure=secure,
+            flow=f"{prefix}hub_signin",
         )
 
 
@@ -95,7 +101,7 @@ def read_session(value: str | None, tokens: TokenService) -> Session | None:
     kind, token = value[0], value[2:]
     try:
         if kind == "c":
-            return Session("citizen", citizen=tokens.verify_citizen_token(token))
+            return Session("citizen", citizen=tokens.verify_citizen_session(token))
         if kind == "a":
             return Session("auditor", auditor=tokens.verify_auditor_token(token))
     except HubError:
@@ -123,13 +129,22 @@ class CsrfSigner:
         return _CSRF_LABEL + nonce.encode() + b"\x00" + bound
 
     def token(self, nonce: str, session: str | None) -> str:
-        kid = self.keystore.current(KeyPurpose.TOKEN).kid
-        signature = self.keystore.sign(kid, self._message(nonce, session))
-        return f"{kid}.{_b64(signature)}"
+        return self.sign(self._message(nonce, session))
 
     def check(self, token: str | None, nonce: str | None, session: str | None) -> bool:
         """Whether ``token`` was made by this hub for this nonce and session."""
-        if not token or not nonce or len(token) > 512:
+        if not token or not nonce:
+            return False
+        return self.verify(token, self._message(nonce, session))
+
+    def sign(self, message: bytes) -> str:
+        """``kid.signature`` over ``message``, which must start with its own label."""
+        kid = self.keystore.current(KeyPurpose.TOKEN).kid
+        signature = self.keystore.sign(kid, message)
+        return f"{kid}.{_b64(signature)}"
+
+    def verify(self, token: str, message: bytes) -> bool:
+        if len(token) > 512:
             return False
         kid, _, encoded = token.rpartition(".")
         known = {
@@ -144,7 +159,6 @@ class CsrfSigner:
         except (binascii.Error, ValueError):
             return False
         key = self.keystore.public_key(kid)
-        message = self._message(nonce, session)
         try:
             if isinstance(key, ec.EllipticCurvePublicKey):
                 key.verify(signature, message, ec.ECDSA(hashes.SHA256()))

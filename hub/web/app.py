@@ -53,7 +53,9 @@ def create_pages(services: Services) -> ASGIApp:
     async def on_hub_error(request: Request, exc: Exception) -> Response:
         page = frame.begin(request)
         if isinstance(exc, SignInNeeded):
-            if frame.settings.is_production:
+            # Citizens always have a way to sign in when an issuer is configured.
+            by_issuer = exc.role == "citizen" and services.citizen_signin is not None
+            if frame.settings.is_production and not by_issuer:
                 return frame.error(page, exc)
             return frame.redirect(page, "/signin", next=request.url.path, role=exc.role)
         assert isinstance(exc, HubError)  # noqa: S101 - registered for HubError only

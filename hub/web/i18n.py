@@ -162,6 +162,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "In production, sign-in goes through the identity provider.",
     ),
     "signin_citizen_h": ("Ως πολίτης", "As a citizen"),
+    "signin_with_issuer": (
+        "Σύνδεση μέσω του παρόχου ταυτότητας",
+        "Sign in with the identity provider",
+    ),
     "signin_citizen_legend": ("Δοκιμαστικός πολίτης", "Demo citizen"),
     "signin_citizen_button": ("Σύνδεση ως πολίτης", "Sign in as a citizen"),
     "signin_auditor_h": ("Ως ελεγκτής", "As an auditor"),

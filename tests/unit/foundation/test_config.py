@@ -49,3 +49,78 @@ def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> 
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert "HUB_" in str(info.value)
+
+
+def test_no_citizen_issuer_keeps_the_development_issuer() -> None:
+    settings = Settings.from_env({})
+    assert settings.citizen_issuer is None
+    assert not settings.citizen_oidc
+
+
+def test_a_citizen_issuer_is_read_and_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "HUB_ENV": "production",
+            "HUB_CITIZEN_ISSUER": "https://taxisnet.example.gr/oauth2/",
+            "HUB_CITIZEN_CLIENT_ID": "oncehub",
+            "HUB_CITIZEN_CLIENT_SECRET": "s3cret",
+            "HUB_CITIZEN_AFM_CLAIM": "taxid",
+            "HUB_CITIZEN_ALGORITHMS": "RS256, ES256",
+        }
+    )
+    assert settings.citizen_issuer == "https://taxisnet.example.gr/oauth2"
+    assert settings.citizen_afm_claim == "taxid"
+    assert settings.citizen_algorithms == ("RS256", "ES256")
+    assert settings.citizen_jwks_url is None
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"HUB_CITIZEN_CLIENT_ID": "hub"}, "HUB_CITIZEN_ISSUER"),
+        ({"HUB_CITIZEN_ISSUER": "ftp://idp"}, "HUB_CITIZEN_ISSUER"),
+        ({"HUB_CITIZEN_ISSUER": "https://idp"}, "HUB_CITIZEN_CLIENT_ID"),
+        (
+            {"HUB_CITIZEN_ISSUER": "https://idp", "HUB_CITIZEN_CLIENT_ID": "hub"},
+            "HUB_CITIZEN_CLIENT_SECRET",
+        ),
+        (
+            {
+                "HUB_ENV": "production",
+                "HUB_CITIZEN_ISSUER": "http://idp",
+                "HUB_CITIZEN_AUDIENCE": "a",
+            },
+            "https",
+        ),
+        (
+            {
+                "HUB_CITIZEN_ISSUER": "https://idp",
+                "HUB_CITIZEN_AUDIENCE": "a",
+                "HUB_CITIZEN_JWKS_URL": "not a url",
+            },
+            "HUB_CITIZEN_JWKS_URL",
+        ),
+        ({"HUB_CITIZEN_ALGORITHMS": "HS256"}, "HUB_CITIZEN_ALGORITHMS"),
+        ({"HUB_CITIZEN_ALGORITHMS": "none,ES256"}, "HUB_CITIZEN_ALGORITHMS"),
+        (
+            {
+                "HUB_CITIZEN_ISSUER": "https://idp",
+                "HUB_CITIZEN_AUDIENCE": "a",
+                "HUB_CITIZEN_AFM_CLAIM": "a b",
+            },
+            "HUB_CITIZEN_AFM_CLAIM",
+        ),
+        (
+            {
+                "HUB_CITIZEN_ISSUER": "https://idp",
+                "HUB_CITIZEN_AUDIENCE": "a",
+                "HUB_CITIZEN_SCOPES": "profile",
+            },
+            "openid",
+        ),
+    ],
+)
+def test_bad_citizen_issuer_settings_are_refused(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)

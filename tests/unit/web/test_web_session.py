@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.domain.auth import TokenService
+from hub.domain.auth import CitizenPrincipal, TokenService
 from hub.domain.sealing import keystore as keystore_files
 from hub.token_keys import KeyStoreTokenKeys
 from hub.web._frame import athens_day, when
@@ -54,7 +54,11 @@ def test_form_tokens_bind_the_nonce_and_the_session(store: keystore_files.FileKe
 
 
 def test_sessions_carry_hub_tokens_only(tokens: TokenService) -> None:
-    citizen = tokens.issue_citizen("123456782", None, "Δοκιμή").access_token
+    principal = CitizenPrincipal(afm="123456782", amka=None, name="Δοκιμή")
+    citizen = tokens.issue_citizen_session(principal).access_token
+    # An ID token, even one the development issuer signed, is no session: the
+    # pages hold only session tokens the hub minted after a sign-in.
+    id_token = tokens.issue_citizen("123456782", None, "Δοκιμή").access_token
     auditor = tokens.issue_auditor("auditor-1").access_token
     as_citizen = read_session(session_cookie("citizen", citizen), tokens)
     assert as_citizen is not None
@@ -71,6 +75,7 @@ def test_sessions_carry_hub_tokens_only(tokens: TokenService) -> None:
         "",
         f"a.{citizen}",
         f"c.{auditor}",
+        f"c.{id_token}",
         f"x.{citizen}",
         citizen,
         "c." + "a" * 5000,

@@ -39,13 +39,12 @@ from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.sandbox._asgi import Request, Response, SandboxApp
 from adapters.sandbox.faults import Faults, HostileMode
 from adapters.sandbox.population import Population
-from adapters.sandbox.runner import _answers, _bind, _url
+from adapters.sandbox.runner import _answers, _bind, _url, serve_in_thread
 from hub.errors import ConfigError
 
 __all__ = ["IdpClient", "IdpHandle", "SandboxIdentityProvider", "start_idp"]
@@ -429,21 +428,7 @@ def start_idp(
     app = SandboxIdentityProvider(
         population or Population(size, seed), url, clients=clients, afm_claim=afm_claim
     )
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        server_header=False,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="sandbox-idp", daemon=True
-    )
-    thread.start()
+    server, thread = serve_in_thread(app, sock, "sandbox-idp")
     handle = IdpHandle(url, app, server, thread)
     deadline = time.monotonic() + _START_TIMEOUT
     while not (server.started and _answers(host, actual)):

@@ -38,6 +38,7 @@ __all__ = [
     "SPECS_DIR",
     "SandboxHandle",
     "sample_citizens",
+    "serve_in_thread",
     "serve_sandbox",
     "start_sandbox",
 ]
@@ -101,6 +102,26 @@ class SandboxHandle:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def serve_in_thread(
+    app: Any, sock: socket.socket, name: str
+) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve ``app`` on the bound ``sock`` from a daemon thread, quietly."""
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    return server, thread
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -179,24 +200,7 @@ def start_sandbox(
     ]
     handle = SandboxHandle(urls, population, credentials)
     for app, sock in zip(apps, sockets, strict=True):
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            server_header=False,
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run,
-            kwargs={"sockets": [sock]},
-            name=f"sandbox-{app.registry_id}",
-            daemon=True,
-        )
-        thread.start()
+        server, thread = serve_in_thread(app, sock, f"sandbox-{app.registry_id}")
         handle._running.append(_Running(app, server, thread))
     deadline = time.monotonic() + _START_TIMEOUT
     for running, port in zip(handle._running, ports, strict=True):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,6 +53,29 @@ def _type_title(frame: Frame, page: Page, evidence_type: str | None) -> str | No
     return found.title_el if page.language == "el" else found.title_en
 
 
+_ORGANISATION_ID = x509.ObjectIdentifier("2.5.4.97")
+
+
+def sealer_name(signer: str | None) -> str | None:
+    """Who sealed, for people: the organisation and its identifier, not the whole DN.
+
+    ``signer`` is the seal certificate's subject as RFC 4514 text; the full
+    text stays in the page's technical details. Text that is not a DN with
+    an organisation is shown as it is.
+    """
+    if not signer:
+        return None
+    try:
+        name = x509.Name.from_rfc4514_string(signer)
+    except ValueError:
+        return signer
+    organisation = [str(a.value) for a in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    if not organisation:
+        return signer
+    identifier = [str(a.value) for a in name.get_attributes_for_oid(_ORGANISATION_ID)]
+    return organisation[0] + (f" ({identifier[0]})" if identifier else "")
+
+
 def _sealed_part(data: bytes) -> bytes:
     """The ``seal`` of an agency's saved JSON answer; any other upload as it is.
 
@@ -87,6 +112,7 @@ def routes(frame: Frame) -> list[Route]:
             "revocation_reason": check.revocation_reason,
             "reasons": [],
             "signer": None,
+            "sealer": None,
             "kid": None,
             "signing_time": None,
             "matches_issued": None,
@@ -129,6 +155,7 @@ def routes(frame: Frame) -> list[Route]:
             "code": report.code,
             "type_title": _type_title(frame, page, report.evidence_type),
             "signer": report.signer,
+            "sealer": sealer_name(report.signer),
             "kid": report.kid,
             "signing_time": report.signing_time,
             "holder": None,

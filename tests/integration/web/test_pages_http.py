@@ -230,6 +230,11 @@ def test_a_citizen_downloads_a_certificate_and_a_stranger_verifies_it(web: Web) 
     assert "verdict-valid" in verdict
     assert "Έγκυρο" in verdict
     assert code in verdict
+    # The sealer by organisation and identifier; the full subject only in the details.
+    facts = verdict.split('<details class="technical">')[0]
+    assert "(VATGR-" in facts
+    assert "CN=" not in facts
+    assert "CN=" in verdict
     # ...and the code printed on it.
     by_code = _is_page(stranger.get("/verify", code=code), 200)
     assert "verdict-valid" in by_code

@@ -6,6 +6,7 @@ import pytest
 
 from hub.errors import BadRequest
 from hub.web._forms import MAX_FIELDS, parse_form
+from hub.web.verify import sealer_name
 
 
 def _multipart(*parts: bytes, boundary: bytes = b"XyZ") -> tuple[str, bytes]:
@@ -62,3 +63,21 @@ def test_too_many_parts_are_refused() -> None:
 def test_long_fields_are_cut() -> None:
     form = parse_form("application/x-www-form-urlencoded", b"a=" + b"x" * 20000)
     assert len(form.fields["a"]) == 8192
+
+
+@pytest.mark.parametrize(
+    ("signer", "shown"),
+    [
+        (
+            "CN=Hub e-Seal 1,2.5.4.97=VATGR-090000045,OU=Hub,O=Hellenic Hub,C=GR",
+            "Hellenic Hub (VATGR-090000045)",
+        ),
+        ("CN=Someone,O=Agency\\, Central,C=GR", "Agency, Central"),
+        ("CN=No organisation here", "CN=No organisation here"),
+        ("not a distinguished name at all", "not a distinguished name at all"),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_the_sealer_is_named_by_organisation(signer: str | None, shown: str | None) -> None:
+    assert sealer_name(signer) == shown

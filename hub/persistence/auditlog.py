@@ -136,6 +136,12 @@ class _Queued:
     error: BaseException | None = None
     done: bool = False
 
+    @classmethod
+    def of(cls, entry: AccessEntry) -> _Queued:
+        """The entry with its canonical bytes and leaf hash, ready to append."""
+        data = canonical_json(entry.to_json_obj())
+        return cls(entry, data, leaf_hash(data))
+
 
 def _row(index: int, entry: AccessEntry, data: bytes, digest: bytes) -> dict[str, object]:
     return {
@@ -182,11 +188,7 @@ class SqlAccessLog:
 
     def append_in(self, session: Session, entries: list[AccessEntry]) -> int:
         """Append entries inside ``session``'s transaction; the first index."""
-        payloads = [canonical_json(entry.to_json_obj()) for entry in entries]
-        queued = [
-            _Queued(e, data, leaf_hash(data)) for e, data in zip(entries, payloads, strict=True)
-        ]
-        size, _ = self._append(session, queued, None)
+        size, _ = self._append(session, [_Queued.of(entry) for entry in entries], None)
         return size
 
     def _append(
@@ -210,8 +212,7 @@ class SqlAccessLog:
 
     def record(self, entry: AccessEntry) -> int:
         """Append one entry durably, sharing the commit with concurrent callers."""
-        data = canonical_json(entry.to_json_obj())
-        mine = _Queued(entry, data, leaf_hash(data))
+        mine = _Queued.of(entry)
         turn = self._turn
         with turn:
             self._queue.append(mine)

@@ -280,21 +280,32 @@ class TokenService:
         """An ID token from the development issuer (the CLI refuses in production)."""
         if self.external_citizen_issuer:
             raise Forbidden("Citizen ID tokens come from the configured identity issuer.")
+        claims = self._citizen_claims(
+            CitizenPrincipal(afm=afm, amka=amka, name=name),
+            issuer=self.citizen_issuer,
+            audience=CITIZEN_AUDIENCE,
+            lifetime=max(self.ttl, 3600),
+        )
+        return self._signed(claims, "JWT")
+
+    def _citizen_claims(
+        self, citizen: CitizenPrincipal, *, issuer: str, audience: str, lifetime: int
+    ) -> dict[str, Any]:
         iat = int(self._clock().timestamp())
         claims: dict[str, Any] = {
-            "iss": self.citizen_issuer,
-            "sub": f"afm:{afm}",
-            "aud": CITIZEN_AUDIENCE,
+            "iss": issuer,
+            "sub": f"afm:{citizen.afm}",
+            "aud": audience,
             "iat": iat,
-            "exp": iat + max(self.ttl, 3600),
+            "exp": iat + lifetime,
             "jti": uuid.uuid4().hex,
-            "afm": afm,
+            "afm": citizen.afm,
         }
-        if amka:
-            claims["amka"] = amka
-        if name:
-            claims["name"] = name
-        return self._signed(claims, "JWT")
+        if citizen.amka:
+            claims["amka"] = citizen.amka
+        if citizen.name:
+            claims["name"] = citizen.name
+        return claims
 
     def verify_citizen_token(self, token: str, *, nonce: str | None = None) -> CitizenPrincipal:
         """The citizen an ID token of the trusted identity issuer names.
@@ -360,21 +371,15 @@ class TokenService:
 
     def issue_citizen_session(self, citizen: CitizenPrincipal) -> IssuedToken:
         """A session token for the hub's own pages, after the citizen signed in."""
-        iat = int(self._clock().timestamp())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "sub": f"afm:{citizen.afm}",
-            "aud": WEB_SESSION_AUDIENCE,
-            "iat": iat,
-            "exp": iat + WEB_SESSION_SECONDS,
-            "jti": uuid.uuid4().hex,
+        claims = {
+            **self._citizen_claims(
+                citizen,
+                issuer=self.issuer,
+                audience=WEB_SESSION_AUDIENCE,
+                lifetime=WEB_SESSION_SECONDS,
+            ),
             "token_use": "citizen-session",
-            "afm": citizen.afm,
         }
-        if citizen.amka:
-            claims["amka"] = citizen.amka
-        if citizen.name:
-            claims["name"] = citizen.name
         token = self._keys.sign_jwt(claims, typ="JWT")
         return IssuedToken(
             access_token=token, expires_in=WEB_SESSION_SECONDS, scope=WEB_SESSION_AUDIENCE
@@ -382,16 +387,9 @@ class TokenService:
 
     def verify_citizen_session(self, token: str) -> CitizenPrincipal:
         """The citizen a session token of this hub's pages names."""
-        header = _header(token)
-        if header.get("alg") != "ES256":
-            raise InvalidToken("Session tokens are ES256 tokens issued by the hub.")
-        kid = header.get("kid")
-        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
-        if key is None:
-            raise InvalidToken("The session token was not issued by this hub.")
-        claims = self._decode(token, key, WEB_SESSION_AUDIENCE, self.issuer)
-        if claims.get("token_use") != "citizen-session":
-            raise InvalidToken("This is not a citizen session token.")
+        claims = self._own_token(
+            token, WEB_SESSION_AUDIENCE, "citizen-session", "Session", "a citizen session"
+        )
         return self._citizen_from(claims, "afm")
 
     def issue_auditor(self, name: str) -> IssuedToken:
@@ -408,17 +406,28 @@ class TokenService:
         return self._signed(claims, "at+jwt")
 
     def verify_auditor_token(self, token: str) -> AuditorPrincipal:
+        claims = self._own_token(token, AUDIT_AUDIENCE, "auditor", "Auditor", "an auditor")
+        return AuditorPrincipal(name=str(claims["sub"]))
+
+    def _own_token(
+        self, token: str, audience: str, token_use: str, kind: str, what: str
+    ) -> dict[str, Any]:
+        """The claims of an ES256 token this hub issued for ``audience`` and ``token_use``.
+
+        ``kind`` and ``what`` name the token in the refusals ("Auditor tokens
+        are…", "This is not an auditor token.").
+        """
         header = _header(token)
         if header.get("alg") != "ES256":
-            raise InvalidToken("Auditor tokens are ES256 tokens issued by the hub.")
+            raise InvalidToken(f"{kind} tokens are ES256 tokens issued by the hub.")
         kid = header.get("kid")
         key = self._keys.verification_key(kid) if isinstance(kid, str) else None
         if key is None:
-            raise InvalidToken("The auditor token was not issued by this hub.")
-        claims = self._decode(token, key, AUDIT_AUDIENCE, self.issuer)
-        if claims.get("token_use") != "auditor":
-            raise InvalidToken("This is not an auditor token.")
-        return AuditorPrincipal(name=str(claims["sub"]))
+            raise InvalidToken(f"The {kind.lower()} token was not issued by this hub.")
+        claims = self._decode(token, key, audience, self.issuer)
+        if claims.get("token_use") != token_use:
+            raise InvalidToken(f"This is not {what} token.")
+        return claims
 
     @staticmethod
     def _decode(token: str, key: Any, audience: str, issuer: str) -> dict[str, Any]:

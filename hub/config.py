@@ -144,11 +144,6 @@ class Settings:
     citizen_scopes: str = "openid"
 
     @property
-    def citizen_oidc(self) -> bool:
-        """Whether citizens sign in through an external identity issuer."""
-        return self.citizen_issuer is not None
-
-    @property
     def catalog_dir(self) -> Path:
         return self.specs_dir / "catalog"
 

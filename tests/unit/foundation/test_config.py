@@ -54,7 +54,6 @@ def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> 
 def test_no_citizen_issuer_keeps_the_development_issuer() -> None:
     settings = Settings.from_env({})
     assert settings.citizen_issuer is None
-    assert not settings.citizen_oidc
 
 
 def test_a_citizen_issuer_is_read_and_checked() -> None:

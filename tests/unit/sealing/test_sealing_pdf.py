@@ -35,10 +35,10 @@ from hub.domain.sealing.pdf import (
     split_qr_payload,
 )
 from hub.domain.sealing.report import Indication, Status, SubIndication
+from tests.common.pdf import needs_pdftotext, pdf_text
 
 PUBLIC_URL = "https://oncehub.example.gr"
 
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext")
 needs_pdfsig = pytest.mark.skipif(shutil.which("pdfsig") is None, reason="no pdfsig")
 
 
@@ -91,11 +91,7 @@ def test_malformed_code_is_refused(
 
 @needs_pdftotext
 def test_greek_text_renders_and_extracts(rendered: RenderedCertificate, tmp_path: Path) -> None:
-    path = tmp_path / "cert.pdf"
-    path.write_bytes(rendered.pdf)
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
-    ).stdout
+    text = pdf_text(rendered.pdf, tmp_path / "cert.pdf")
     for expected in (
         "Πιστοποιητικό Γέννησης",
         "Birth Certificate",

@@ -44,10 +44,9 @@ from hub.domain.sealing.pades import (
 from hub.domain.sealing.pdf import CertificateContent, EvidenceField, render_certificate
 from hub.domain.sealing.report import Status, SubIndication
 from hub.domain.sealing.trust import Trust
+from tests.common.pdf import needs_pdftotext, pdf_text
 
 PUBLIC_URL = "https://oncehub.example.gr"
-
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext")
 
 
 def _b64(data: bytes) -> str:
@@ -154,14 +153,7 @@ def test_text_beyond_the_repertoire_still_renders(
 ) -> None:
     for attempt in range(2):  # the second render reuses the cached subset
         rendered = render_certificate(_content(holder), store, PUBLIC_URL)
-        path = tmp_path / f"cert-{attempt}.pdf"
-        path.write_bytes(rendered.pdf)
-        text = subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
-            capture_output=True,
-            check=True,
-            text=True,
-        ).stdout
+        text = pdf_text(rendered.pdf, tmp_path / f"cert-{attempt}.pdf")
         assert holder in text
         assert "Łódź — Gdańsk" in text
         assert "Πιστοποιητικό Γέννησης" in text
@@ -383,13 +375,6 @@ def test_concurrent_renders_share_the_fonts_safely(store: FileKeyStore, tmp_path
             pool.map(lambda h: render_certificate(_content(h), store, PUBLIC_URL).pdf, holders * 2)
         )
     for index, (holder, pdf) in enumerate(zip(holders * 2, pdfs, strict=True)):
-        path = tmp_path / f"{index}.pdf"
-        path.write_bytes(pdf)
-        text = subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
-            capture_output=True,
-            check=True,
-            text=True,
-        ).stdout
+        text = pdf_text(pdf, tmp_path / f"{index}.pdf")
         assert holder in text
         assert "Πιστοποιητικό Γέννησης" in text

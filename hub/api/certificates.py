@@ -48,10 +48,8 @@ def list_certificates() -> JsonResult:
 
 
 def download_certificate(code: str) -> ConnexionResponse:
-    service = certificate_service()
-    holder = citizen_principal()
-    pdf = service.pdf_for(holder, code)
-    return _pdf(pdf, service.own(holder, code).code)
+    record, pdf = certificate_service().pdf_for(citizen_principal(), code)
+    return _pdf(pdf, record.code)
 
 
 def revoke_certificate(code: str, body: dict[str, Any]) -> JsonResult:

@@ -514,12 +514,13 @@ class CertificateService:
             raise NotFound("You hold no certificate with this code.")
         return record
 
-    def pdf_for(self, holder: CitizenPrincipal, code: str) -> bytes:
+    def pdf_for(self, holder: CitizenPrincipal, code: str) -> tuple[CertificateRecord, bytes]:
+        """The holder's certificate record and its sealed PDF, for downloading again."""
         record = self.own(holder, code)
         pdf = self.store.pdf(record.code)
         if pdf is None:
             raise NotFound("The sealed PDF of this certificate is no longer kept.")
-        return pdf
+        return record, pdf
 
     # -- revocation ----------------------------------------------------------------------
 

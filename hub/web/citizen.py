@@ -190,8 +190,7 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         citizen = frame.require_citizen(page)
         service = _certificates(frame)
         code = str(request.path_params["code"])[:64]
-        pdf = await run_in_threadpool(service.pdf_for, citizen, code)
-        record = service.own(citizen, code)
+        record, pdf = await run_in_threadpool(service.pdf_for, citizen, code)
         response = Response(pdf, media_type="application/pdf")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="certificate-{record.code}.pdf"'

@@ -235,7 +235,9 @@ def test_holder_sees_only_their_own(parts: Any) -> None:
     code = issued.record.code
     assert [r.code for r in service.list_for(HOLDER)] == [code]
     assert service.list_for(OTHER) == []
-    assert service.pdf_for(HOLDER, code.lower().replace("-", "")) == issued.pdf
+    record, pdf = service.pdf_for(HOLDER, code.lower().replace("-", ""))
+    assert pdf == issued.pdf
+    assert record.code == code
     with pytest.raises(NotFound):
         service.pdf_for(OTHER, code)
     with pytest.raises(NotFound):

@@ -11,7 +11,6 @@ for the other). The cookie is good for one sign-in, for ten minutes.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -20,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from hub.web._session import CsrfSigner
+from hub.web._session import CsrfSigner, b64url, unb64url
 
 __all__ = ["FLOW_SECONDS", "Flow", "open_flow", "pkce_challenge", "seal_flow"]
 
@@ -30,13 +29,9 @@ FLOW_SECONDS: Final = 600
 _MAX_COOKIE: Final = 2048
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 S256: BASE64URL(SHA256(ASCII(code_verifier)))."""
-    return _b64(hashlib.sha256(verifier.encode("ascii")).digest())
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +66,7 @@ def seal_flow(signer: CsrfSigner, flow: Flow) -> str:
         {"s": flow.state, "n": flow.nonce, "v": flow.verifier, "x": flow.next, "e": flow.expires},
         separators=(",", ":"),
     ).encode()
-    encoded = _b64(payload)
+    encoded = b64url(payload)
     return f"{encoded}~{signer.sign(_FLOW_LABEL + payload)}"
 
 
@@ -81,7 +76,7 @@ def open_flow(signer: CsrfSigner, value: str | None, now: float | None = None) -
         return None
     encoded, _, signature = value.partition("~")
     try:
-        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        payload = unb64url(encoded)
     except (binascii.Error, ValueError):
         return None
     if not signer.verify(signature, _FLOW_LABEL + payload):

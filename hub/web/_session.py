@@ -38,7 +38,15 @@ from hub.domain.auth import AuditorPrincipal, CitizenPrincipal, TokenService
 from hub.domain.sealing.keystore import KeyPurpose, KeyStatus, KeyStore
 from hub.errors import HubError
 
-__all__ = ["CookieNames", "CsrfSigner", "Session", "new_nonce", "read_session"]
+__all__ = [
+    "CookieNames",
+    "CsrfSigner",
+    "Session",
+    "b64url",
+    "new_nonce",
+    "read_session",
+    "unb64url",
+]
 
 _CSRF_LABEL: Final = b"oncehub-web-csrf-v1\x00"
 #: A session cookie longer than this is not ours (tokens are under 2 kB).
@@ -109,11 +117,13 @@ def read_session(value: str | None, tokens: TokenService) -> Session | None:
     return None
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as cookies and URLs carry it."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
+    """The inverse of :func:`b64url` (raises ``binascii.Error`` or ``ValueError``)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -141,7 +151,7 @@ class CsrfSigner:
         """``kid.signature`` over ``message``, which must start with its own label."""
         kid = self.keystore.current(KeyPurpose.TOKEN).kid
         signature = self.keystore.sign(kid, message)
-        return f"{kid}.{_b64(signature)}"
+        return f"{kid}.{b64url(signature)}"
 
     def verify(self, token: str, message: bytes) -> bool:
         if len(token) > 512:
@@ -155,7 +165,7 @@ class CsrfSigner:
         if kid not in known:
             return False
         try:
-            signature = _unb64(encoded)
+            signature = unb64url(encoded)
         except (binascii.Error, ValueError):
             return False
         key = self.keystore.public_key(kid)

@@ -310,7 +310,12 @@ class Frame:
         key = f"err_{code}" if page.t(f"err_{code}") != f"err_{code}" else "err_500"
         # Only the class reaches the log: details may carry what a person typed.
         log.info("page error", extra={"error": error.__class__.__name__, "status": code})
-        detail = page.t("err_csrf") if isinstance(error, CsrfRefused) else error.detail
+        if isinstance(error, CsrfRefused):
+            detail = page.t("err_csrf")
+        else:
+            # A detail is written in English where the error is raised; a Greek
+            # page gives the error's own Greek explanation instead.
+            detail = error.detail_el if page.language == "el" else error.detail
         show_detail = code < 500 or code in (502, 503, 504)
         context = {"title_key": key, "detail": detail if show_detail else None, "status": code}
         return self.render(page, "error.html", context, status=code)

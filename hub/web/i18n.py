@@ -204,6 +204,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Το πιστοποιητικό της σφραγίδας έχει λήξει.",
         "The seal's certificate has expired.",
     ),
+    "reason_REVOCATION_OUT_OF_BOUNDS_NO_POE": (
+        "Οι πληροφορίες ανάκλησης για τη σφραγίδα δεν είναι επίκαιρες.",
+        "The revocation information for the seal is out of date.",
+    ),
     "reason_NO_CERTIFICATE_CHAIN_FOUND": (
         "Η σφραγίδα δεν προέρχεται από αρχή που εμπιστεύεται ο Κόμβος.",
         "The seal does not come from an authority the hub trusts.",

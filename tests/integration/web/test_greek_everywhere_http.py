@@ -314,6 +314,24 @@ def test_every_page_of_a_full_tour_speaks_greek(web: tuple[str, Any, Settings]) 
     assert any(right in result_pages["preview"] for right in rights)
     assert "ώρα Ελλάδας" in pages["citizen /me/history"]
 
+    # In English the same pages use English words, and still no codes or JSON.
+    assert holder.get("/me", lang="en").status_code == 200
+    assert auditor.get("/audit", lang="en").status_code == 200
+    english = {
+        **crawl(holder, ["/me", "/me/requests"]),
+        **crawl(auditor, ["/audit", f"/audit?citizen={afm}", "/audit/checkpoints"]),
+    }
+    assert all('<html lang="en">' in html for html in english.values())
+    # Plain English words (time, consent, agency) are ids too; English pages are
+    # checked for the ids no English sentence contains: compound codes, agencies.
+    coded = {i for i in ids if re.search(r"[-._]", i)} | {"opeka"}
+    failures = {
+        p: found for p, html in english.items() if (found := problems_of(html, coded, greek=False))
+    }
+    assert failures == {}
+    assert "Athens time" in english["/me/history"]
+    assert "A mortgage application" in english["/me/history"]
+
 
 def _tampered(pdf: bytes) -> bytes:
     """The PDF with one byte of its text changed, as a forger would."""

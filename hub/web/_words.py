@@ -194,6 +194,10 @@ class Words:
             return "—"
         if isinstance(value, bool):
             return translate("yes" if value else "no", self.language)
+        if isinstance(value, float):
+            # 100.0 reads 100; a Greek reader writes 132,5 where English writes 132.5.
+            text = f"{value:.2f}".rstrip("0").rstrip(".")
+            return text.replace(".", ",") if self.language == "el" else text
         if isinstance(value, str):
             found = self.catalog.evidence_types.get(evidence_type)
             codes = found.values.get(name) if found else None

@@ -4,6 +4,10 @@ Citizens meet the hub in Greek first, so Greek is the default and English
 is a switch (``?lang=en``, remembered in a cookie). Templates ask for a key
 through ``t(key)``; a key missing from the table shows itself, which a test
 catches, rather than failing the page.
+
+These are the pages' own messages. The words for what the hub keeps as codes
+(agencies, purposes, actions, outcomes, fields and their values) live in the
+catalogue, beside the codes, and pages read them through ``hub/web/_words.py``.
 """
 
 from __future__ import annotations

@@ -85,6 +85,9 @@ def test_codes_become_words_in_the_pages_language(catalog: Catalog) -> None:
     assert en.value("birth-certificate", "sex", "F") == "Female"
     assert el.value("birth-certificate", "birth_date", "1985-03-09") == "09/03/1985"
     assert el.value("birth-certificate", "adult", True) == "Ναι"
+    assert el.value("property-ownership", "share_percent", 100.0) == "100"
+    assert el.value("property-ownership", "area_m2", 132.5) == "132,5"
+    assert en.value("property-ownership", "area_m2", 132.5) == "132.5"
     assert (
         el.field(None, "property-ownership.properties") == "Ακίνητα (Βεβαίωση ακίνητης περιουσίας)"
     )

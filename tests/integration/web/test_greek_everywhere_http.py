@@ -331,6 +331,13 @@ def test_every_page_of_a_full_tour_speaks_greek(web: tuple[str, Any, Settings]) 
     assert failures == {}
     assert "Athens time" in english["/me/history"]
     assert "A mortgage application" in english["/me/history"]
+    stranger.get("/verify", lang="en")
+    tampered = stranger.post(
+        "/verify", files={"document": ("c.pdf", _tampered(pdf), "application/pdf")}
+    ).text
+    assert "The document was altered after it was sealed." in tampered
+    assert not problems_of(tampered, coded, greek=False)
+    assert "Το έγγραφο αλλοιώθηκε μετά τη σφράγισή του." in result_pages["verify tampered"]
 
 
 def _tampered(pdf: bytes) -> bytes:

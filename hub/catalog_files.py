@@ -5,6 +5,7 @@ Layout::
     registries.yaml        registries, and where identities are resolved
     agencies.yaml          agencies and their public keys
     purposes.yaml          purposes, legal bases, allowed agencies and fields
+    vocabulary.yaml        the words people read for codes: actions, outcomes, reasons, ...
     evidence/<id>.yaml     an evidence type: titles, sources, field mapping
     evidence/<id>.schema.json   its JSON Schema (draft 2020-12)
 
@@ -54,6 +55,7 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
     purposes: dict[str, Any] = {}
     evidence: dict[str, dict[str, Any]] = {}
     identity: dict[str, Any] = {}
+    vocabulary: dict[str, dict[str, Any]] = {}
     for folder in (directory, *extra_dirs):
         if (folder / "registries.yaml").exists():
             doc = _yaml(folder / "registries.yaml")
@@ -63,6 +65,9 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
             agencies.update(_yaml(folder / "agencies.yaml").get("agencies", {}))
         if (folder / "purposes.yaml").exists():
             purposes.update(_yaml(folder / "purposes.yaml").get("purposes", {}))
+        if (folder / "vocabulary.yaml").exists():
+            for section, words in _yaml(folder / "vocabulary.yaml").items():
+                vocabulary.setdefault(str(section), {}).update(words or {})
         for path in sorted((folder / "evidence").glob("*.yaml")):
             evidence[path.stem] = _evidence(path)
     if not identity:
@@ -71,7 +76,11 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
     if missing:
         raise ConfigError(f"registries.yaml: identity lacks {', '.join(missing)}")
     catalog = Catalog.from_documents(
-        registries=registries, evidence_types=evidence, agencies=agencies, purposes=purposes
+        registries=registries,
+        evidence_types=evidence,
+        agencies=agencies,
+        purposes=purposes,
+        vocabulary=vocabulary,
     )
     lookup = IdentityLookup(
         registry=str(identity["registry"]),

@@ -1,10 +1,12 @@
 """One error root for the hub, so that every failure leaves as problem+json.
 
-Each leaf carries the HTTP status it maps to and a stable problem ``type`` URI
-(RFC 9457). The API turns any ``HubError`` into a problem document; the CLI
-catches ``HubError`` and prints its diagnostics. Errors of the libraries
-underneath (SQLAlchemy, zeep, requests, pyhanko) are translated into these at
-the boundary where they occur and never reach the domain.
+Each leaf carries the HTTP status it maps to, a stable problem ``type`` URI
+(RFC 9457) and its title and explanation in English and Greek (a client that
+sends ``Accept-Language: el`` reads the Greek; machines get English). The API
+turns any ``HubError`` into a problem document; the CLI catches ``HubError``
+and prints its diagnostics. Errors of the libraries underneath (SQLAlchemy,
+zeep, requests, pyhanko) are translated into these at the boundary where they
+occur and never reach the domain.
 
 The tree::
 
@@ -75,6 +77,11 @@ class HubError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal"
     title: ClassVar[str] = "Internal error"
+    #: The title and a general explanation in Greek, for ``Accept-Language: el``.
+    title_el: ClassVar[str] = "Εσωτερικό σφάλμα"
+    detail_el: ClassVar[str] = (
+        "Κάτι πήγε στραβά στον Κόμβο. Δοκιμάστε ξανά· αν επιμένει, αναφέρετε τον κωδικό αιτήματος."
+    )
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
@@ -89,13 +96,19 @@ class HubError(Exception):
         """A human-readable explanation for the CLI and the logs."""
         return f"{self.title}: {self.detail}"
 
-    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
-        """The RFC 9457 problem document for this error."""
+    def to_problem(self, instance: str | None = None, language: str = "en") -> dict[str, Any]:
+        """The RFC 9457 problem document for this error, in English or Greek (``el``).
+
+        English is for machines and keeps the specific detail; Greek gives the
+        leaf's own sentence, since a detail is written where the error is raised.
+        The ``type`` URI is the same in both.
+        """
+        greek = language == "el"
         problem: dict[str, Any] = {
             "type": self.type_uri,
-            "title": self.title,
+            "title": self.title_el if greek else self.title,
             "status": self.status,
-            "detail": self.detail,
+            "detail": self.detail_el if greek else self.detail,
         }
         if instance:
             problem["instance"] = instance
@@ -106,96 +119,130 @@ class HubError(Exception):
 class ConfigError(HubError):
     slug = "configuration"
     title = "Configuration error"
+    title_el = "Σφάλμα ρυθμίσεων"
+    detail_el = "Οι ρυθμίσεις του Κόμβου δεν είναι σωστές."
 
 
 class BadRequest(HubError):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+    title_el = "Λανθασμένο αίτημα"
+    detail_el = "Το αίτημα δεν είναι σωστό."
 
 
 class InvalidIdentifier(BadRequest):
     slug = "invalid-identifier"
     title = "Invalid citizen identifier"
+    title_el = "Λανθασμένο αναγνωριστικό πολίτη"
+    detail_el = "Ο ΑΦΜ ή ο ΑΜΚΑ δεν είναι έγκυρος: ελέγξτε τα ψηφία του."
 
 
 class ValidationFailed(BadRequest):
     slug = "validation-failed"
     title = "Request validation failed"
+    title_el = "Το αίτημα δεν πέρασε τον έλεγχο"
+    detail_el = "Το αίτημα δεν συμφωνεί με την περιγραφή της διεπαφής: ελέγξτε τα πεδία του."
 
 
 class Unauthorized(HubError):
     status = 401
     slug = "unauthorized"
     title = "Authentication required"
+    title_el = "Χρειάζεται ταυτοποίηση"
+    detail_el = "Το αίτημα χρειάζεται έγκυρο διακριτικό πρόσβασης."
 
 
 class InvalidToken(Unauthorized):
     slug = "invalid-token"
     title = "Invalid token"
+    title_el = "Μη έγκυρο διακριτικό"
+    detail_el = "Το διακριτικό πρόσβασης δεν είναι έγκυρο ή έχει λήξει."
 
 
 class Forbidden(HubError):
     status = 403
     slug = "forbidden"
     title = "Forbidden"
+    title_el = "Δεν επιτρέπεται"
+    detail_el = "Δεν έχετε δικαίωμα για αυτή την ενέργεια."
 
 
 class PurposeNotAllowed(Forbidden):
     slug = "purpose-not-allowed"
     title = "Purpose not allowed"
+    title_el = "Ο σκοπός δεν επιτρέπεται"
+    detail_el = "Ο δηλωμένος σκοπός δεν επιτρέπει σε αυτόν τον φορέα αυτά τα δεδομένα."
 
 
 class ConsentRequired(Forbidden):
     slug = "consent-required"
     title = "Consent required"
+    title_el = "Χρειάζεται συγκατάθεση"
+    detail_el = "Ο σκοπός απαιτεί τη συγκατάθεση του πολίτη: ανοίξτε αίτημα συγκατάθεσης."
 
 
 class NotFound(HubError):
     status = 404
     slug = "not-found"
     title = "Not found"
+    title_el = "Δεν βρέθηκε"
+    detail_el = "Δεν υπάρχει τέτοιος πόρος."
 
 
 class CitizenNotFound(NotFound):
     slug = "citizen-not-found"
     title = "Citizen not found"
+    title_el = "Ο πολίτης δεν βρέθηκε"
+    detail_el = "Τα μητρώα δεν γνωρίζουν πολίτη με αυτό το αναγνωριστικό."
 
 
 class MethodNotAllowed(HubError):
     status = 405
     slug = "method-not-allowed"
     title = "Method not allowed"
+    title_el = "Η μέθοδος δεν επιτρέπεται"
+    detail_el = "Αυτή η διαδρομή δεν δέχεται αυτή τη μέθοδο."
 
 
 class Conflict(HubError):
     status = 409
     slug = "conflict"
     title = "Conflict"
+    title_el = "Σύγκρουση"
+    detail_el = "Η κατάσταση του πόρου δεν επιτρέπει αυτή την ενέργεια."
 
 
 class PayloadTooLarge(HubError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+    title_el = "Πολύ μεγάλο αίτημα"
+    detail_el = "Το σώμα του αιτήματος είναι μεγαλύτερο από το επιτρεπτό."
 
 
 class UnsupportedMediaType(HubError):
     status = 415
     slug = "unsupported-media-type"
     title = "Unsupported media type"
+    title_el = "Μη αποδεκτός τύπος περιεχομένου"
+    detail_el = "Ο τύπος περιεχομένου του αιτήματος δεν γίνεται δεκτός εδώ."
 
 
 class TooManyRequests(HubError):
     status = 429
     slug = "too-many-requests"
     title = "Too many requests"
+    title_el = "Πάρα πολλά αιτήματα"
+    detail_el = "Στείλατε πάρα πολλά αιτήματα: δοκιμάστε ξανά αργότερα."
 
 
 class StorageError(HubError):
     status = 503
     slug = "storage-unavailable"
     title = "Storage unavailable"
+    title_el = "Η αποθήκευση δεν είναι διαθέσιμη"
+    detail_el = "Η βάση δεδομένων δεν είναι διαθέσιμη: δοκιμάστε ξανά σε λίγο."
 
 
 class ServiceUnavailable(HubError):
@@ -204,6 +251,8 @@ class ServiceUnavailable(HubError):
     status = 503
     slug = "not-ready"
     title = "Service not ready"
+    title_el = "Η υπηρεσία δεν είναι έτοιμη"
+    detail_el = "Ο Κόμβος δεν είναι έτοιμος για αυτό το αίτημα: δοκιμάστε ξανά σε λίγο."
 
 
 class IdentityProviderUnavailable(ServiceUnavailable):
@@ -215,6 +264,8 @@ class IdentityProviderUnavailable(ServiceUnavailable):
 
     slug = "identity-provider-unavailable"
     title = "Identity provider unavailable"
+    title_el = "Ο πάροχος ταυτότητας δεν είναι διαθέσιμος"
+    detail_el = "Ο πάροχος ταυτότητας των πολιτών δεν απαντά: δοκιμάστε ξανά σε λίγο."
 
 
 class RegistryError(HubError):
@@ -223,6 +274,8 @@ class RegistryError(HubError):
     status = 502
     slug = "registry-error"
     title = "Registry error"
+    title_el = "Σφάλμα μητρώου"
+    detail_el = "Ένα μητρώο απάντησε λανθασμένα."
 
     def __init__(self, detail: str | None = None, *, transient: bool = False, **extensions: Any):
         super().__init__(detail, **extensions)
@@ -236,9 +289,13 @@ class RegistryUnavailable(RegistryError):
     status = 503
     slug = "registry-unavailable"
     title = "Registry unavailable"
+    title_el = "Το μητρώο δεν είναι διαθέσιμο"
+    detail_el = "Ένα μητρώο δεν είναι διαθέσιμο: δοκιμάστε ξανά σε λίγο."
 
 
 class RegistryTimeout(RegistryError):
     status = 504
     slug = "registry-timeout"
     title = "Registry timeout"
+    title_el = "Το μητρώο άργησε"
+    detail_el = "Ένα μητρώο δεν απάντησε εγκαίρως: δοκιμάστε ξανά σε λίγο."

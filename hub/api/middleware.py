@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api._context import STATE_KEY
-from hub.api.problems import PROBLEM_JSON, problem_body
+from hub.api.problems import PROBLEM_JSON, problem_body, problem_language
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
 from hub.logs import REQUEST_ID
 
@@ -169,7 +169,9 @@ class HubMiddleware:
 
     @staticmethod
     async def _problem(send: Send, error: HubError, scope: Scope) -> None:
-        body = problem_body(error, str(scope.get("path", "")))
+        accept = dict(scope.get("headers") or []).get(b"accept-language", b"")
+        language = problem_language(accept.decode("latin-1"))
+        body = problem_body(error, str(scope.get("path", "")), language)
         await send(
             {
                 "type": "http.response.start",
@@ -177,6 +179,8 @@ class HubMiddleware:
                 "headers": [
                     (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
+                    (b"content-language", language.encode()),
+                    (b"vary", b"Accept-Language"),
                 ],
             }
         )

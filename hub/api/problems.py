@@ -4,6 +4,10 @@ Connexion and Starlette raise their own exceptions for unknown routes, wrong
 methods, unsupported media types and schema violations; their messages echo
 schema fragments, so they are mapped here to stable problem types with short
 details. Anything unexpected becomes a bare 500 problem with no internals.
+
+A client that prefers Greek (``Accept-Language: el``) gets the title and
+detail in Greek, a person reading an error in an agency's tool, say; English
+stays the default, for machines and logs. The ``type`` URI never changes.
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from hub.errors import (
 )
 from hub.logs import REQUEST_ID
 
-__all__ = ["PROBLEM_JSON", "hub_error_for_status", "problem_response", "register"]
+__all__ = [
+    "PROBLEM_JSON",
+    "hub_error_for_status",
+    "problem_language",
+    "problem_response",
+    "register",
+]
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("hub.api")
@@ -46,6 +56,9 @@ _BY_STATUS: dict[int, type[HubError]] = {
     429: TooManyRequests,
 }
 
+#: A header is read only this far: a client gains nothing by listing more languages.
+_MAX_LANGUAGES = 16
+
 _DETAILS = {
     404: "No resource is served at this path.",
     405: "This path does not accept that method.",
@@ -60,16 +73,37 @@ def hub_error_for_status(status: int, detail: str | None = None) -> HubError:
     return cls(detail or _DETAILS.get(status))
 
 
-def problem_body(error: HubError, instance: str | None = None) -> bytes:
-    problem = error.to_problem(instance)
+def problem_language(accept_language: str | None) -> str:
+    """``el`` when the client ranks Greek above English (RFC 9110 §12.5.4), else ``en``."""
+    best = {"el": 0.0, "en": 0.0}
+    for part in (accept_language or "").split(",")[:_MAX_LANGUAGES]:
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-", 1)[0]
+        if primary not in best:
+            continue
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        best[primary] = max(best[primary], quality)
+    return "el" if best["el"] > best["en"] else "en"
+
+
+def problem_body(error: HubError, instance: str | None = None, language: str = "en") -> bytes:
+    problem = error.to_problem(instance, language)
     request_id = REQUEST_ID.get()
     if request_id:
         problem["request_id"] = request_id
     return json.dumps(problem, ensure_ascii=False).encode()
 
 
-def problem_response(error: HubError, instance: str | None = None) -> ConnexionResponse:
-    headers: dict[str, str] = {}
+def problem_response(
+    error: HubError, instance: str | None = None, language: str = "en"
+) -> ConnexionResponse:
+    headers: dict[str, str] = {"Content-Language": language, "Vary": "Accept-Language"}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="oncehub"'
     retry_after = error.extensions.get("retry_after")
@@ -79,7 +113,7 @@ def problem_response(error: HubError, instance: str | None = None) -> ConnexionR
         status_code=error.status,
         mimetype=PROBLEM_JSON,
         content_type=PROBLEM_JSON,
-        body=problem_body(error, instance),
+        body=problem_body(error, instance, language),
         headers=headers,
     )
 
@@ -100,7 +134,11 @@ def _on_hub_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
         return _on_unexpected(request, exc)
     if exc.status >= 500:
         log.error("request failed", extra={"problem": exc.slug, "status": exc.status})
-    return problem_response(exc, request.url.path)
+    return problem_response(exc, request.url.path, _language(request))
+
+
+def _language(request: ConnexionRequest) -> str:
+    return problem_language(request.headers.get("accept-language"))
 
 
 def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -117,17 +155,17 @@ def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         error = HubError()
     else:
         error = hub_error_for_status(status)
-    return problem_response(error, request.url.path)
+    return problem_response(error, request.url.path, _language(request))
 
 
 def _on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     status = int(getattr(exc, "status_code", 500))
-    return problem_response(hub_error_for_status(status), request.url.path)
+    return problem_response(hub_error_for_status(status), request.url.path, _language(request))
 
 
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     log.error("unexpected error", exc_info=exc)
-    return problem_response(HubError(), request.url.path)
+    return problem_response(HubError(), request.url.path, _language(request))
 
 
 def register(app: Any) -> None:

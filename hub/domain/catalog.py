@@ -18,12 +18,15 @@ __all__ = [
     "Agency",
     "Catalog",
     "EvidenceType",
+    "Labels",
     "Purpose",
     "RegistrySpec",
     "Source",
 ]
 
 Protocol = Literal["soap", "rest"]
+#: A text people read, in Greek and in English.
+Labels = tuple[str, str]
 IdentifierKind = Literal["afm", "amka"]
 
 
@@ -63,6 +66,8 @@ class EvidenceType:
     sources: tuple[Source, ...]
     mapping: Mapping[str, Any]
     labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: Field name -> code -> its words, for fields whose values are codes (sex: M).
+    values: Mapping[str, Mapping[str, Labels]] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -76,6 +81,8 @@ class Agency:
     kind: str
     jwks: Mapping[str, Any] | None = None
     development_key: bool = False
+    #: The agency's name as people read it; ``name`` stays the API's text.
+    labels: Labels | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,10 @@ class Purpose:
     agencies: tuple[str, ...]
     evidence: Mapping[str, tuple[str, ...]]
     hidden_until: str | None = None
+    #: What the purpose is for, as people read it.
+    labels: Labels | None = None
+    #: The legal basis as people read it (the law's reference in each language).
+    legal_basis_labels: Labels | None = None
 
     def allows_agency(self, agency_id: str) -> bool:
         return agency_id in self.agencies
@@ -107,6 +118,8 @@ class Catalog:
     evidence_types: Mapping[str, EvidenceType]
     agencies: Mapping[str, Agency]
     purposes: Mapping[str, Purpose]
+    #: Section (actions, outcomes, reasons, ...) -> code -> its words.
+    vocabulary: Mapping[str, Mapping[str, Labels]] = field(default_factory=dict)
 
     def purposes_of(self, agency_id: str) -> tuple[str, ...]:
         return tuple(p.id for p in self.purposes.values() if p.allows_agency(agency_id))
@@ -119,6 +132,7 @@ class Catalog:
         evidence_types: Mapping[str, Mapping[str, Any]],
         agencies: Mapping[str, Any],
         purposes: Mapping[str, Any],
+        vocabulary: Mapping[str, Any] | None = None,
     ) -> Catalog:
         """Build and cross-check a catalogue from parsed YAML documents."""
         regs = {rid: _registry(rid, r) for rid, r in registries.items()}
@@ -130,11 +144,34 @@ class Catalog:
                 kind=str(_need(a, "kind", f"agency {aid}")),
                 jwks=a.get("jwks"),
                 development_key=bool(a.get("development_key", False)),
+                labels=_optional_labels(a.get("labels"), f"agency {aid}"),
             )
             for aid, a in agencies.items()
         }
         purps = {pid: _purpose(pid, p, types, ags) for pid, p in purposes.items()}
-        return cls(registries=regs, evidence_types=types, agencies=ags, purposes=purps)
+        words = {
+            section: {
+                str(code): _labels(text, f"vocabulary {section}.{code}")
+                for code, text in (entries or {}).items()
+            }
+            for section, entries in (vocabulary or {}).items()
+        }
+        return cls(
+            registries=regs, evidence_types=types, agencies=ags, purposes=purps, vocabulary=words
+        )
+
+
+def _labels(value: Any, where: str) -> Labels:
+    """Greek and English words, written ``{el: …, en: …}`` or ``[el, en]``."""
+    if isinstance(value, Mapping) and {"el", "en"} <= set(value):
+        return str(value["el"]), str(value["en"])
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return str(value[0]), str(value[1])
+    raise ConfigError(f"{where}: labels must be {{el: …, en: …}} or [el, en]")
+
+
+def _optional_labels(value: Any, where: str) -> Labels | None:
+    return None if value is None else _labels(value, where)
 
 
 def _registry(rid: str, r: Mapping[str, Any]) -> RegistrySpec:
@@ -188,7 +225,13 @@ def _evidence_type(
         schema=schema,
         sources=sources,
         mapping=mapping,
-        labels={k: (str(v[0]), str(v[1])) for k, v in t.get("labels", {}).items()},
+        labels={k: _labels(v, f"{where} label {k}") for k, v in t.get("labels", {}).items()},
+        values={
+            name: {
+                str(code): _labels(v, f"{where} value {name}.{code}") for code, v in codes.items()
+            }
+            for name, codes in (t.get("values") or {}).items()
+        },
     )
 
 
@@ -221,4 +264,6 @@ def _purpose(
         agencies=tuple(p.get("agencies", [])),
         evidence=evidence,
         hidden_until=p.get("hidden_until"),
+        labels=_optional_labels(p.get("labels"), where),
+        legal_basis_labels=_optional_labels(p.get("legal_basis_labels"), where),
     )

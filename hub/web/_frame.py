@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from starlette.requests import Request
@@ -28,6 +27,7 @@ from hub.errors import Forbidden, HubError, PayloadTooLarge, ServiceUnavailable
 from hub.logs import REQUEST_ID
 from hub.web._forms import Form, parse_form
 from hub.web._session import CookieNames, CsrfSigner, Session, new_nonce, read_session
+from hub.web._words import ATHENS, Words, day, moment, parse_day
 from hub.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translate
 
 if TYPE_CHECKING:
@@ -54,12 +54,6 @@ def _csp(issuer: str | None) -> str:
     parts = urlsplit(issuer)
     origin = f"{parts.scheme}://{parts.netloc}"
     return _CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
-
-
-try:
-    _ATHENS: dt.tzinfo = ZoneInfo("Europe/Athens")
-except ZoneInfoNotFoundError:  # pragma: no cover - a system without tzdata
-    _ATHENS = dt.UTC
 
 
 class CsrfRefused(Forbidden):
@@ -106,33 +100,22 @@ class Page:
         return translate(key, self.language)
 
 
-def when(value: Any, with_time: bool = True) -> str:
-    """A moment as a Greek reader expects it, in Athens time: 31/12/2026 14:05."""
-    if value is None or value == "":
-        return "—"
-    moment = value
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(moment, dt.datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        local = moment.astimezone(_ATHENS)
-        return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
-    if isinstance(moment, dt.date):
-        return moment.strftime("%d/%m/%Y")
-    return str(value)
-
-
 def athens_day(text: str) -> dt.datetime | None:
-    """The start of a ``YYYY-MM-DD`` day in Athens; ``None`` if it is not a date."""
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError:
+    """The start of a typed day (31/12/2026 or 2026-12-31) in Athens; ``None`` if not a date."""
+    day = parse_day(text)
+    if day is None:
         return None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=_ATHENS)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=ATHENS)
+
+
+@jinja2.pass_context
+def _moment_filter(context: Any, value: Any) -> str:
+    return moment(value, context["lang"])
+
+
+@jinja2.pass_context
+def _day_filter(context: Any, value: Any) -> str:
+    return day(value, context["lang"])
 
 
 def _size(limit: int) -> str:
@@ -143,7 +126,7 @@ def _size(limit: int) -> str:
 
 
 def today_athens() -> dt.date:
-    return dt.datetime.now(_ATHENS).date()
+    return dt.datetime.now(ATHENS).date()
 
 
 class Frame:
@@ -163,8 +146,12 @@ class Frame:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["when"] = when
-        self.env.filters["day"] = lambda v: when(v, with_time=False)
+        self.env.filters["when"] = _moment_filter
+        self.env.filters["day"] = _day_filter
+
+    def words(self, page: Page) -> Words:
+        """The catalogue's words in the page's language."""
+        return Words(self.services.catalog.catalog, page.language)
 
     # -- the request -----------------------------------------------------------
 
@@ -248,6 +235,7 @@ class Frame:
         values: dict[str, Any] = {
             "page": page,
             "t": page.t,
+            "w": self.words(page),
             "lang": page.language,
             "csrf_field": CSRF_FIELD,
             "csrf": page.csrf,
@@ -322,7 +310,12 @@ class Frame:
         key = f"err_{code}" if page.t(f"err_{code}") != f"err_{code}" else "err_500"
         # Only the class reaches the log: details may carry what a person typed.
         log.info("page error", extra={"error": error.__class__.__name__, "status": code})
-        detail = page.t("err_csrf") if isinstance(error, CsrfRefused) else error.detail
+        if isinstance(error, CsrfRefused):
+            detail = page.t("err_csrf")
+        else:
+            # A detail is written in English where the error is raised; a Greek
+            # page gives the error's own Greek explanation instead.
+            detail = error.detail_el if page.language == "el" else error.detail
         show_detail = code < 500 or code in (502, 503, 504)
         context = {"title_key": key, "detail": detail if show_detail else None, "status": code}
         return self.render(page, "error.html", context, status=code)

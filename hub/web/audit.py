@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,10 +25,11 @@ from hub.domain.auditlog.checkpoint import verify_note
 from hub.domain.auditlog.entry import KNOWN_ACTIONS
 from hub.domain.auditlog.errors import NoteError
 from hub.domain.auditlog.merkle import verify_inclusion
-from hub.domain.auditlog.service import AuditService, EntryQuery
+from hub.domain.auditlog.service import AuditService, EntryQuery, LoggedEntry
 from hub.errors import NotFound, ServiceUnavailable
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, athens_day
+from hub.web._words import Words, moment
 
 __all__ = ["routes"]
 
@@ -35,6 +37,11 @@ _PAGE = 25
 _FILTERS = ("citizen", "agency", "purpose", "action", "outcome", "since", "until")
 _OUTCOMES = ("granted", "denied", "error")
 _EXTRA_ACTIONS = ("consent.preview", "consent.refuse", "audit.search", "audit.read")
+#: The order an auditor reads an entry in: what happened first, the references last.
+_ORDER = (
+    "time", "actor", "action", "subject", "evidence_type", "purpose", "legal_basis",
+    "consent_id", "fields", "outcome", "reason", "request_id", "response_digest", "v",
+)  # fmt: skip
 _SUBJECT = re.compile(r"^(afm:\d{9}|amka:\d{11})$")
 
 
@@ -54,15 +61,78 @@ def _citizen(text: str) -> str | None:
     return value if _SUBJECT.match(value) else None
 
 
+def _entry_fields(entry: Mapping[str, Any], words: Words) -> list[tuple[str, str, bool]]:
+    """An entry's parts as (label, words, is-a-code): an auditor reads no JSON.
+
+    Codes that are references (a request id, a digest) stay as they are, set
+    in a monospace font; everything the catalogue names is shown by its words.
+    """
+    purpose = entry.get("purpose")
+    kind = entry.get("evidence_type")
+    fields = ", ".join(words.field(kind, f) for f in entry.get("fields") or [])
+    shown: dict[str, tuple[str, bool]] = {
+        "time": (moment(entry.get("time"), words.language), False),
+        "actor": (words.actor(entry.get("actor")), False),
+        "subject": (words.subject(entry.get("subject")), False),
+        "action": (words.term("actions", entry.get("action")), False),
+        "evidence_type": (words.evidence_type(kind), False),
+        "purpose": (words.purpose(purpose), False),
+        "legal_basis": (words.legal_basis(entry.get("legal_basis"), purpose), False),
+        "fields": (fields or "—", False),
+        "outcome": (words.term("outcomes", entry.get("outcome")), False),
+        "reason": (words.term("reasons", entry["reason"]) if entry.get("reason") else "—", False),
+    }
+    rows = []
+    for name in sorted(entry, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n)):
+        value = entry[name]
+        if name in shown:
+            text, is_code = shown[name]
+        else:
+            text, is_code = ("—" if value is None else str(value)), True
+            if isinstance(value, dict | list):
+                # A part this page does not know yet: its items as words, never JSON.
+                text = _plain(value)
+        rows.append((words.term("entry_fields", name), text, is_code))
+    return rows
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    return "—" if value is None else str(value)
+
+
 def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page reads best
     catalog = frame.services.catalog.catalog
 
-    def choices() -> dict[str, Any]:
+    def choices(words: Words) -> dict[str, Any]:
+        """The filters' options: each code with its words, in the words' order."""
+
+        def by_words(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+            return sorted(pairs, key=lambda pair: pair[1])
+
         return {
-            "agencies": sorted((a.id, a.name) for a in catalog.agencies.values()),
-            "purposes": sorted(catalog.purposes),
-            "actions": sorted({*KNOWN_ACTIONS, *_EXTRA_ACTIONS}),
-            "outcomes": _OUTCOMES,
+            "agencies": by_words((a, words.agency(a)) for a in catalog.agencies),
+            "purposes": by_words((p, words.purpose(p)) for p in catalog.purposes),
+            "actions": by_words(
+                (a, words.term("actions", a)) for a in {*KNOWN_ACTIONS, *_EXTRA_ACTIONS}
+            ),
+            "outcomes": [(o, words.term("outcomes", o)) for o in _OUTCOMES],
+        }
+
+    def row(found: LoggedEntry, words: Words) -> dict[str, Any]:
+        entry = found.entry
+        return {
+            "index": found.index,
+            "time": entry.get("time"),
+            "who": words.actor(entry.get("actor")),
+            "action": words.term("actions", entry.get("action")),
+            "subject": words.subject(entry.get("subject")),
+            "purpose": words.purpose(entry.get("purpose")),
+            "outcome": entry.get("outcome") or "error",
+            "outcome_text": words.term("outcomes", entry.get("outcome")),
         }
 
     async def search(request: Request) -> Response:
@@ -86,7 +156,8 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         until = until_day + dt.timedelta(days=1) if until_day else None
         if since and until and since >= until:
             errors["until"] = page.t("audit_bad_range")
-        context: dict[str, Any] = {"values": values, "errors": errors, **choices()}
+        words = frame.words(page)
+        context: dict[str, Any] = {"values": values, "errors": errors, **choices(words)}
         if errors:
             context.update(rows=[], next=None, first=True)
             return frame.render(page, "audit.html", context, status=422)
@@ -106,7 +177,8 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
             )
         )
         keep = {k: v for k, v in values.items() if v}
-        context.update(rows=list(found.items), next=found.next, first=cursor is None, keep=keep)
+        rows = [row(e, words) for e in found.items]
+        context.update(rows=rows, next=found.next, first=cursor is None, keep=keep)
         return frame.render(page, "audit.html", context)
 
     def prove(audit: AuditService, index: int, leaf: bytes) -> dict[str, Any]:
@@ -145,7 +217,7 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         proof = await run_in_threadpool(prove, audit, index, found.leaf_hash)
         context = {
             "entry": found,
-            "fields": sorted(found.entry.items()),
+            "fields": _entry_fields(found.entry, frame.words(page)),
             "leaf": found.leaf_hash.hex(),
             "proof": proof,
         }

@@ -25,6 +25,7 @@ from hub.domain.consent import Consent, ConsentRequest, ConsentService
 from hub.errors import ServiceUnavailable, ValidationFailed
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, Page, athens_day, today_athens
+from hub.web._words import Words
 
 __all__ = ["routes"]
 
@@ -49,96 +50,57 @@ def _audit(frame: Frame) -> AuditService:
     return frame.services.audit
 
 
-def _titles(frame: Frame, page: Page) -> dict[str, str]:
-    """Evidence type id -> its title in the page's language."""
-    types = frame.services.catalog.catalog.evidence_types
-    return {k: v.title_el if page.language == "el" else v.title_en for k, v in types.items()}
-
-
-def _agency_name(frame: Frame, agency_id: str | None) -> str:
-    if not agency_id:
-        return ""
-    agency = frame.services.catalog.catalog.agencies.get(agency_id)
-    return agency.name if agency else agency_id
-
-
-def _purpose(frame: Frame, purpose_id: str | None) -> str:
-    if not purpose_id:
-        return ""
-    purpose = frame.services.catalog.catalog.purposes.get(purpose_id)
-    return purpose.description if purpose else purpose_id
-
-
-def _consent_row(frame: Frame, service: ConsentService, consent: Consent) -> dict[str, Any]:
+def _consent_row(service: ConsentService, consent: Consent, words: Words) -> dict[str, Any]:
     return {
         "id": consent.id,
         "status": consent.status(service.now()),
-        "agency": _agency_name(frame, consent.agency_id),
-        "purpose": _purpose(frame, consent.purpose),
-        "fields": service.fields_of(consent),
+        "agency": words.agency(consent.agency_id),
+        "purpose": words.purpose(consent.purpose),
+        "fields": _field_labels(words, service.fields_of(consent)),
         "granted_at": consent.granted_at,
         "valid_until": consent.valid_until,
         "once": consent.once,
     }
 
 
-def _request_row(frame: Frame, service: ConsentService, request: ConsentRequest) -> dict[str, Any]:
+def _request_row(service: ConsentService, request: ConsentRequest, words: Words) -> dict[str, Any]:
     return {
         "id": request.id,
         "status": request.status(service.now()),
-        "agency": _agency_name(frame, request.agency_id),
+        "agency": words.agency(request.agency_id),
         "official": request.official,
-        "purpose": _purpose(frame, request.purpose),
-        "fields": service.fields_of(request),
+        "purpose": words.purpose(request.purpose),
+        "fields": _field_labels(words, service.fields_of(request)),
         "created_at": request.created_at,
         "expires_at": request.expires_at,
     }
 
 
-def _entry_row(frame: Frame, described: dict[str, Any]) -> dict[str, Any]:
+def _entry_row(described: dict[str, Any], words: Words) -> dict[str, Any]:
+    """An access as the citizen reads it: every code replaced by the catalogue's words."""
     actor = described.get("actor") or {}
+    kind = described.get("evidence_type") or ""
+    mine = actor.get("kind") == "citizen"
     return {
-        **described,
-        "actor_kind": actor.get("kind") or "system",
-        "actor_name": (
-            (actor.get("name") or _agency_name(frame, actor.get("id")))
-            if actor.get("kind") == "agency"
-            else actor.get("id")
+        "time": described.get("time"),
+        "who": words.translate("actor_you") if mine else words.actor(actor),
+        "action": words.term("actions", described.get("action")),
+        "evidence_type": words.evidence_type(kind) if kind else None,
+        "fields": [words.field(kind, f) for f in described.get("fields") or []],
+        "purpose": words.purpose(described.get("purpose")),
+        "legal_basis": (
+            words.legal_basis(described.get("legal_basis"), described.get("purpose"))
+            if described.get("legal_basis")
+            else None
         ),
+        "outcome": described.get("outcome") or "error",
+        "outcome_text": words.term("outcomes", described.get("outcome")),
+        "reason": words.term("reasons", described["reason"]) if described.get("reason") else None,
     }
 
 
-def _label(frame: Frame, page: Page, evidence_type: str, name: str) -> str:
-    """A field's label from the evidence type's catalogue entry; its name if it has none."""
-    found = frame.services.catalog.catalog.evidence_types.get(evidence_type)
-    labels = found.labels.get(name) if found else None
-    if not labels:
-        return name
-    return labels[0] if page.language == "el" else labels[1]
-
-
-def _scalar(value: Any, page: Page) -> str:
-    if isinstance(value, bool):
-        return page.t("yes") if value else page.t("no")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return "—" if value is None else str(value)
-
-
-def _value(value: Any, page: Page) -> str | list[str]:
-    """An evidence value as a person reads it: a list of records becomes lines."""
-    if isinstance(value, list):
-        return [
-            " · ".join(f"{k}: {_scalar(v, page)}" for k, v in item.items())
-            if isinstance(item, dict)
-            else _scalar(item, page)
-            for item in value
-        ] or ["—"]
-    return _scalar(value, page)
-
-
-def _field_labels(frame: Frame, page: Page, fields: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {et: [_label(frame, page, et, f) for f in names] for et, names in fields.items()}
+def _field_labels(words: Words, fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {et: [words.field(et, f) for f in names] for et, names in fields.items()}
 
 
 def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page reads best
@@ -160,7 +122,6 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         context = {
             "records": records,
             "types": service.types,
-            "titles": _titles(frame, page),
             "issued": request.query_params.get("issued", "")[:32],
             "errors": {},
         }
@@ -177,7 +138,6 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
             context = {
                 "records": records,
                 "types": service.types,
-                "titles": _titles(frame, page),
                 "issued": "",
                 "errors": {"type": page.t("cert_type_label")},
             }
@@ -204,12 +164,10 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         citizen = frame.require_citizen(page)
         service = _consents(frame)
         found = await run_in_threadpool(service.consents_of, citizen)
-        rows = [_consent_row(frame, service, c) for c in found]
-        for row in rows:
-            row["fields"] = _field_labels(frame, page, row["fields"])
+        words = frame.words(page)
+        rows = [_consent_row(service, c, words) for c in found]
         context = {
             "consents": rows,
-            "titles": _titles(frame, page),
             "notice": request.query_params.get("done", ""),
         }
         return frame.render(page, "me_consents.html", context)
@@ -243,11 +201,11 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         citizen = frame.require_citizen(page)
         service = _consents(frame)
         found = await run_in_threadpool(service.requests_of, citizen)
-        rows = [_request_row(frame, service, r) for r in found]
+        words = frame.words(page)
+        rows = [_request_row(service, r, words) for r in found]
         context = {
             "pending": [r for r in rows if r["status"] == "pending"],
             "decided": [r for r in rows if r["status"] != "pending"],
-            "titles": _titles(frame, page),
             "notice": request.query_params.get("done", ""),
         }
         return frame.render(page, "me_requests.html", context)
@@ -263,7 +221,8 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
     ) -> Response:
         service = _consents(frame)
         found = await run_in_threadpool(service.get_request, citizen, request_id)
-        row = _request_row(frame, service, found)
+        words = frame.words(page)
+        row = _request_row(service, found, words)
         items: list[dict[str, Any]] = []
         if row["status"] == "pending":
             preview = await run_in_threadpool(
@@ -273,7 +232,7 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
                 {
                     "evidence_type": item.evidence_type,
                     "values": [
-                        (_label(frame, page, item.evidence_type, k), _value(v, page))
+                        (words.field(item.evidence_type, k), words.value(item.evidence_type, k, v))
                         for k, v in item.evidence.items()
                     ],
                 }
@@ -284,12 +243,10 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         context = {
             "req": row,
             "items": items,
-            "titles": _titles(frame, page),
             "errors": errors,
             "chosen": chosen.get("decision", ""),
-            "until": chosen.get("until") or default_until.isoformat(),
-            "min_until": (today_athens() + dt.timedelta(days=1)).isoformat(),
-            "max_until": max_until.isoformat(),
+            "until": chosen.get("until") or default_until.strftime("%d/%m/%Y"),
+            "max_until": max_until,
         }
         return frame.render(page, "me_request.html", context, status=status)
 
@@ -352,16 +309,9 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         found = await run_in_threadpool(
             lambda: service.accesses(citizen, cursor=cursor, limit=_PAGE)
         )
-        rows = [_entry_row(frame, service.describe_entry(e)) for e in found.items]
-        for row in rows:
-            kind = row.get("evidence_type") or ""
-            row["field_labels"] = [_label(frame, page, kind, f) for f in row["fields"]]
-        context = {
-            "rows": rows,
-            "next": found.next,
-            "first": cursor is None,
-            "titles": _titles(frame, page),
-        }
+        words = frame.words(page)
+        rows = [_entry_row(service.describe_entry(e), words) for e in found.items]
+        context = {"rows": rows, "next": found.next, "first": cursor is None}
         return frame.render(page, "me_history.html", context)
 
     async def checks(request: Request) -> Response:
@@ -372,21 +322,16 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
         query = EntryQuery(citizen=citizen.subjects[0], action="certificate.verify")
         # No auditor is named: the citizen reading their own entries is not an audit.
         found = await run_in_threadpool(lambda: audit.search(query, cursor=cursor, limit=_PAGE))
+        words = frame.words(page)
         rows = [
             {
-                "index": e.index,
                 "time": e.entry.get("time"),
-                "verifier": (e.entry.get("actor") or {}).get("id"),
-                "evidence_type": e.entry.get("evidence_type"),
+                "verifier": words.actor(e.entry.get("actor")),
+                "evidence_type": words.evidence_type(e.entry.get("evidence_type")),
             }
             for e in found.items
         ]
-        context = {
-            "rows": rows,
-            "next": found.next,
-            "first": cursor is None,
-            "titles": _titles(frame, page),
-        }
+        context = {"rows": rows, "next": found.next, "first": cursor is None}
         return frame.render(page, "me_checks.html", context)
 
     return [

@@ -4,13 +4,17 @@ Citizens meet the hub in Greek first, so Greek is the default and English
 is a switch (``?lang=en``, remembered in a cookie). Templates ask for a key
 through ``t(key)``; a key missing from the table shows itself, which a test
 catches, rather than failing the page.
+
+These are the pages' own messages. The words for what the hub keeps as codes
+(agencies, purposes, actions, outcomes, fields and their values) live in the
+catalogue, beside the codes, and pages read them through ``hub/web/_words.py``.
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Language", "translate"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Language", "has_words", "translate"]
 
 Language = Literal["el", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("el", "en")
@@ -37,6 +41,14 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "legal basis or with your consent, and every access is logged.",
     ),
     "error_summary": ("Υπάρχει πρόβλημα", "There is a problem"),
+    "athens_time": ("ώρα Ελλάδας", "Athens time"),
+    "date_format_hint": ("Μορφή ΗΗ/ΜΜ/ΕΕΕΕ, π.χ. 31/12/2026.", "As DD/MM/YYYY, e.g. 31/12/2026."),
+    # What the catalogue does not name is shown with these words, never as a code.
+    "unnamed": ("Χωρίς ονομασία", "Unnamed"),
+    "purpose_other": ("Άλλος σκοπός", "Another purpose"),
+    "type_other": ("Άλλο είδος δεδομένων", "Another kind of data"),
+    "field_other": ("Άλλο πεδίο", "Another field"),
+    "value_other": ("Άλλη τιμή", "Another value"),
     "back": ("Πίσω", "Back"),
     "older": ("Παλαιότερες εγγραφές", "Older entries"),
     "newest": ("Πίσω στις νεότερες", "Back to the newest"),
@@ -153,6 +165,97 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "yes": ("Ναι", "Yes"),
     "no": ("Όχι", "No"),
     "technical": ("Τεχνικές λεπτομέρειες", "Technical details"),
+    # Why a document failed, by the report's stable codes: the ETSI sub-indication
+    # and what the hub's records say. A code without words here gets reason_generic.
+    "reason_FORMAT_FAILURE": (
+        "Το αρχείο δεν έχει τη μορφή σφραγισμένου εγγράφου του Κόμβου, ή άλλαξε μετά τη σφράγιση.",
+        "The file is not in the form of a document sealed by the hub, or it was changed "
+        "after sealing.",
+    ),
+    "reason_HASH_FAILURE": (
+        "Το έγγραφο αλλοιώθηκε μετά τη σφράγισή του.",
+        "The document was altered after it was sealed.",
+    ),
+    "reason_SIG_CRYPTO_FAILURE": (
+        "Η ψηφιακή σφραγίδα δεν αντιστοιχεί στο περιεχόμενο του εγγράφου.",
+        "The digital seal does not match the document's content.",
+    ),
+    "reason_REVOKED": (
+        "Το πιστοποιητικό της σφραγίδας έχει ανακληθεί.",
+        "The seal's certificate has been revoked.",
+    ),
+    "reason_REVOKED_NO_POE": (
+        "Το πιστοποιητικό της σφραγίδας έχει ανακληθεί.",
+        "The seal's certificate has been revoked.",
+    ),
+    "reason_REVOKED_CA_NO_POE": (
+        "Η αρχή που εξέδωσε το πιστοποιητικό της σφραγίδας έχει ανακληθεί.",
+        "The authority that issued the seal's certificate has been revoked.",
+    ),
+    "reason_NOT_YET_VALID": (
+        "Η σφραγίδα φέρει χρόνο που δεν έχει έρθει ακόμη.",
+        "The seal bears a time that has not yet come.",
+    ),
+    "reason_EXPIRED": (
+        "Το πιστοποιητικό της σφραγίδας έχει λήξει.",
+        "The seal's certificate has expired.",
+    ),
+    "reason_OUT_OF_BOUNDS_NO_POE": (
+        "Το πιστοποιητικό της σφραγίδας έχει λήξει.",
+        "The seal's certificate has expired.",
+    ),
+    "reason_OUT_OF_BOUNDS_NOT_REVOKED": (
+        "Το πιστοποιητικό της σφραγίδας έχει λήξει.",
+        "The seal's certificate has expired.",
+    ),
+    "reason_REVOCATION_OUT_OF_BOUNDS_NO_POE": (
+        "Οι πληροφορίες ανάκλησης για τη σφραγίδα δεν είναι επίκαιρες.",
+        "The revocation information for the seal is out of date.",
+    ),
+    "reason_NO_CERTIFICATE_CHAIN_FOUND": (
+        "Η σφραγίδα δεν προέρχεται από αρχή που εμπιστεύεται ο Κόμβος.",
+        "The seal does not come from an authority the hub trusts.",
+    ),
+    "reason_NO_SIGNING_CERTIFICATE_FOUND": (
+        "Η σφραγίδα δεν φέρει το πιστοποιητικό του σφραγιστή.",
+        "The seal does not carry the sealer's certificate.",
+    ),
+    "reason_SIG_CONSTRAINTS_FAILURE": (
+        "Το πιστοποιητικό της σφραγίδας δεν προορίζεται για σφράγιση εγγράφων.",
+        "The seal's certificate is not meant for sealing documents.",
+    ),
+    "reason_CHAIN_CONSTRAINTS_FAILURE": (
+        "Η αλυσίδα πιστοποιητικών της σφραγίδας δεν τηρεί τους κανόνες της.",
+        "The seal's certificate chain breaks its rules.",
+    ),
+    "reason_CERTIFICATE_CHAIN_GENERAL_FAILURE": (
+        "Η αλυσίδα πιστοποιητικών της σφραγίδας δεν επαληθεύεται.",
+        "The seal's certificate chain does not verify.",
+    ),
+    "reason_CRYPTO_CONSTRAINTS_FAILURE": (
+        "Η σφραγίδα χρησιμοποιεί αλγόριθμο ή κλειδί που ο Κόμβος δεν δέχεται.",
+        "The seal uses an algorithm or key the hub does not accept.",
+    ),
+    "reason_TRY_LATER": (
+        "Δεν υπάρχουν ακόμη πληροφορίες ανάκλησης. Δοκιμάστε ξανά αργότερα.",
+        "Revocation information is not available yet. Try again later.",
+    ),
+    "reason_not_registered": (
+        "Ο Κόμβος δεν έχει εκδώσει πιστοποιητικό με αυτόν τον κωδικό.",
+        "The hub has issued no certificate with this code.",
+    ),
+    "reason_not_as_issued": (
+        "Το αρχείο δεν είναι ακριβώς αυτό που εξέδωσε ο Κόμβος με αυτόν τον κωδικό.",
+        "The file is not exactly the one the hub issued under this code.",
+    ),
+    "reason_revoked": (
+        "Το πιστοποιητικό ανακλήθηκε από τον Κόμβο.",
+        "The certificate was revoked by the hub.",
+    ),
+    "reason_generic": (
+        "Ο έλεγχος της σφραγίδας δεν ολοκληρώθηκε με επιτυχία.",
+        "The check of the seal did not succeed.",
+    ),
     # Sign-in.
     "signin_title": ("Σύνδεση", "Sign in"),
     "signin_dev_notice": (
@@ -280,9 +383,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "decision_button": ("Υποβολή απάντησης", "Submit your answer"),
     "decision_missing": ("Επιλέξτε μια απάντηση.", "Choose an answer."),
     "decision_bad_date": (
-        "Δώστε μια μελλοντική ημερομηνία, έως ένα έτος από σήμερα.",
-        "Enter a future date, at most one year from today.",
+        "Δώστε μια μελλοντική ημερομηνία της μορφής ΗΗ/ΜΜ/ΕΕΕΕ, έως ένα έτος από σήμερα.",
+        "Enter a future date as DD/MM/YYYY, at most one year from today.",
     ),
+    "latest_day": ("Τελευταία δυνατή ημερομηνία:", "The latest possible date:"),
     "history_title": ("Ιστορικό πρόσβασης", "Access history"),
     "history_lead": (
         "Κάθε πρόσβαση στα δεδομένα σας, και κάθε άρνηση, από τη νεότερη.",
@@ -293,31 +397,9 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Κάθε φορά που κάποιος επαλήθευσε ένα πιστοποιητικό σας.",
         "Each time someone verified one of your certificates.",
     ),
-    "anonymous": ("Ανώνυμος ελεγκτής", "Anonymous verifier"),
     "fields_shared": ("Πεδία που δόθηκαν", "Fields shared"),
     "legal_basis": ("Νομική βάση", "Legal basis"),
-    "basis_consent": ("η συγκατάθεσή σας", "your consent"),
-    "outcome_granted": ("Επιτράπηκε", "Granted"),
-    "outcome_denied": ("Απορρίφθηκε", "Denied"),
-    "outcome_error": ("Σφάλμα", "Error"),
-    "actor_agency": ("Φορέας", "Agency"),
-    "actor_citizen": ("Εσείς", "You"),
-    "actor_verifier": ("Ελεγκτής εγγράφου", "Document verifier"),
-    "actor_auditor": ("Ελεγκτής", "Auditor"),
-    "actor_operator": ("Διαχειριστής", "Operator"),
-    "actor_system": ("Σύστημα", "System"),
-    "action_evidence.request": ("Λήψη δεδομένων", "Data request"),
-    "action_consent.request": ("Αίτημα συγκατάθεσης", "Consent request"),
-    "action_consent.preview": ("Προεπισκόπηση", "Preview"),
-    "action_consent.grant": ("Συγκατάθεση", "Consent given"),
-    "action_consent.refuse": ("Άρνηση συγκατάθεσης", "Consent refused"),
-    "action_consent.revoke": ("Ανάκληση συγκατάθεσης", "Consent revoked"),
-    "action_certificate.issue": ("Έκδοση πιστοποιητικού", "Certificate issued"),
-    "action_certificate.revoke": ("Ανάκληση πιστοποιητικού", "Certificate revoked"),
-    "action_certificate.verify": ("Επαλήθευση πιστοποιητικού", "Certificate checked"),
-    "action_audit.search": ("Αναζήτηση ελεγκτή", "Auditor search"),
-    "action_audit.read": ("Ανάγνωση από ελεγκτή", "Auditor read"),
-    "action_log.checkpoint": ("Σημείο ελέγχου", "Checkpoint"),
+    "actor_you": ("Εσείς", "You"),
     # The auditor's pages.
     "audit_title": ("Αναζήτηση στο αρχείο πρόσβασης", "Search the access log"),
     "audit_lead": (
@@ -325,7 +407,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Every search and read is logged under your name.",
     ),
     "audit_filters": ("Φίλτρα", "Filters"),
-    "audit_citizen": ("Πολίτης (ΑΦΜ, ΑΜΚΑ ή afm:…)", "Citizen (AFM, AMKA or afm:…)"),
+    "audit_citizen": ("Πολίτης (ΑΦΜ ή ΑΜΚΑ)", "Citizen (AFM or AMKA)"),
     "audit_agency": ("Φορέας", "Agency"),
     "audit_purpose": ("Σκοπός", "Purpose"),
     "audit_action": ("Ενέργεια", "Action"),
@@ -338,10 +420,13 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "audit_subject": ("Υποκείμενο", "Subject"),
     "audit_entry": ("Εγγραφή", "Entry"),
     "audit_bad_citizen": (
-        "Ο πολίτης δίνεται ως ΑΦΜ (9 ψηφία), ΑΜΚΑ (11 ψηφία) ή afm:/amka:.",
-        "Give the citizen as an AFM (9 digits), an AMKA (11 digits) or afm:/amka:.",
+        "Δώστε τον πολίτη με τον ΑΦΜ του (9 ψηφία) ή τον ΑΜΚΑ του (11 ψηφία).",
+        "Give the citizen's AFM (9 digits) or AMKA (11 digits).",
     ),
-    "audit_bad_date": ("Δώστε ημερομηνία της μορφής ΕΕΕΕ-ΜΜ-ΗΗ.", "Enter a date as YYYY-MM-DD."),
+    "audit_bad_date": (
+        "Δώστε ημερομηνία της μορφής ΗΗ/ΜΜ/ΕΕΕΕ, π.χ. 31/12/2026.",
+        "Enter a date as DD/MM/YYYY, for example 31/12/2026.",
+    ),
     "audit_bad_range": (
         "Η αρχή πρέπει να προηγείται του τέλους.",
         "The start must come before the end.",
@@ -386,3 +471,8 @@ def translate(key: str, language: Language) -> str:
     if words is None:
         return key
     return words[0] if language == "el" else words[1]
+
+
+def has_words(key: str) -> bool:
+    """Whether the table has ``key``: a code without words falls back to a generic message."""
+    return key in _WORDS

@@ -18,10 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.api.verify import MAX_UPLOAD_BYTES
-from hub.domain.certificates import CertificateService
+from hub.domain.certificates import CertificateService, VerificationReport
+from hub.domain.sealing.report import Status
 from hub.errors import ServiceUnavailable, TooManyRequests
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, Page
+from hub.web.i18n import has_words
 
 __all__ = ["routes"]
 
@@ -47,10 +49,7 @@ def _limit(frame: Frame, request: Request) -> None:
 def _type_title(frame: Frame, page: Page, evidence_type: str | None) -> str | None:
     if evidence_type is None:
         return None
-    found = frame.services.catalog.catalog.evidence_types.get(evidence_type)
-    if found is None:
-        return evidence_type
-    return found.title_el if page.language == "el" else found.title_en
+    return frame.words(page).evidence_type(evidence_type)
 
 
 _ORGANISATION_ID = x509.ObjectIdentifier("2.5.4.97")
@@ -90,6 +89,30 @@ def _sealed_part(data: bytes) -> bytes:
         return data
     seal = answer.get("seal") if isinstance(answer, dict) else None
     return seal.encode("ascii", "replace") if isinstance(seal, str) else data
+
+
+def reason_keys(report: VerificationReport) -> list[str]:
+    """Why a document failed, as keys of the page's messages, from the report's codes.
+
+    The report's ``reasons`` are English sentences for logs and machines; a
+    person reads words chosen by its stable codes instead: the ETSI
+    sub-indication and what the hub's records say (unknown code, not the file
+    issued, revoked). A code this page has no words for yet gets a generic
+    sentence in the page's language, never the English text.
+    """
+    keys: list[str] = []
+    if report.status != Status.VALID and report.sub_indication is not None:
+        keys.append(f"reason_{report.sub_indication}")
+    if report.registered is False:
+        keys.append("reason_not_registered")
+    if report.matches_issued is False:
+        keys.append("reason_not_as_issued")
+    if report.revoked_at is not None:
+        keys.append("reason_revoked")
+    if not keys and report.status != Status.VALID:
+        keys.append("reason_generic")
+    known = [key if has_words(key) else "reason_generic" for key in keys]
+    return list(dict.fromkeys(known))
 
 
 def routes(frame: Frame) -> list[Route]:
@@ -163,7 +186,7 @@ def routes(frame: Frame) -> list[Route]:
             "matches_issued": report.matches_issued,
             "revoked_at": report.revoked_at,
             "revocation_reason": report.revocation_reason,
-            "reasons": list(report.reasons),
+            "reasons": [page.t(key) for key in reason_keys(report)],
             "indication": str(report.indication),
             "sub_indication": str(report.sub_indication) if report.sub_indication else None,
             "level": report.level,

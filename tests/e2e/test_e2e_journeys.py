@@ -117,7 +117,8 @@ def test_approve_and_then_revoke_a_consent(page: Any, hub: Hub, scan: Scanner) -
     assert "Αριθμός ακινήτων" in page.locator("main").inner_text()
     scan(page, "request-preview")
     page.get_by_label("Έγκριση έως μια ημερομηνία").check()
-    until = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    # Typed as a Greek reader writes a date; a date picker would follow the browser's locale.
+    until = (dt.date.today() + dt.timedelta(days=60)).strftime("%d/%m/%Y")
     page.get_by_label("Ημερομηνία λήξης").fill(until)
     page.get_by_role("button", name="Υποβολή απάντησης").click()
     assert "Δώσατε τη συγκατάθεσή σας" in page.get_by_role("status").inner_text()
@@ -158,6 +159,9 @@ def test_find_an_access_in_the_history(page: Any, hub: Hub, scan: Scanner) -> No
     text = row.inner_text()
     assert "clerk-42" in text
     assert "Επιτράπηκε" in text
+    # Athens time, with the zone named; the legal basis by its words, not its code.
+    assert "ώρα Ελλάδας" in text
+    assert "Δημοτική απόφαση 123/2024" in text
     scan(page, "history")
 
 
@@ -179,7 +183,7 @@ def test_an_auditor_finds_an_entry(page: Any, hub: Hub, scan: Scanner) -> None:
     page.get_by_role("button", name="Σύνδεση ως ελεγκτής").click()
     page.wait_for_url(f"{hub.url}/audit")
     scan(page, "audit")
-    page.get_by_label("Πολίτης (ΑΦΜ, ΑΜΚΑ ή afm:…)").fill(citizen["afm"])
+    page.get_by_label("Πολίτης (ΑΦΜ ή ΑΜΚΑ)").fill(citizen["afm"])
     page.get_by_label("Φορέας").select_option("municipality-athens")
     page.get_by_role("button", name="Αναζήτηση").click()
     rows = page.locator("tbody tr")

@@ -329,7 +329,7 @@ def test_a_citizen_approves_and_then_revokes_a_consent(web: Web) -> None:
 
     # The history names the bank, the release and the refusal that followed.
     history = _is_page(browser.get("/me/history"), 200)
-    assert "Demo Bank" in history
+    assert "Δοκιμαστική Τράπεζα" in history
     assert "loan-officer-7" in history
     assert "tag-denied" in history
     assert "tag-granted" in history
@@ -356,7 +356,7 @@ def test_an_auditor_finds_an_entry_and_checks_its_proof(web: Web) -> None:
     assert "/audit/entries/" not in none
 
     detail = _is_page(auditor.get(f"/audit/entries/{index}"), 200)
-    assert "certificate.issue" in detail
+    assert "Έκδοση πιστοποιητικού" in detail
     if "verdict-valid" not in detail:
         # The entry is newer than the last checkpoint: sign one, as the page offers.
         signed = auditor.post(

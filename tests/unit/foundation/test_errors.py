@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from hub import errors
 from hub.errors import PROBLEM_BASE, ConsentRequired, HubError
 
@@ -37,3 +39,25 @@ def test_all_is_honest() -> None:
     assert {cls.__name__ for cls in _leaves()} <= exported
     for name in exported:
         assert hasattr(errors, name)
+
+
+def test_every_error_speaks_greek_of_its_own() -> None:
+    greek = re.compile("[α-ωΑ-Ωά-ώ]")
+    for cls in _leaves():
+        # Each leaf names itself; inheriting its parent's Greek would blur two problems.
+        assert "title_el" in vars(cls), cls.__name__
+        assert "detail_el" in vars(cls), cls.__name__
+        assert greek.search(cls.title_el), cls.__name__
+        assert greek.search(cls.detail_el), cls.__name__
+    titles = [cls.title_el for cls in _leaves()]
+    assert len(titles) == len(set(titles))
+
+
+def test_a_greek_problem_keeps_its_type_and_extensions() -> None:
+    error = ConsentRequired("ask the citizen", consent_request_url="/v1/consent-requests")
+    problem = error.to_problem("/v1/evidence", "el")
+    assert problem["type"] == PROBLEM_BASE + "consent-required"
+    assert problem["title"] == "Χρειάζεται συγκατάθεση"
+    assert problem["detail"] == ConsentRequired.detail_el
+    assert problem["consent_request_url"] == "/v1/consent-requests"
+    assert error.to_problem("/v1/evidence")["detail"] == "ask the citizen"

@@ -10,8 +10,9 @@ import pytest
 from hub.domain.auth import CitizenPrincipal, TokenService
 from hub.domain.sealing import keystore as keystore_files
 from hub.token_keys import KeyStoreTokenKeys
-from hub.web._frame import athens_day, when
+from hub.web._frame import athens_day
 from hub.web._session import CookieNames, CsrfSigner, new_nonce, read_session, session_cookie
+from hub.web._words import day, moment, parse_day
 from hub.web.app import is_page_path
 from hub.web.signin import safe_next
 
@@ -122,15 +123,26 @@ def test_page_paths() -> None:
     assert not is_page_path("/")
 
 
-def test_times_are_shown_in_athens() -> None:
+def test_times_are_shown_in_athens_with_the_zone_named() -> None:
     winter = dt.datetime(2026, 1, 15, 10, 0, tzinfo=dt.UTC)
-    assert when(winter) == "15/01/2026 12:00"
-    assert when("2026-07-15T10:00:00+00:00") == "15/07/2026 13:00"
-    assert when(winter, with_time=False) == "15/01/2026"
-    assert when(dt.date(2026, 2, 1)) == "01/02/2026"
-    assert when(None) == "—"
-    assert when("not a time") == "not a time"
-    start = athens_day("2026-07-15")
+    assert moment(winter, "el") == "15/01/2026, 12:00 (ώρα Ελλάδας, UTC+2)"
+    assert moment("2026-07-15T10:00:00+00:00", "el") == "15/07/2026, 13:00 (ώρα Ελλάδας, UTC+3)"
+    assert moment(winter, "en") == "15 Jan 2026, 12:00 (Athens time, UTC+2)"
+    # A moment just before midnight UTC is already the next day in Athens.
+    assert day(dt.datetime(2026, 1, 15, 23, 30, tzinfo=dt.UTC), "el") == "16/01/2026"
+    assert day(dt.date(2026, 2, 1), "el") == "01/02/2026"
+    assert day("1985-03-09", "en") == "9 Mar 1985"
+    assert moment(None, "el") == "—"
+    assert moment("not a time", "el") == "not a time"
+
+
+def test_typed_days_are_read_as_greek_readers_write_them() -> None:
+    start = athens_day("15/07/2026")
     assert start is not None
+    assert (start.year, start.month, start.day) == (2026, 7, 15)
     assert start.utcoffset() == dt.timedelta(hours=3)
-    assert athens_day("15/07/2026") is None
+    assert athens_day("2026-07-15") == start
+    assert athens_day("5.7.2026") is not None
+    assert parse_day("31/02/2026") is None
+    assert parse_day("07/15/2026") is None
+    assert parse_day("yesterday") is None

@@ -22,6 +22,7 @@ from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
 from adapters.soap import SoapRegistryClient
+from hub import _patches
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
@@ -316,7 +317,9 @@ class HubApp:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        openapi31.install()
+        # Before connexion loads the 3.1 document, and before any certificate
+        # is rendered or verified: the guarded library patches, all at once.
+        _patches.apply()
         ui = SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json")
         self.connexion = AsyncApp(
             __name__,

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The one task runner: every target here is exactly what CI runs.
 
-Needs only Python 3.11+. The first run creates ``.venv`` and installs the hub
-with its development tools; later runs reinstall only when pyproject.toml
-changes.
+Needs only Python 3.11+. The first run creates ``.venv`` and installs every
+dependency from the hashed lock file ``requirements/dev.txt``, then the hub
+itself without dependencies; later runs reinstall only when pyproject.toml or
+the lock changes. ``requirements/runtime.txt`` is the Dockerfile's lock.
 
     python3 tasks.py demo        start the hub with its sandbox registries
     python3 tasks.py test        run the test suite (SQLite)
@@ -14,6 +15,9 @@ changes.
     python3 tasks.py ci          all of the above that CI runs
     python3 tasks.py bench       the benchmark (python -m bench; --quick, --json FILE,
                                  --postgres URL), bounded load on 127.0.0.1 only
+    python3 tasks.py lock        re-solve the lock files after editing pyproject.toml;
+                                 versions already locked are kept (--upgrade-package
+                                 NAME moves one, --upgrade moves all)
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
+DEV_LOCK = ROOT / "requirements" / "dev.txt"
 
 
 def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> int:
@@ -39,7 +45,10 @@ def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> int:
 def ensure_env() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be started by an older python3
         sys.exit("Python 3.11 or newer is needed.")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for source in (ROOT / "pyproject.toml", DEV_LOCK):
+        digest.update(source.read_bytes())
+    wanted = digest.hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
@@ -47,10 +56,15 @@ def ensure_env() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     py = BIN / "python"
     quiet = ["--quiet", "--disable-pip-version-check"]
-    if _run(py, "-m", "pip", "install", *quiet, "--upgrade", "pip") != 0:
-        sys.exit("could not upgrade pip")
-    if _run(py, "-m", "pip", "install", *quiet, "-e", ".[dev]") != 0:
-        sys.exit("could not install the hub and its development tools")
+    # Every distribution, pip and setuptools included, is checked against the
+    # lock's hashes, so CI and the container run exactly the versions tested.
+    if _run(py, "-m", "pip", "install", *quiet, "--require-hashes", "-r", DEV_LOCK) != 0:
+        sys.exit(f"could not install the locked dependencies from {DEV_LOCK.name}")
+    # The hub itself, built with the locked setuptools rather than whatever
+    # version an isolated build would download.
+    editable = ("--no-deps", "--no-build-isolation", "-e", ".")
+    if _run(py, "-m", "pip", "install", *quiet, *editable) != 0:
+        sys.exit("could not install the hub")
     STAMP.write_text(wanted)
 
 
@@ -102,6 +116,44 @@ def bench(args: list[str]) -> int:
     return _run(BIN / "python", "-m", "bench", *args)
 
 
+def lock(args: list[str]) -> int:
+    """Re-solve both lock files from pyproject.toml with pip-compile.
+
+    The runtime lock is solved first; the development lock is constrained by it,
+    so the two agree on every package they share.
+    """
+    common = (
+        "--quiet",
+        "--generate-hashes",
+        "--allow-unsafe",
+        "--strip-extras",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        *args,
+    )
+    compile_ = BIN / "pip-compile"
+    # Paths relative to the checkout: pip-compile copies its command line into
+    # the lock's header, and no one's home directory belongs there.
+    runtime_lock = str(RUNTIME_LOCK.relative_to(ROOT))
+    dev_lock = str(DEV_LOCK.relative_to(ROOT))
+    runtime = (*common, "--extra", "postgres", "-o", runtime_lock, "pyproject.toml")
+    dev = (
+        *common,
+        "--extra",
+        "postgres",
+        "--extra",
+        "dev",
+        "-c",
+        runtime_lock,
+        "-o",
+        dev_lock,
+        "pyproject.toml",
+    )
+    # The lock's header then tells a reader the command to run, not pip-compile's.
+    env = {**os.environ, "CUSTOM_COMPILE_COMMAND": "python3 tasks.py lock"}
+    return _run(compile_, *runtime, env=env) or _run(compile_, *dev, env=env)
+
+
 TARGETS = {
     "demo": demo,
     "test": test,
@@ -111,6 +163,7 @@ TARGETS = {
     "hadolint": hadolint,
     "ci": ci,
     "bench": bench,
+    "lock": lock,
 }
 
 

@@ -24,6 +24,7 @@ from zeep.helpers import serialize_object
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
+from adapters._zeep import build_request
 from adapters.resilience import Policy, Resilient
 from adapters.rest import exchange, pooled_session
 from hub.errors import (
@@ -124,9 +125,7 @@ class SoapRegistryClient:
         self, operation: str, params: Mapping[str, str], budget: float, request_id: str
     ) -> Any:
         try:
-            envelope, headers = self.binding._create(
-                operation, (), dict(params), client=self.client
-            )
+            envelope, headers = build_request(self.client, self.binding, operation, params)
         except (zeep.exceptions.Error, TypeError, ValueError) as exc:
             raise RegistryError(f"cannot build a {operation} request for {self.name}") from exc
         response, body = exchange(

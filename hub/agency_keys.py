@@ -9,7 +9,6 @@ refused in production.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub.domain.catalog import Agency, Catalog
+from hub.domain.encoding import b64url
 from hub.errors import ConfigError
 
 __all__ = [
@@ -40,7 +40,7 @@ def _kid(public: ec.EllipticCurvePublicKey) -> str:
     der = public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode().rstrip("=")
+    return b64url(hashlib.sha256(der).digest()[:12])
 
 
 def ensure_development_keys(keys_dir: Path, catalog: Catalog) -> list[str]:
@@ -113,4 +113,4 @@ def _jwk_kid(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 thumbprint, for JWKs registered without a kid."""
     members = {k: jwk[k] for k in ("crv", "kty", "x", "y") if k in jwk}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).decode().rstrip("=")
+    return b64url(hashlib.sha256(canonical).digest())

@@ -10,8 +10,6 @@ the domain.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from connexion import AsyncApp
@@ -22,6 +20,7 @@ from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
 from adapters.soap import SoapRegistryClient
+from hub import _patches
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
@@ -40,7 +39,7 @@ from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore
 from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer
-from hub.errors import ConfigError, ServiceUnavailable
+from hub.errors import ConfigError
 from hub.metrics import Metrics
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
@@ -49,6 +48,7 @@ from hub.persistence.consents import SqlConsentStore
 from hub.persistence.db import Database
 from hub.persistence.ratelimit import SqlRateLimiter
 from hub.persistence.replay import SqlReplayCache
+from hub.services import ReadinessCheck, Services, disabled, unavailable_reason
 from hub.token_keys import KeyStoreTokenKeys
 from hub.web import PageErrors, PageRouter, create_pages
 
@@ -60,50 +60,6 @@ __all__ = [
     "build_services",
     "create_app",
 ]
-
-ReadinessCheck = Callable[[], tuple[bool, str]]
-
-
-@dataclass
-class Services:
-    """The wired parts of one running hub."""
-
-    settings: Settings
-    db: Database
-    metrics: Metrics
-    catalog: LoadedCatalog
-    registries: dict[str, RegistryClient]
-    access_log: SqlAccessLog
-    evidence: EvidenceService
-    keystore: FileKeyStore | None = None
-    keys_problem: str | None = None
-    audit: AuditService | None = None
-    certificates: CertificateService | None = None
-    consents: ConsentService | None = None
-    verify_limiter: SqlRateLimiter | None = None
-    token_limiter: SqlRateLimiter | None = None
-    #: The web sign-in through the citizens' identity issuer; None: the dev picker.
-    citizen_signin: CitizenSignIn | None = None
-    _tokens: TokenService | None = None
-    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
-
-    @property
-    def tokens(self) -> TokenService:
-        if self._tokens is None:
-            raise ServiceUnavailable(f"The hub has no signing keys: {self.keys_problem}")
-        return self._tokens
-
-    def ready(self) -> tuple[bool, dict[str, dict[str, Any]]]:
-        results: dict[str, dict[str, Any]] = {}
-        for name, check in self.readiness.items():
-            ok, detail = check()
-            results[name] = {"ok": ok, "detail": detail}
-        return all(r["ok"] for r in results.values()), results
-
-    def close(self) -> None:
-        for client in self.registries.values():
-            client.close()
-        self.db.dispose()
 
 
 def _database_check(db: Database) -> ReadinessCheck:
@@ -125,11 +81,12 @@ def _migrations_check(db: Database) -> ReadinessCheck:
     return check
 
 
-def _keys_check(services: Services) -> ReadinessCheck:
+def _keys_check(keystore: FileKeyStore) -> ReadinessCheck:
     def check() -> tuple[bool, str]:
-        if services.keystore is None:
-            return False, services.keys_problem or "not loaded"
-        return True, f"{len(services.keystore.records())} keys loaded"
+        problem = unavailable_reason(keystore)
+        if problem is not None:
+            return False, problem
+        return True, f"{len(keystore.records())} keys loaded"
 
     return check
 
@@ -240,44 +197,35 @@ def build_services(settings: Settings) -> Services:
         identity=loaded.identity,
         consents=StoredConsentGate(consent_store),
     )
-    services = Services(
-        settings=settings,
-        db=db,
-        metrics=metrics,
-        catalog=loaded,
-        registries=registries,
-        access_log=access_log,
-        evidence=evidence,
-    )
+    citizen_arguments, citizen_signin = build_citizen_issuer(settings)
     try:
-        services.keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
+        keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
     except KeyStoreError as exc:
-        services.keys_problem = f"{exc.detail}; run 'hub keys init'"
-    citizen_arguments, services.citizen_signin = build_citizen_issuer(settings)
-    if services.keystore is not None:
-        services._tokens = TokenService(
+        # Without keys the hub still serves evidence unsealed, the pages and
+        # the health checks; whatever needs a key answers 503 with this reason.
+        problem = f"{exc.detail}; run 'hub keys init'"
+        keystore = disabled(FileKeyStore, f"The hub has no keys: {problem}")
+        tokens = disabled(TokenService, f"The hub has no signing keys: {problem}")
+        certificates = disabled(CertificateService, f"The hub has no seal key: {problem}")
+        consents = disabled(ConsentService, f"The hub has no seal key: {problem}")
+        audit = disabled(AuditService, f"The access log has no signing key: {problem}")
+    else:
+        tokens = TokenService(
             issuer=settings.public_url,
             token_endpoint=settings.public_url + "/oauth2/token",
             agency_keys=AgencyKeyRing(
                 loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
             ),
             agency_purposes=loaded.catalog.purposes_of,
-            keys=KeyStoreTokenKeys(services.keystore),
+            keys=KeyStoreTokenKeys(keystore),
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
             **citizen_arguments,
         )
-    services.verify_limiter = SqlRateLimiter(
-        db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
-    )
-    services.token_limiter = SqlRateLimiter(
-        db, limit=settings.token_rate_limit, window=60, scope="token"
-    )
-    if services.keystore is not None:
-        evidence.sealer = KeyStoreJsonSealer(services.keystore)
+        evidence.sealer = KeyStoreJsonSealer(keystore)
         level = PadesLevel(settings.pades_level)
-        timestamper = None if level is PadesLevel.B_B else KeyStoreTimeStamper(services.keystore)
-        services.certificates = CertificateService(
+        timestamper = None if level is PadesLevel.B_B else KeyStoreTimeStamper(keystore)
+        certificates = CertificateService(
             catalog=loaded.catalog,
             evidence=evidence,
             names=RegistryHolderNames(
@@ -285,30 +233,50 @@ def build_services(settings: Settings) -> Services:
             ),
             store=SqlCertificateStore(db, access_log),
             access_log=access_log,
-            keystore=services.keystore,
-            sealer=PdfSealer(services.keystore, level=level, timestamper=timestamper),
-            trust=services.keystore.trust,
+            keystore=keystore,
+            sealer=PdfSealer(keystore, level=level, timestamper=timestamper),
+            trust=keystore.trust,
             public_url=settings.public_url,
         )
-        services.consents = ConsentService(
+        consents = ConsentService(
             catalog=loaded.catalog,
             store=consent_store,
             access_log=access_log,
             log_reader=consent_store,
             fetcher=evidence,
-            keystore=services.keystore,
+            keystore=keystore,
         )
-        services.audit = build_audit_service(
+        audit = build_audit_service(
             db,
-            services.keystore,
+            keystore,
             access_log=access_log,
             checkpoint_every=settings.checkpoint_every,
             checkpoint_seconds=settings.checkpoint_seconds,
         )
-    services.readiness["database"] = _database_check(db)
-    services.readiness["migrations"] = _migrations_check(db)
-    services.readiness["keys"] = _keys_check(services)
-    return services
+    return Services(
+        settings=settings,
+        db=db,
+        metrics=metrics,
+        catalog=loaded,
+        registries=registries,
+        access_log=access_log,
+        evidence=evidence,
+        keystore=keystore,
+        tokens=tokens,
+        audit=audit,
+        certificates=certificates,
+        consents=consents,
+        verify_limiter=SqlRateLimiter(
+            db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
+        ),
+        token_limiter=SqlRateLimiter(db, limit=settings.token_rate_limit, window=60, scope="token"),
+        citizen_signin=citizen_signin,
+        readiness={
+            "database": _database_check(db),
+            "migrations": _migrations_check(db),
+            "keys": _keys_check(keystore),
+        },
+    )
 
 
 class HubApp:
@@ -316,7 +284,9 @@ class HubApp:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        openapi31.install()
+        # Before connexion loads the 3.1 document, and before any certificate
+        # is rendered or verified: the guarded library patches, all at once.
+        _patches.apply()
         ui = SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json")
         self.connexion = AsyncApp(
             __name__,

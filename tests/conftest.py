@@ -8,8 +8,15 @@ from typing import Any
 
 import pytest
 
+from hub import _patches
 from hub.config import Settings
 from tests.common.database import POSTGRES_URL, empty_tables, fresh_database, postgres_schema
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As at the hub's start-up: the tests exercise the patched libraries the
+    # container runs (hub._patches), not only through create_app.
+    _patches.apply()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

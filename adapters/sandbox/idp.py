@@ -45,6 +45,7 @@ from adapters.sandbox._asgi import Request, Response, SandboxApp
 from adapters.sandbox.faults import Faults, HostileMode
 from adapters.sandbox.population import Population
 from adapters.sandbox.runner import _answers, _bind, _url, serve_in_thread
+from hub.domain.encoding import b64url
 from hub.errors import ConfigError
 
 __all__ = ["IdpClient", "IdpHandle", "SandboxIdentityProvider", "start_idp"]
@@ -91,7 +92,7 @@ class _Key:
 
 def _s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url(digest)
 
 
 def _json(status: int, body: Any, *headers: tuple[bytes, bytes]) -> Response:

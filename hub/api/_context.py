@@ -1,6 +1,6 @@
 """How a handler reaches the services wired by ``create_app``.
 
-The outer middleware puts the :class:`~hub.app.Services` of the app that
+The outer middleware puts the :class:`~hub.services.Services` of the app that
 serves the request into the ASGI scope's ``state``; handlers and security
 functions read it from there. No process-wide globals, so several apps (one
 per test) live side by side in one process.
@@ -16,7 +16,7 @@ from connexion.context import scope as _scope
 from hub.domain.auth import AuditorPrincipal, CitizenPrincipal
 
 if TYPE_CHECKING:
-    from hub.app import Services
+    from hub.services import Services
 
 __all__ = [
     "STATE_KEY",

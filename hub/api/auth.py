@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api._certificates import check_rate_limit
 from hub.api._context import services
+from hub.api._limits import check_rate_limit
 from hub.api._responses import JsonResult, json_body
 
 __all__ = ["token"]
 
 
 def token(body: dict[str, Any]) -> JsonResult:
-    check_rate_limit("token_limiter", "token")
+    check_rate_limit(services().token_limiter, "token")
     issued = services().tokens.exchange(str(body["client_assertion"]))
     return json_body(
         {

@@ -24,7 +24,6 @@ from hub.api._responses import JsonResult, json_body
 from hub.api.evidence import agency_principal
 from hub.domain.consent import Consent, ConsentRequest, ConsentService
 from hub.domain.identity import parse_citizen_ref
-from hub.errors import ServiceUnavailable
 from hub.logs import REQUEST_ID
 
 __all__ = [
@@ -42,12 +41,7 @@ __all__ = [
 
 
 def _service() -> ConsentService:
-    # Read defensively, so that a hub wired without consents answers 503
-    # rather than failing inside the handler.
-    found = getattr(services(), "consents", None)
-    if not isinstance(found, ConsentService):
-        raise ServiceUnavailable("This hub keeps no consents.")
-    return found
+    return services().consents
 
 
 def _iso(value: dt.datetime | None) -> str | None:

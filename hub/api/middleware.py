@@ -24,7 +24,7 @@ from hub.errors import HubError, PayloadTooLarge, ValidationFailed
 from hub.logs import REQUEST_ID
 
 if TYPE_CHECKING:
-    from hub.app import Services
+    from hub.services import Services
 
 __all__ = ["HubMiddleware"]
 

@@ -1,7 +1,7 @@
 """Public verification: upload a sealed PDF or JWS, or look a code up.
 
 No login; each client address is rate-limited. Uploads are bounded (the
-middleware's body limit, and :data:`MAX_UPLOAD_BYTES` here), read once,
+middleware's body limit, and :data:`hub.limits.MAX_UPLOAD_BYTES`), read once,
 verified in memory and never stored.
 """
 
@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from connexion import request as _request
 
-from hub.api._certificates import certificate_service, check_rate_limit
+from hub.api._certificates import certificate_service
+from hub.api._context import services
+from hub.api._limits import check_rate_limit
 from hub.api._responses import JsonResult, json_body
 from hub.errors import BadRequest, PayloadTooLarge
+from hub.limits import MAX_UPLOAD_BYTES
 from hub.logs import REQUEST_ID
 
 __all__ = ["MAX_UPLOAD_BYTES", "verify_code", "verify_document"]
 
-#: The largest document accepted for verification; certificates are ~50 kB.
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def verify_document(body: bytes | None = None, verifier: str | None = None) -> JsonResult:
-    check_rate_limit()
+    check_rate_limit(services().verify_limiter, "verification")
     data = body if isinstance(body, bytes) else b""
     if len(data) > MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"Documents larger than {MAX_UPLOAD_BYTES} bytes are not verified.")
@@ -37,6 +38,6 @@ def verify_document(body: bytes | None = None, verifier: str | None = None) -> J
 
 
 def verify_code(code: str, verifier: str | None = None) -> JsonResult:
-    check_rate_limit()
+    check_rate_limit(services().verify_limiter, "verification")
     check = certificate_service().verify_code(code, verifier, REQUEST_ID.get())
     return json_body(check.to_dict(), headers=_NO_STORE)

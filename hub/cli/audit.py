@@ -27,7 +27,7 @@ from hub.config import Settings
 from hub.domain.auditlog.checkpoint import NoteVerifier, parse_verifier_key, verify_note
 from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService
 from hub.domain.auditlog.verify import (
-    VerificationReport,
+    LogVerificationReport,
     verify_checkpoint_consistency,
     verify_export,
 )
@@ -120,7 +120,7 @@ def _store_verifier(settings: Settings) -> NoteVerifier | None:
     return parse_verifier_key(keys.log_verifier_key())
 
 
-def _print_report(report: VerificationReport) -> int:
+def _print_report(report: LogVerificationReport) -> int:
     if report.ok:
         print(f"ok: {report.entries} entries, root {report.root}")
         return 0

@@ -13,11 +13,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from hub.config import Settings
-from hub.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
-    from hub.app import Services
     from hub.domain.certificates import CertificateService
+    from hub.services import Services
 
 __all__ = ["register"]
 
@@ -38,10 +37,7 @@ def register(commands: Any) -> None:
 
 
 def _service(services: Services) -> CertificateService:
-    found: CertificateService | None = getattr(services, "certificates", None)
-    if found is None:
-        raise ServiceUnavailable(services.keys_problem or "certificates are not configured")
-    return found
+    return services.certificates
 
 
 def _revoke(args: argparse.Namespace, settings: Settings) -> int:

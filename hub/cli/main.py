@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hub import __version__
+from hub import __version__, _patches
 from hub.cli import audit, certificates, db, keys, sandbox, serve, token
 from hub.config import Settings
 from hub.errors import HubError
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Every command may seal, verify or render: the guarded library patches first.
+    _patches.apply()
     try:
         settings = Settings.from_env()
         code: int = args.run(args, settings)

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auth import AgencyPrincipal
-from hub.domain.canonical import jcs
+from hub.domain.canonical import canonical_json
 from hub.domain.catalog import Catalog, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
@@ -135,7 +135,7 @@ def _now() -> dt.datetime:
 
 def digest(value: Any) -> str:
     """SHA-256 over the RFC 8785 canonical form, as ``sha256:<hex>``."""
-    return "sha256:" + hashlib.sha256(jcs(value)).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
 
 
 class EvidenceService:

@@ -33,7 +33,7 @@ from hub.domain.auditlog.errors import MalformedNote, NoteError
 from hub.domain.auditlog.merkle import EMPTY_ROOT, leaf_hash
 from hub.domain.auditlog.service import EntryQuery, LoggedEntry, StoredCheckpoint
 from hub.domain.auditlog.tree import Frontier, Node
-from hub.domain.auditlog.verify import Fault, VerificationReport
+from hub.domain.auditlog.verify import Fault, LogVerificationReport
 from hub.persistence.auditlog import SqlNodeStore
 from hub.persistence.db import Database
 from hub.persistence.models import AuditCheckpoint, AuditEntryRow, AuditHead, AuditNode
@@ -193,7 +193,7 @@ def iter_records(db: Database, end: int, *, batch: int = VERIFY_BATCH) -> Iterat
 class _Found(Exception):
     """Carries the report of the first fault out of the walk."""
 
-    def __init__(self, report: VerificationReport) -> None:
+    def __init__(self, report: LogVerificationReport) -> None:
         super().__init__(report.message)
         self.report = report
 
@@ -207,7 +207,7 @@ def _fault(
     checkpoint_size: int | None = None,
 ) -> _Found:
     return _Found(
-        VerificationReport(
+        LogVerificationReport(
             ok=False,
             entries=entries,
             root=None,
@@ -225,7 +225,7 @@ def verify_store(
     verifier: NoteVerifier | None = None,
     origin: str | None = None,
     batch: int = VERIFY_BATCH,
-) -> VerificationReport:
+) -> LogVerificationReport:
     """Check the stored log against itself and its signed checkpoints.
 
     Without ``verifier`` the checkpoints' signatures are not checked, only
@@ -246,7 +246,7 @@ def verify_store(
     except _Found as found:
         return found.report
     latest = max(targets, default=None)
-    return VerificationReport(
+    return LogVerificationReport(
         ok=True,
         entries=size,
         root=root_hash.hex(),

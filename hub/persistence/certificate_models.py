@@ -1,8 +1,8 @@
 """Tables of sealed certificates and of the shared rate-limit counters.
 
 Kept apart from ``models.py`` so that the certificate feature owns its
-tables; ``models.py`` imports this module so that Alembic's metadata (and
-the check that models and migrations agree) sees them.
+tables; ``schema.py`` gathers them with the others for Alembic (and the
+check that models and migrations agree).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.persistence.models import Base
+from hub.persistence.base import Base
 
 __all__ = ["CertificateRow", "CertificateSubject", "RateLimitRow"]
 

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.persistence.models import Base
+from hub.persistence.base import Base
 
 __all__ = ["ConsentRequestRow", "ConsentRow"]
 

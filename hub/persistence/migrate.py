@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import StorageError
 from hub.persistence.db import Database
-from hub.persistence.models import Base
+from hub.persistence.schema import metadata
 
 __all__ = ["current_revision", "head_revision", "is_current", "schema_drift", "upgrade"]
 
@@ -73,5 +73,5 @@ def upgrade(db: Database, revision: str = "heads") -> str | None:
 def schema_drift(db: Database) -> list[Any]:
     """Differences between the migrated schema and the models (empty = agree)."""
     with db.engine.connect() as conn:
-        diffs: list[Any] = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diffs: list[Any] = compare_metadata(MigrationContext.configure(conn), metadata)
     return diffs

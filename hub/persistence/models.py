@@ -1,16 +1,20 @@
-"""Typed SQLAlchemy models: every table the hub keeps.
+"""Typed SQLAlchemy models: the access log's tables and the replay cache.
 
 All shared state lives here (never in process memory) so that several hub
 nodes on one PostgreSQL stay correct. Alembic migrations under
 ``migrations/versions`` create these tables; a test checks the two agree.
+The certificate and consent features keep theirs in their own modules;
+``schema`` gathers them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.persistence.base import Base
 
 __all__ = [
     "AuditCheckpoint",
@@ -20,19 +24,6 @@ __all__ = [
     "Base",
     "UsedAssertion",
 ]
-
-# Stable constraint names let Alembic diff and migrate them on every backend.
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class UsedAssertion(Base):
@@ -107,7 +98,3 @@ class AuditCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-
-
-from hub.persistence import certificate_models as _certificate_models  # noqa: E402, F401  # registers the certificate tables
-from hub.persistence import consent_models as _consent_models  # noqa: E402, F401  # registers the consent tables

@@ -21,17 +21,18 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.api.verify import MAX_UPLOAD_BYTES
 from hub.domain.auth import AuditorPrincipal, CitizenPrincipal, TokenService
 from hub.errors import Forbidden, HubError, PayloadTooLarge, ServiceUnavailable
+from hub.limits import MAX_UPLOAD_BYTES
 from hub.logs import REQUEST_ID
+from hub.services import unavailable_reason
 from hub.web._forms import Form, parse_form
 from hub.web._session import CookieNames, CsrfSigner, Session, new_nonce, read_session
 from hub.web._words import ATHENS, Words, day, moment, parse_day
 from hub.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translate
 
 if TYPE_CHECKING:
-    from hub.app import Services
+    from hub.services import Services
 
 __all__ = ["CsrfRefused", "Frame", "Page", "SignInNeeded"]
 
@@ -136,7 +137,10 @@ class Frame:
         self.services = services
         self.settings = services.settings
         self.cookies = CookieNames.for_url(services.settings.public_url)
-        self.csrf_signer = CsrfSigner(services.keystore) if services.keystore else None
+        # Without keys the pages still render, but no form can be trusted, so
+        # every form is refused (CsrfRefused) rather than answered unchecked.
+        has_keys = unavailable_reason(services.keystore) is None
+        self.csrf_signer = CsrfSigner(services.keystore) if has_keys else None
         self.csp = _csp(services.settings.citizen_issuer)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -156,11 +160,14 @@ class Frame:
     # -- the request -----------------------------------------------------------
 
     @property
-    def tokens(self) -> TokenService | None:
-        try:
-            return self.services.tokens
-        except ServiceUnavailable:
-            return None
+    def tokens(self) -> TokenService:
+        return self.services.tokens
+
+    def signer(self) -> CsrfSigner:
+        """The key that seals forms and sign-in flows; 503 with the reason without keys."""
+        if self.csrf_signer is None:
+            raise ServiceUnavailable(unavailable_reason(self.services.keystore))
+        return self.csrf_signer
 
     def begin(self, request: Request) -> Page:
         wanted = request.query_params.get("lang")
@@ -174,8 +181,8 @@ class Frame:
         if is_new:
             nonce = new_nonce()
         raw = request.cookies.get(self.cookies.session)
-        tokens = self.tokens
-        session = read_session(raw, tokens) if tokens else None
+        # Without keys no session verifies (read_session answers None).
+        session = read_session(raw, self.tokens)
         page = Page(
             request=request,
             language=language,

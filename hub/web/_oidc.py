@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from hub.web._session import CsrfSigner, b64url, unb64url
+from hub.domain.encoding import b64url, unb64url
+from hub.web._session import CsrfSigner
 
 __all__ = ["FLOW_SECONDS", "Flow", "open_flow", "pkce_challenge", "seal_flow"]
 

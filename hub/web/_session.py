@@ -23,7 +23,6 @@ signing input of a JWS that the same key signs.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import secrets
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub.domain.auth import AuditorPrincipal, CitizenPrincipal, TokenService
+from hub.domain.encoding import b64url, unb64url
 from hub.domain.sealing.keystore import KeyPurpose, KeyStatus, KeyStore
 from hub.errors import HubError
 
@@ -42,10 +42,8 @@ __all__ = [
     "CookieNames",
     "CsrfSigner",
     "Session",
-    "b64url",
     "new_nonce",
     "read_session",
-    "unb64url",
 ]
 
 _CSRF_LABEL: Final = b"oncehub-web-csrf-v1\x00"
@@ -115,16 +113,6 @@ def read_session(value: str | None, tokens: TokenService) -> Session | None:
     except HubError:
         return None
     return None
-
-
-def b64url(data: bytes) -> str:
-    """Unpadded base64url, as cookies and URLs carry it."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64url(text: str) -> bytes:
-    """The inverse of :func:`b64url` (raises ``binascii.Error`` or ``ValueError``)."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class CsrfSigner:

@@ -26,7 +26,7 @@ from hub.web import audit, citizen, signin, verify
 from hub.web._frame import Frame, SignInNeeded
 
 if TYPE_CHECKING:
-    from hub.app import Services
+    from hub.services import Services
 
 __all__ = ["PAGE_PREFIXES", "PageErrors", "PageRouter", "create_pages", "is_page_path"]
 

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from hub.domain.auth import CitizenPrincipal
 from hub.domain.ports import CitizenSignIn
-from hub.errors import BadRequest, Forbidden, HubError, NotFound, ServiceUnavailable, Unauthorized
+from hub.errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized
 from hub.web._frame import Frame, Page
 from hub.web._oidc import FLOW_SECONDS, Flow, open_flow, seal_flow
 from hub.web._session import session_cookie
@@ -122,8 +122,6 @@ def routes(frame: Frame) -> list[Route]:
         page = frame.begin(request)
         form = await frame.form(page)
         tokens = frame.tokens
-        if tokens is None:
-            raise ServiceUnavailable("The hub has no token key; run 'hub keys init'.")
         role = form.get("role")
         if role == "auditor":
             name = _auditor_name(form.get("auditor"))
@@ -171,8 +169,7 @@ def routes(frame: Frame) -> list[Route]:
 
 async def _start_at_issuer(frame: Frame, page: Page, signin: CitizenSignIn) -> Response:
     """Send the browser to the identity issuer, remembering the flow in a cookie."""
-    if frame.csrf_signer is None:
-        raise ServiceUnavailable("The hub has no token key; run 'hub keys init'.")
+    signer = frame.signer()
     flow = Flow.start(safe_next(page.request.query_params.get("next"), "/me"))
     url = await run_in_threadpool(
         functools.partial(
@@ -182,9 +179,7 @@ async def _start_at_issuer(frame: Frame, page: Page, signin: CitizenSignIn) -> R
             code_challenge=flow.challenge,
         )
     )
-    page.extra_cookies.append(
-        (frame.cookies.flow, seal_flow(frame.csrf_signer, flow), FLOW_SECONDS)
-    )
+    page.extra_cookies.append((frame.cookies.flow, seal_flow(signer, flow), FLOW_SECONDS))
     return frame.finish(page, RedirectResponse(url, status_code=303))
 
 
@@ -204,10 +199,8 @@ async def _callback(frame: Frame, request: Request) -> Response:
 
 async def _finish_at_issuer(frame: Frame, page: Page, signin: CitizenSignIn) -> Response:
     tokens = frame.tokens
-    if tokens is None or frame.csrf_signer is None:
-        raise ServiceUnavailable("The hub has no token key; run 'hub keys init'.")
     params = page.request.query_params
-    flow = open_flow(frame.csrf_signer, page.request.cookies.get(frame.cookies.flow))
+    flow = open_flow(frame.signer(), page.request.cookies.get(frame.cookies.flow))
     if flow is None:
         raise SignInFailed("This sign-in has expired or was not started here; start again.")
     if not secrets.compare_digest(params.get("state", "").encode(), flow.state.encode()):

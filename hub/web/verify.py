@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.api.verify import MAX_UPLOAD_BYTES
 from hub.domain.certificates import CertificateService, VerificationReport
 from hub.domain.sealing.report import Status
-from hub.errors import ServiceUnavailable, TooManyRequests
+from hub.errors import TooManyRequests
+from hub.limits import MAX_UPLOAD_BYTES
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, Page
 from hub.web.i18n import has_words
@@ -31,15 +31,11 @@ _MAX_CODE = 64
 
 
 def _service(frame: Frame) -> CertificateService:
-    if frame.services.certificates is None:
-        raise ServiceUnavailable("The hub has no seal key, so it cannot verify documents.")
     return frame.services.certificates
 
 
 def _limit(frame: Frame, request: Request) -> None:
     limiter = frame.services.verify_limiter
-    if limiter is None:
-        return
     address = request.client.host if request.client else "unknown"
     wait = limiter.hit(address)
     if wait is not None:

@@ -47,12 +47,13 @@ def postgres_schema() -> Iterator[str]:
 
 def empty_tables(url: str) -> None:
     """Empty every table of a migrated schema and restore the seeded rows."""
-    from hub.persistence.models import AuditHead, Base  # noqa: PLC0415
+    from hub.persistence.models import AuditHead  # noqa: PLC0415
+    from hub.persistence.schema import metadata  # noqa: PLC0415
 
     engine = sa.create_engine(_engine_url(url))
     try:
         with engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             conn.execute(sa.insert(AuditHead).values(id=1, size=0))
     finally:

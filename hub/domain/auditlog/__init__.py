@@ -52,7 +52,7 @@ from hub.domain.auditlog.tree import (
 )
 from hub.domain.auditlog.verify import (
     Fault,
-    VerificationReport,
+    LogVerificationReport,
     locate_divergence,
     verify_checkpoint_consistency,
     verify_export,
@@ -67,6 +67,7 @@ __all__ = [
     "Fault",
     "Frontier",
     "InMemoryNodeStore",
+    "LogVerificationReport",
     "MalformedKey",
     "MalformedNote",
     "NodeStore",
@@ -76,7 +77,6 @@ __all__ = [
     "ProofError",
     "TreeIntegrityError",
     "UnknownKey",
-    "VerificationReport",
     "append",
     "consistency_proof",
     "entry_leaf_hash",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, cast, get_args
 
 from hub.domain.auditlog.merkle import leaf_hash
-from hub.domain.canonical import NotCanonicalisable, jcs
+from hub.domain.canonical import canonical_json
 from hub.errors import ValidationFailed
 
 __all__ = [
@@ -75,14 +75,6 @@ _KEYS: Final = frozenset(
         "response_digest",
     }
 )
-
-
-def canonical_json(obj: Any) -> bytes:
-    """RFC 8785 canonical bytes of a JSON value; the only serialisation hashed."""
-    try:
-        return jcs(obj)
-    except NotCanonicalisable as exc:
-        raise ValidationFailed("the value cannot be canonicalised as JSON") from exc
 
 
 def entry_leaf_hash(obj: Mapping[str, Any]) -> bytes:

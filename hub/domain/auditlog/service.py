@@ -33,7 +33,6 @@ so when the service holds the access log it records one ``audit.search`` or
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import logging
@@ -48,6 +47,7 @@ from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auditlog.errors import ProofError, TreeIntegrityError
 from hub.domain.auditlog.merkle import EMPTY_ROOT
 from hub.domain.auditlog.tree import NodeStore, plan_consistency, plan_inclusion, plan_root
+from hub.domain.encoding import b64url, unb64url
 from hub.domain.ports import AccessLog
 from hub.errors import HubError, NotFound, ValidationFailed
 
@@ -296,13 +296,13 @@ def sign_checkpoint_with(checkpoint: Checkpoint, signer: LogSigner) -> str:
 
 def encode_cursor(index: int) -> str:
     """An opaque page cursor: base64url of the last index served."""
-    return base64.urlsafe_b64encode(str(index).encode("ascii")).rstrip(b"=").decode("ascii")
+    return b64url(str(index).encode("ascii"))
 
 
 def decode_cursor(cursor: str) -> int:
     """The index a cursor carries; :class:`ValidationFailed` for anything else."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = unb64url(cursor)
         text = raw.decode("ascii")
     except (binascii.Error, ValueError) as exc:
         raise ValidationFailed("the cursor is not one this hub issued") from exc

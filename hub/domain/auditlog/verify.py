@@ -6,7 +6,7 @@ module answers, with nothing but those and the hub's published verifier key,
 whether the export is exactly the log the checkpoint commits to, and if not,
 where it first goes wrong and how: an entry altered, missing, inserted or
 moved, a signature that fails, or a history rewritten between two
-checkpoints. It returns a :class:`VerificationReport` for every fault in the
+checkpoints. It returns a :class:`LogVerificationReport` for every fault in the
 data; only misuse raises.
 
 An export alone cannot say *which* entry was changed when the forger also
@@ -41,7 +41,7 @@ from hub.errors import ValidationFailed
 __all__ = [
     "Divergence",
     "Fault",
-    "VerificationReport",
+    "LogVerificationReport",
     "locate_divergence",
     "verify_checkpoint_consistency",
     "verify_export",
@@ -68,7 +68,7 @@ class Fault(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class VerificationReport:
+class LogVerificationReport:
     """The outcome of a verification, fit for a CLI line or a JSON answer."""
 
     ok: bool
@@ -193,8 +193,8 @@ def _report(
     index: int | None = None,
     fault: Fault | None = None,
     message: str,
-) -> VerificationReport:
-    return VerificationReport(
+) -> LogVerificationReport:
+    return LogVerificationReport(
         ok=ok,
         entries=entries,
         root=None if root is None else root.hex(),
@@ -240,7 +240,7 @@ def _read_record(record: object) -> tuple[int, Mapping[str, Any], bytes]:
 class _Stop(Exception):
     """Carries the report of the first fault out of the verification steps."""
 
-    def __init__(self, report: VerificationReport) -> None:
+    def __init__(self, report: LogVerificationReport) -> None:
         super().__init__(report.message)
         self.report = report
 
@@ -253,7 +253,7 @@ def verify_export(
     origin: str | None = None,
     earlier_checkpoints: Sequence[str] = (),
     node_store: NodeStore | None = None,
-) -> VerificationReport:
+) -> LogVerificationReport:
     """Check an export against a signed checkpoint, offline.
 
     Each record's entry is re-canonicalised and hashed, the tree is rebuilt
@@ -395,7 +395,7 @@ def _compare_roots(
     roots_at: dict[int, bytes],
     node_store: NodeStore | None,
     count: int,
-) -> VerificationReport:
+) -> LogVerificationReport:
     size = checkpoint.size
     rebuilt = roots_at.get(size)
     if rebuilt is None:
@@ -449,7 +449,7 @@ def _locate(
     rebuilt: bytes,
     node_store: NodeStore | None,
     count: int,
-) -> VerificationReport:
+) -> LogVerificationReport:
     message = "the rebuilt tree head differs from the checkpoint"
     if node_store is None:
         return _report(
@@ -481,7 +481,7 @@ def _located(
     checkpoint: Checkpoint,
     rebuilt: bytes | None,
     count: int,
-) -> VerificationReport:
+) -> LogVerificationReport:
     fault = _classify_shift(leaves, node_store, found.index) if found.span == 1 else Fault.ALTERED
     where = (
         f"entry {found.index}"
@@ -505,7 +505,7 @@ def verify_checkpoint_consistency(
     verifier: NoteVerifier | Iterable[NoteVerifier],
     *,
     origin: str | None = None,
-) -> VerificationReport:
+) -> LogVerificationReport:
     """Check that a later signed checkpoint extends an earlier one.
 
     The proof is the RFC 9162 consistency proof the hub serves between the

@@ -17,7 +17,11 @@ per glyph set and cached (least recently used first out). fpdf2's output
 then embeds those bytes: the subsetting step is skipped, through a narrow
 wrapper around the ``Subsetter`` fpdf2 uses, only for these fonts, and only
 when the glyphs asked for are exactly the ones cached; any other font goes
-through fontTools as before.
+through fontTools as before. ``hub._patches`` calls :func:`install`, which puts
+that wrapper in place, at start-up and only for the fpdf2 versions it was
+written for; until then (or with another fpdf2) :func:`add_font` is fpdf2's
+own ``add_font`` and :func:`finish` does nothing, so certificates render the
+library's way, only slower.
 
 A glyph set not seen before is cut from a smaller font holding the Latin and
 Greek repertoire certificates are written in, or from the whole face when the
@@ -47,7 +51,7 @@ from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
-__all__ = ["FontFace", "add_font", "finish"]
+__all__ = ["FontFace", "add_font", "finish", "install", "installed"]
 
 # What certificates are written in: ASCII, Latin-1 (accented names, °, ·, «»),
 # the modern Greek alphabet with its accents, and common punctuation (dashes,
@@ -103,9 +107,11 @@ class FontFace:
     """One TrueType face: its bytes, its parsed template and cached subsets."""
 
     path: Path
+    family: str
     style: str
     data: bytes = field(repr=False)
-    template: TTFFont = field(repr=False)
+    #: The parsed face; None when the wrapper is not installed (fpdf2 parses).
+    template: TTFFont | None = field(repr=False)
     repertoire: frozenset[str] = field(repr=False)
     #: The face cut down to the repertoire, built on first use.
     _base: bytes | None = field(default=None, repr=False)
@@ -115,6 +121,8 @@ class FontFace:
     @classmethod
     def load(cls, path: Path, family: str, style: str) -> FontFace:
         data = path.read_bytes()
+        if not installed():
+            return cls(path, family, style, data, None, frozenset())
         template = TTFFont(FPDF(), path, f"{family.lower()}{style}", style)
         # The template's own TTFont is never used again: each document gets
         # its subset at output.
@@ -123,7 +131,7 @@ class FontFace:
         repertoire = frozenset(
             {".notdef", *(template.cmap[code] for code in _REPERTOIRE if code in template.cmap)}
         )
-        return cls(path, style, data, template, repertoire)
+        return cls(path, family, style, data, template, repertoire)
 
     def embedded(self, used: Iterable[str]) -> _Subset:
         """The face subset to exactly the ``used`` glyphs, as fpdf2 would embed it."""
@@ -229,16 +237,29 @@ class _Subsetter(ftsubset.Subsetter):  # type: ignore[misc]  # fontTools is unty
         super().subset(font)
 
 
-# fpdf2's output reaches fontTools through this module attribute only; the
-# stand-in forwards everything and differs in the Subsetter alone.
-fpdf.output.ftsubset = types.SimpleNamespace(  # type: ignore[attr-defined]
-    Options=ftsubset.Options, Subsetter=_Subsetter
-)
+_installed = threading.Event()
 
 
-def add_font(pdf: FPDF, face: FontFace) -> TTFFont:
+def install() -> None:
+    """Let fpdf2's output embed the cached subsets (idempotent; see ``hub._patches``)."""
+    # fpdf2's output reaches fontTools through this module attribute only; the
+    # stand-in forwards everything and differs in the Subsetter alone.
+    fpdf.output.ftsubset = types.SimpleNamespace(  # type: ignore[attr-defined]
+        Options=ftsubset.Options, Subsetter=_Subsetter
+    )
+    _installed.set()
+
+
+def installed() -> bool:
+    return _installed.is_set()
+
+
+def add_font(pdf: FPDF, face: FontFace) -> None:
     """Register ``face`` with ``pdf`` as ``add_font`` would, without re-parsing it."""
     template = face.template
+    if template is None or not installed():
+        pdf.add_font(face.family, face.style, face.path)
+        return
     font = copy.copy(template)
     font.i = len(pdf.fonts) + 1
     # Per document: what fpdf2 writes to while laying out and while writing.
@@ -253,7 +274,6 @@ def add_font(pdf: FPDF, face: FontFace) -> TTFFont:
     # A placeholder until output; finish() swaps in the embedded subset.
     font.ttfont = _Pending(face)
     pdf.fonts[font.fontkey] = font
-    return font
 
 
 def finish(pdf: FPDF) -> None:

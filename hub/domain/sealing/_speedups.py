@@ -1,8 +1,10 @@
 """Two hot spots of pyhanko's verification, made fast without changing a rule.
 
-Both are installed process-wide by :func:`install` (idempotent), which the
-PAdES module calls when imported. Each replacement computes exactly what the
-library's own code computes, or hands the case back to that code.
+Both are installed process-wide, each by its own idempotent function, which
+``hub._patches`` calls at start-up only when the library is at a version these
+were written for (otherwise the libraries' own code runs). Each replacement
+computes exactly what the library's own code computes, or hands the case back
+to that code.
 
 **X.509 name matching.** pyhanko and its certificate validator compare X.509
 names (issuer against subject, ``IssuerSerial`` against a certificate, CRL
@@ -50,7 +52,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic as pdf_generic
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
 
-__all__ = ["install"]
+__all__ = ["install", "install_hex_reader", "install_name_matching"]
 
 #: Distinct values (or pairs) each cache remembers; a PKI has a handful.
 _CACHE_SIZE = 1024
@@ -60,7 +62,7 @@ _CACHE_SIZE = 1024
 _MAX_NAME = 1024
 _MAX_VALUE = 256
 
-_installed = False
+_installed: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -168,18 +170,31 @@ def _fast_hex_reader(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return read_hex_string_from_stream
 
 
-def install() -> None:
-    """Put the fast forms in place of the libraries' own, once."""
-    global _installed  # noqa: PLW0603  # a one-time, process-wide patch
+def install_name_matching() -> None:
+    """Memoise asn1crypto's name comparison and preparation, once."""
     with _lock:
-        if _installed:
+        if "names" in _installed:
             return
         ntv: Any = asn1_x509.NameTypeAndValue
         name: Any = asn1_x509.Name
         ntv._ldap_string_prep = _memoised_prep(ntv._ldap_string_prep)
         name.__eq__ = _memoised_eq(name.__eq__)
         name.hashable = _memoised_hashable(name.__dict__["hashable"])
+        _installed.add("names")
+
+
+def install_hex_reader() -> None:
+    """Put the one-read hex string reader in place of pyhanko's, once."""
+    with _lock:
+        if "hex" in _installed:
+            return
         pdf_generic.read_hex_string_from_stream = _fast_hex_reader(  # type: ignore[assignment]
             pdf_generic.read_hex_string_from_stream
         )
-        _installed = True
+        _installed.add("hex")
+
+
+def install() -> None:
+    """Both speed-ups, without a version check (``hub._patches`` checks)."""
+    install_name_matching()
+    install_hex_reader()

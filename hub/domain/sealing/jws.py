@@ -21,7 +21,6 @@ import binascii
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from hub.domain.canonical import NotCanonicalisable, jcs
+from hub.domain.canonical import NotCanonicalisable, canonical_json
+from hub.domain.encoding import b64url, unb64url
 from hub.domain.sealing.errors import SealingError
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pki import certificate_kid
@@ -61,22 +61,20 @@ MAX_TOKEN_LENGTH = 64 * 1024
 # A signer's clock may run a little ahead of the verifier's.
 _CLOCK_SKEW = timedelta(minutes=5)
 
-# Unpadded base64url (RFC 7515 §2); the canonical-form check is in _b64url_decode.
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ES256 = ec.ECDSA(hashes.SHA256())
 
 
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785 (JCS) bytes of a JSON value; the one form the hub hashes or signs."""
+def _canonical(value: Any) -> bytes:
+    # What cannot be canonicalised cannot be sealed: a sealing error here.
     try:
-        return jcs(value)
+        return canonical_json(value)
     except NotCanonicalisable as exc:
         raise SealingError(f"record is not canonicalisable JSON: {exc}") from exc
 
 
 def record_digest(record: Any) -> str:
     """base64url SHA-256 of the canonical JSON of ``record``."""
-    return _b64url(hashlib.sha256(canonical_json(record)).digest())
+    return b64url(hashlib.sha256(_canonical(record)).digest())
 
 
 def sign_compact(
@@ -107,13 +105,13 @@ def sign_compact(
     if extra_headers:
         header.update(extra_headers)
     signing_input = (
-        _b64url(json.dumps(header, separators=(",", ":")).encode("utf-8"))
+        b64url(json.dumps(header, separators=(",", ":")).encode("utf-8"))
         + "."
-        + _b64url(canonical_json(dict(payload)))
+        + b64url(_canonical(dict(payload)))
     )
     der = keystore.sign(record.kid, signing_input.encode("ascii"))
     r, s = decode_dss_signature(der)
-    return signing_input + "." + _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    return signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
 def seal_json(
@@ -204,8 +202,8 @@ def _verify(  # noqa: PLR0911  # one early return per check reads best
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         return _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "not a P-256 key", kid=kid)
     try:
-        payload_bytes = _b64url_decode(payload_part)
-        signature = _b64url_decode(signature_part)
+        payload_bytes = unb64url(payload_part)
+        signature = unb64url(signature_part)
     except ValueError:
         return _fail(SubIndication.FORMAT_FAILURE, "malformed JWS", kid=kid, signer=signer)
     if not _signature_matches(key, f"{header_part}.{payload_part}", signature):
@@ -240,7 +238,7 @@ def _header(  # noqa: PLR0911  # one return per check, in order, reads best
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The protected header if it is one this verifier accepts, else why not."""
     try:
-        header = json.loads(_b64url_decode(part))
+        header = json.loads(unb64url(part))
     except ValueError:
         return None, "the JWS header is not valid JSON"
     if not isinstance(header, dict):
@@ -279,20 +277,6 @@ def _fail(
 ) -> JwsReport:
     status, indication = status_for(sub)
     return JwsReport(status, indication, sub, kid=kid, signer=signer, reasons=(reason,))
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode(segment: str) -> bytes:
-    """Strict unpadded base64url: the alphabet, no padding, canonical trailing bits."""
-    if len(segment) % 4 == 1 or not _BASE64URL.fullmatch(segment):
-        raise ValueError("not base64url")
-    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if _b64url(data) != segment:  # non-zero unused bits: another encoding of data
-        raise ValueError("not canonical base64url")
-    return data
 
 
 def _signature_matches(key: ec.EllipticCurvePublicKey, signing_input: str, raw: bytes) -> bool:

@@ -46,6 +46,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from hub.domain.encoding import b64url
 from hub.domain.sealing import pki
 from hub.domain.sealing.errors import KeyStoreError, KeyStoreExists, KeyStoreLocked
 from hub.domain.sealing.pki import DEV_ORGANISATION, Organisation, RevokedSerial
@@ -169,25 +170,21 @@ class KeyStore(Protocol):
 # -- JWK and note helpers ------------------------------------------------------
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def ec_public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     """The members of a P-256 public JWK that RFC 7638 hashes."""
     numbers = key.public_numbers()
     return {
         "crv": "P-256",
         "kty": "EC",
-        "x": _b64url(numbers.x.to_bytes(32, "big")),
-        "y": _b64url(numbers.y.to_bytes(32, "big")),
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
     }
 
 
 def jwk_thumbprint(key: ec.EllipticCurvePublicKey) -> str:
     """RFC 7638 thumbprint (SHA-256) of a P-256 public key."""
     members = json.dumps(ec_public_jwk(key), separators=(",", ":"), sort_keys=True)
-    return _b64url(hashlib.sha256(members.encode("ascii")).digest())
+    return b64url(hashlib.sha256(members.encode("ascii")).digest())
 
 
 def _note_hash(name: str, key: ed25519.Ed25519PublicKey) -> bytes:

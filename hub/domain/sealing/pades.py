@@ -21,8 +21,8 @@ key, whose certificates are parsed and whose signed attributes are encoded
 once; a ``PdfVerifier`` parses its trust bundle once and gives each document
 fresh validation contexts over it. Without a timestamp the signature's space
 in the file is sized exactly, once per key, since every verifier reads it.
-Importing this module installs ``_speedups`` (faster name matching and hex
-string reading in the libraries, with the same results).
+``hub._patches`` installs ``_speedups`` at start-up (faster name matching and
+hex string reading in the libraries, with the same results).
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from hub.domain.sealing import _speedups
 from hub.domain.sealing.errors import SealingError, TimestampUnavailable
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pdf import CODE_KEYWORD
@@ -76,8 +75,6 @@ __all__ = [
     "seal_pdf",
     "verify_pdf",
 ]
-
-_speedups.install()
 
 #: The name of the signature field the hub's seal occupies.
 SEAL_FIELD = "OnceHubSeal"

@@ -13,7 +13,6 @@ fast, and the QR token's signature stays at 64 bytes.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from hub.domain.encoding import b64url
 
 __all__ = [
     "CRL_VALIDITY",
@@ -97,7 +98,7 @@ def certificate_kid(cert: x509.Certificate) -> str:
     verifier holding only the certificate can recompute it.
     """
     digest = hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url(digest)
 
 
 def make_root_ca(

@@ -23,6 +23,25 @@ def test_upgrade_reaches_head_and_matches_models(empty_database_url: str) -> Non
         db.dispose()
 
 
+def test_the_history_has_one_head() -> None:
+    # Two heads would make every new migration choose a parent and the readiness
+    # check report "a+b"; a merge revision keeps the history linear at its tip.
+    assert migrate.head_revision() == "0004_merge"
+
+
+def test_a_database_at_both_old_heads_upgrades_to_the_merge(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
+    try:
+        migrate.upgrade(db, "0003_certificates")
+        migrate.upgrade(db, "0003_consents")
+        assert migrate.current_revision(db) == "0003_certificates+0003_consents"
+        assert not migrate.is_current(db)
+        assert migrate.upgrade(db) == "0004_merge"
+        assert migrate.schema_drift(db) == []
+    finally:
+        db.dispose()
+
+
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: object) -> None:
     db = Database(f"sqlite:///{tmp_path}/wal.db")
     try:

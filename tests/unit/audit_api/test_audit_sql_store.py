@@ -32,7 +32,7 @@ from hub.domain.auditlog.service import (
     sign_checkpoint_with,
 )
 from hub.domain.auditlog.tree import InMemoryNodeStore, append
-from hub.domain.auditlog.verify import Fault, VerificationReport
+from hub.domain.auditlog.verify import Fault, LogVerificationReport
 from hub.domain.ports import AccessLog
 from hub.persistence import migrate
 from hub.persistence.audit_queries import SqlAuditStore, iter_records, verify_store
@@ -91,7 +91,7 @@ def run(db: Database, *statements: str, **params: object) -> None:
             session.execute(sa.text(statement), params)
 
 
-def check(db: Database) -> VerificationReport:
+def check(db: Database) -> LogVerificationReport:
     return verify_store(db, verifier=VERIFIER, origin=DEFAULT_ORIGIN, batch=7)
 
 

@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.domain.canonical import NotCanonicalisable, _plain, jcs
+from hub.domain.canonical import NotCanonicalisable, _plain, canonical_json
 
 _scalars = (
     st.none()
@@ -33,9 +33,9 @@ def test_matches_the_reference_serialiser(value: Any) -> None:
         expected = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeError, ValueError):
         with pytest.raises(NotCanonicalisable):
-            jcs(value)
+            canonical_json(value)
         return
-    assert jcs(value) == expected
+    assert canonical_json(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -52,9 +52,9 @@ def test_values_off_the_fast_path_still_canonicalise_or_refuse(value: Any) -> No
         expected = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeError, ValueError):
         with pytest.raises(NotCanonicalisable):
-            jcs(value)
+            canonical_json(value)
     else:
-        assert jcs(value) == expected
+        assert canonical_json(value) == expected
 
 
 def test_an_access_entry_shape_takes_the_fast_path() -> None:
@@ -67,10 +67,10 @@ def test_an_access_entry_shape_takes_the_fast_path() -> None:
         "note": 'line\nbreak "quoted" \\ \x01 \u2028',
     }
     assert _plain(entry)
-    assert jcs(entry) == rfc8785.dumps(entry)
+    assert canonical_json(entry) == rfc8785.dumps(entry)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, {1: "int key"}, object(), "\ud800"])
 def test_values_without_a_canonical_form_are_refused(bad: Any) -> None:
     with pytest.raises(NotCanonicalisable):
-        jcs({"v": bad})
+        canonical_json({"v": bad})

@@ -17,6 +17,7 @@ The tree::
     │   └── InvalidToken (401)
     ├── Forbidden (403)
     │   ├── PurposeNotAllowed (403)
+    │   ├── ParameterNotAllowed (403)
     │   └── ConsentRequired (403)
     ├── NotFound (404)
     │   └── CitizenNotFound (404)
@@ -51,6 +52,7 @@ __all__ = [
     "InvalidToken",
     "MethodNotAllowed",
     "NotFound",
+    "ParameterNotAllowed",
     "PayloadTooLarge",
     "PurposeNotAllowed",
     "RegistryError",
@@ -144,6 +146,18 @@ class Forbidden(HubError):
 class PurposeNotAllowed(Forbidden):
     slug = "purpose-not-allowed"
     title = "Purpose not allowed"
+
+
+class ParameterNotAllowed(Forbidden):
+    """A purpose parameter the purpose does not declare, or a value it does not allow.
+
+    Parameters widen what a request learns (owning property *where*), so
+    their values come from the agency's registered jurisdiction or a closed
+    set in the catalogue, never from the agency's say-so.
+    """
+
+    slug = "parameter-not-allowed"
+    title = "Parameter not allowed"
 
 
 class ConsentRequired(Forbidden):

@@ -296,6 +296,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "anonymous": ("Ανώνυμος ελεγκτής", "Anonymous verifier"),
     "fields_shared": ("Πεδία που δόθηκαν", "Fields shared"),
     "legal_basis": ("Νομική βάση", "Legal basis"),
+    "case_reference": ("Αριθμός υπόθεσης της υπηρεσίας", "Agency's case reference"),
     "basis_consent": ("η συγκατάθεσή σας", "your consent"),
     "outcome_granted": ("Επιτράπηκε", "Granted"),
     "outcome_denied": ("Απορρίφθηκε", "Denied"),
@@ -318,6 +319,11 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "action_audit.search": ("Αναζήτηση ελεγκτή", "Auditor search"),
     "action_audit.read": ("Ανάγνωση από ελεγκτή", "Auditor read"),
     "action_log.checkpoint": ("Σημείο ελέγχου", "Checkpoint"),
+    "action_consent.status": ("Έλεγχος αιτήματος συγκατάθεσης", "Consent request status"),
+    "action_consent.view": ("Προβολή συγκατάθεσης", "Consent viewed"),
+    "action_consent.decide": ("Απόφαση για συγκατάθεση", "Consent decision"),
+    "action_consent.receipt": ("Αποδεικτικό συγκατάθεσης", "Consent receipt"),
+    "action_certificate.download": ("Λήψη πιστοποιητικού", "Certificate downloaded"),
     # The auditor's pages.
     "audit_title": ("Αναζήτηση στο αρχείο πρόσβασης", "Search the access log"),
     "audit_lead": (

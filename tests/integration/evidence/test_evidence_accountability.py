@@ -24,6 +24,7 @@ from hub.config import Settings
 from hub.errors import PROBLEM_BASE
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
+from tests.common.browser import Browser
 from tests.common.clients import agency_token, post_evidence
 from tests.common.server import serve_hub
 
@@ -158,6 +159,33 @@ def test_the_case_reference_reaches_the_log_and_the_citizens_history(
     latest = history.json()["items"][0]
     assert latest["action"] == "evidence.request"
     assert latest["case_reference"] == "ΔΑ-2026/4711"
+
+
+def test_the_case_reference_is_on_the_citizens_history_page(
+    hub: tuple[str, Any], keys_dir: Path, settings: Settings
+) -> None:
+    from hub.web.signin import demo_citizens  # noqa: PLC0415
+
+    url, services = hub
+    person = next(
+        c
+        for c in demo_citizens(services.settings)
+        if not c["deceased"] and not c["minor"] and "owns_property" in c["tags"]
+    )
+    token = agency_token(url, keys_dir, "municipality-athens")
+    response = post_evidence(url, token, _property_check(person, case_reference="ΔΑ-2026/4711"))
+    assert response.status_code == 200, response.text
+    browser = Browser(url)
+    signed_in = browser.post(
+        "/signin",
+        {"role": "citizen", "citizen": person["afm"], "next": "/me/history"},
+        form_page="/signin",
+    )
+    assert signed_in.headers["Location"] == "/me/history"
+    page = browser.get("/me/history")
+    assert page.status_code == 200, page.text[:500]
+    assert "ΔΑ-2026/4711" in page.text
+    assert "Αριθμός υπόθεσης της υπηρεσίας" in page.text
 
 
 HOSTILE_TEXT = (

@@ -219,6 +219,11 @@ def test_control_and_bidi_characters_are_refused_and_change_nothing(
         url, token, _property_check(_owner(citizens), parameters={"municipality": "Αθή\u202eνα"})
     )
     _problem(response, 400, "validation-failed")
+    for name in ("x" * 65, "muni\ncipality"):
+        response = post_evidence(
+            url, token, _property_check(_owner(citizens), parameters={name: "a"})
+        )
+        _problem(response, 400, "validation-failed")
     assert _count(settings) == before
 
 

@@ -1,10 +1,7 @@
 """The outermost layer of every request: id, limits, metrics, one log line.
 
 It runs before connexion so that it sees everything, including unknown
-routes: it mints the request id and answers it in ``X-Request-ID`` (a
-client's own ``X-Request-ID`` is kept as the client request id and echoed in
-``X-Client-Request-ID``: clients choose theirs freely, so it cannot identify
-a request in the log), refuses bodies over
+routes: it mints the request id (a client's is only echoed), refuses bodies over
 the configured limit, hands the app's services to the handlers through the
 ASGI scope, counts the request for ``/metrics`` and writes exactly one
 structured log line per request (uvicorn's own access log is off: it logs
@@ -70,6 +67,9 @@ class HubMiddleware:
         # Connexion records the matched operation in this dict; creating it here
         # lets the metrics label requests by operation rather than by raw path.
         scope.setdefault("extensions", {})
+        # The hub's own id is always the request id; a client's (any agency may
+        # send any id, even another's) is kept apart and echoed in
+        # X-Client-Request-ID.
         incoming = _header(scope, b"x-request-id")
         client_request_id = incoming if incoming and _REQUEST_ID.match(incoming) else None
         request_id = uuid.uuid4().hex

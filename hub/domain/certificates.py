@@ -520,7 +520,9 @@ class CertificateService:
         """
         canonical = normalise_code(code)
         record = self.store.get(canonical) if canonical else None
-        if record is not None and not set(record.subjects) & set(holder.subjects):
+        if record is None:
+            raise NotFound("You hold no certificate with this code.")
+        if not set(record.subjects) & set(holder.subjects):
             self.access_log.record(
                 AccessEntry(
                     time=self._clock(),
@@ -533,7 +535,6 @@ class CertificateService:
                     request_id=request_id or uuid.uuid4().hex,
                 )
             )
-        if record is None or not set(record.subjects) & set(holder.subjects):
             raise NotFound("You hold no certificate with this code.")
         return record
 

@@ -506,7 +506,9 @@ class ConsentService:
         attempt is logged as a denial under the citizen it names.
         """
         request = self.store.get_request(request_id)
-        if request is not None and request.agency_id != principal.agency_id:
+        if request is None:
+            raise NotFound("There is no such consent request.")
+        if request.agency_id != principal.agency_id:
             self._log_refusal(
                 Actor("agency", principal.agency_id),
                 "consent.status",
@@ -514,7 +516,6 @@ class ConsentService:
                 purpose=request.purpose,
                 http_request_id=http_request_id,
             )
-        if request is None or request.agency_id != principal.agency_id:
             raise NotFound("There is no such consent request.")
         consent = self.store.get_consent(request.consent_id) if request.consent_id else None
         return request, consent
@@ -532,9 +533,11 @@ class ConsentService:
         http_request_id: str | None,
     ) -> ConsentRequest:
         request = self.store.get_request(request_id)
+        if request is None:
+            raise NotFound("There is no such consent request.")
         # Another citizen's request looks exactly like one that does not
         # exist, but the attempt is logged under the citizen it names.
-        if request is not None and request.subject not in citizen.subjects:
+        if request.subject not in citizen.subjects:
             self._log_refusal(
                 Actor("citizen", f"afm:{citizen.afm}"),
                 action,
@@ -542,7 +545,6 @@ class ConsentService:
                 purpose=request.purpose,
                 http_request_id=http_request_id,
             )
-        if request is None or request.subject not in citizen.subjects:
             raise NotFound("There is no such consent request.")
         return request
 
@@ -554,7 +556,9 @@ class ConsentService:
         http_request_id: str | None,
     ) -> Consent:
         consent = self.store.get_consent(consent_id)
-        if consent is not None and consent.citizen_afm != citizen.afm:
+        if consent is None:
+            raise NotFound("There is no such consent.")
+        if consent.citizen_afm != citizen.afm:
             self._log_refusal(
                 Actor("citizen", f"afm:{citizen.afm}"),
                 action,
@@ -563,7 +567,6 @@ class ConsentService:
                 consent_id=consent.id,
                 http_request_id=http_request_id,
             )
-        if consent is None or consent.citizen_afm != citizen.afm:
             raise NotFound("There is no such consent.")
         return consent
 

@@ -837,10 +837,17 @@ class ConsentService:
         return AccessLogPage(items=items, next=following)
 
     def describe_entry(self, logged: LoggedEntry) -> dict[str, Any]:
-        """An access-log entry as the citizen reads it, with names from the catalogue."""
+        """An access-log entry as the citizen reads it, with names from the catalogue.
+
+        A citizen refused someone else's consent or certificate stays
+        anonymous to that someone: their identifier is another person's data
+        (the auditor still sees it in the log).
+        """
         entry = logged.entry
-        actor = entry.get("actor") or {}
-        agency = self.catalog.agencies.get(actor.get("id", "")) if actor else None
+        actor = dict(entry.get("actor") or {})
+        if actor.get("kind") == "citizen" and entry.get("reason") == NOT_OWNER:
+            actor["id"] = None
+        agency = self.catalog.agencies.get(actor.get("id") or "") if actor else None
         purpose = self.catalog.purposes.get(entry.get("purpose") or "")
         return {
             "index": logged.index,

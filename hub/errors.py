@@ -19,6 +19,7 @@ The tree::
     │   └── InvalidToken (401)
     ├── Forbidden (403)
     │   ├── PurposeNotAllowed (403)
+    │   ├── ParameterNotAllowed (403)
     │   └── ConsentRequired (403)
     ├── NotFound (404)
     │   └── CitizenNotFound (404)
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidToken",
     "MethodNotAllowed",
     "NotFound",
+    "ParameterNotAllowed",
     "PayloadTooLarge",
     "PurposeNotAllowed",
     "RegistryError",
@@ -173,6 +175,18 @@ class PurposeNotAllowed(Forbidden):
     title = "Purpose not allowed"
     title_el = "Ο σκοπός δεν επιτρέπεται"
     detail_el = "Ο δηλωμένος σκοπός δεν επιτρέπει σε αυτόν τον φορέα αυτά τα δεδομένα."
+
+
+class ParameterNotAllowed(Forbidden):
+    """A purpose parameter the purpose does not declare, or a value it does not allow.
+
+    Parameters widen what a request learns (owning property *where*), so
+    their values come from the agency's registered jurisdiction or a closed
+    set in the catalogue, never from the agency's say-so.
+    """
+
+    slug = "parameter-not-allowed"
+    title = "Parameter not allowed"
 
 
 class ConsentRequired(Forbidden):

@@ -4,10 +4,17 @@ The outer middleware puts the :class:`~hub.services.Services` of the app that
 serves the request into the ASGI scope's ``state``; handlers and security
 functions read it from there. No process-wide globals, so several apps (one
 per test) live side by side in one process.
+
+The request id of the request being served is the hub's own, minted by the
+middleware (``hub.logs.REQUEST_ID``); the id a client sent in
+``X-Request-ID`` is kept apart in :data:`CLIENT_REQUEST_ID`. A client's id
+is only a label: two agencies may send the same one, so it never stands in
+for the hub's id in the log or a seal.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from connexion.context import context as _context
@@ -19,6 +26,7 @@ if TYPE_CHECKING:
     from hub.services import Services
 
 __all__ = [
+    "CLIENT_REQUEST_ID",
     "STATE_KEY",
     "auditor_principal",
     "citizen_principal",
@@ -27,6 +35,9 @@ __all__ = [
 ]
 
 STATE_KEY = "hub_services"
+
+#: The ``X-Request-ID`` the client sent (when well-formed), else None.
+CLIENT_REQUEST_ID: ContextVar[str | None] = ContextVar("hub_client_request_id", default=None)
 
 
 def services_from_scope(scope: Any) -> Services:

@@ -1,7 +1,8 @@
 """The citizen's certificates: issue, list, download again, revoke.
 
 The signed-in citizen only ever sees their own certificates; a code that
-belongs to someone else is answered exactly as an unknown one (404).
+belongs to someone else is answered exactly as an unknown one (404), and
+the attempt is logged as a denial under that certificate's holder.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def list_certificates() -> JsonResult:
 
 
 def download_certificate(code: str) -> ConnexionResponse:
-    record, pdf = certificate_service().pdf_for(citizen_principal(), code)
+    record, pdf = certificate_service().pdf_for(citizen_principal(), code, REQUEST_ID.get())
     return _pdf(pdf, record.code)
 
 

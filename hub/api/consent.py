@@ -6,7 +6,7 @@ what would be shared, approve or refuse, list and revoke their consents,
 download a sealed receipt, and read every access to their data. Handlers
 parse, call one :class:`~hub.domain.consent.ConsentService` method and shape
 the answer; another citizen's request or consent answers 404, exactly like
-one that does not exist.
+one that does not exist; the attempt is logged as a denial all the same.
 
 The receipt is answered as JSON ``{"receipt": {...}, "jws": "<compact JWS>"}``:
 the compact JWS is the authoritative, sealed form (verify it with the keys
@@ -134,7 +134,7 @@ def create_request(body: dict[str, Any]) -> JsonResult:
 
 def get_request(request_id: str) -> JsonResult:
     service = _service()
-    request, consent = service.request_for_agency(agency_principal(), request_id)
+    request, consent = service.request_for_agency(agency_principal(), request_id, REQUEST_ID.get())
     return json_body(_request(service, request, consent))
 
 
@@ -151,7 +151,8 @@ def my_requests(status: str | None = None) -> JsonResult:
 
 def get_my_request(request_id: str) -> JsonResult:
     service = _service()
-    return json_body(_request(service, service.get_request(citizen_principal(), request_id)))
+    found = service.get_request(citizen_principal(), request_id, REQUEST_ID.get())
+    return json_body(_request(service, found))
 
 
 def preview_request(request_id: str) -> JsonResult:
@@ -208,7 +209,7 @@ def revoke_consent(consent_id: str) -> JsonResult:
 
 def consent_receipt(consent_id: str) -> JsonResult:
     service = _service()
-    receipt, token = service.receipt(citizen_principal(), consent_id)
+    receipt, token = service.receipt(citizen_principal(), consent_id, REQUEST_ID.get())
     return json_body({"receipt": receipt, "jws": token}, headers={"Cache-Control": "no-store"})
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from connexion.context import context
 
-from hub.api._context import services
+from hub.api._context import CLIENT_REQUEST_ID, services
 from hub.api._responses import JsonResult, json_body
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.evidence import EvidenceRequest
@@ -32,6 +32,7 @@ def request_evidence(body: dict[str, Any]) -> JsonResult:
         official=body.get("official"),
         case_reference=body.get("case_reference"),
         parameters=body.get("parameters", {}),
+        client_request_id=CLIENT_REQUEST_ID.get(),
     )
     result = services().evidence.request(agency_principal(), request, REQUEST_ID.get())
     answer: dict[str, Any] = {
@@ -43,6 +44,7 @@ def request_evidence(body: dict[str, Any]) -> JsonResult:
         "issued_at": result.issued_at.isoformat().replace("+00:00", "Z"),
         "legal_basis": result.legal_basis,
         "consent_id": result.consent_id,
+        "parameters": dict(result.parameters),
         "log_index": result.log_index,
     }
     if result.seal is not None:

@@ -1,7 +1,7 @@
 """The outermost layer of every request: id, limits, metrics, one log line.
 
 It runs before connexion so that it sees everything, including unknown
-routes: it keeps or mints the request id and echoes it, refuses bodies over
+routes: it mints the request id (a client's is only echoed), refuses bodies over
 the configured limit, hands the app's services to the handlers through the
 ASGI scope, counts the request for ``/metrics`` and writes exactly one
 structured log line per request (uvicorn's own access log is off: it logs
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api._context import STATE_KEY
+from hub.api._context import CLIENT_REQUEST_ID, STATE_KEY
 from hub.api.problems import PROBLEM_JSON, problem_body, problem_language
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
 from hub.logs import REQUEST_ID
@@ -67,17 +67,28 @@ class HubMiddleware:
         # Connexion records the matched operation in this dict; creating it here
         # lets the metrics label requests by operation rather than by raw path.
         scope.setdefault("extensions", {})
+        # The hub's own id is always the request id; a client's (any agency may
+        # send any id, even another's) is kept apart and echoed in
+        # X-Client-Request-ID.
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        client_request_id = incoming if incoming and _REQUEST_ID.match(incoming) else None
+        request_id = uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
+        client_token = CLIENT_REQUEST_ID.set(client_request_id)
         status_holder: dict[str, Any] = {"status": 500, "started": False}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
-                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
+                headers = [
+                    h
+                    for h in message.get("headers", [])
+                    if h[0] not in (b"x-request-id", b"x-client-request-id")
+                ]
                 headers.append((b"x-request-id", request_id.encode()))
+                if client_request_id is not None:
+                    headers.append((b"x-client-request-id", client_request_id.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -113,6 +124,7 @@ class HubMiddleware:
                 },
             )
             REQUEST_ID.reset(token)
+            CLIENT_REQUEST_ID.reset(client_token)
 
     def _too_large(self) -> str:
         return f"The request body exceeds {self.max_body} bytes."

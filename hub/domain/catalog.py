@@ -3,6 +3,13 @@
 They are configuration (YAML under ``specs/catalog``), parsed once at start-up
 into these frozen objects. Adding a registry or an evidence type is a new
 entry plus a field mapping, never a new code path.
+
+A purpose parameter (the municipality of ``owns_property_in_municipality``)
+widens what a request can learn, so the catalogue, not the agency, says
+where each value may come from: the requesting agency's own registered
+``jurisdiction`` (a municipality asks about its own municipality only) or a
+closed set of values. A parameter the purpose does not declare, or a value
+outside what it allows, is refused (:class:`~hub.errors.ParameterNotAllowed`).
 """
 
 from __future__ import annotations
@@ -11,14 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hub.domain.mapping import check_rules
-from hub.errors import ConfigError
+from hub.domain.mapping import check_rules, fold
+from hub.errors import ConfigError, ParameterNotAllowed
 
 __all__ = [
     "Agency",
     "Catalog",
     "EvidenceType",
     "Labels",
+    "ParameterRule",
     "Purpose",
     "RegistrySpec",
     "Source",
@@ -83,6 +91,50 @@ class Agency:
     development_key: bool = False
     #: The agency's name as people read it; ``name`` stays the API's text.
     labels: Labels | None = None
+    #: What the agency answers for, by attribute (``municipality: Αθήνα``).
+    jurisdiction: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterRule:
+    """Where the value of one purpose parameter may come from: exactly one source.
+
+    ``jurisdiction`` names an attribute of the requesting agency's registered
+    jurisdiction: the value must be that attribute's (and is taken from it
+    when the request leaves it out). ``values`` is a closed set instead.
+    Values compare caselessly and without accents, as Greek capitals drop
+    them; the catalogue's own spelling is what is used and recorded.
+    """
+
+    name: str
+    jurisdiction: str | None = None
+    values: tuple[str, ...] = ()
+
+    def resolve(self, agency: Agency | None, given: str | None) -> str | None:
+        """The value to use, or :class:`ParameterNotAllowed`."""
+        if self.jurisdiction is not None:
+            allowed = agency.jurisdiction.get(self.jurisdiction) if agency else None
+            if allowed is None:
+                raise ParameterNotAllowed(
+                    f"Parameter {self.name!r} must be the agency's own {self.jurisdiction}, "
+                    "and none is registered for it.",
+                    parameter=self.name,
+                )
+            if given is not None and fold(given) != fold(allowed):
+                raise ParameterNotAllowed(
+                    f"Parameter {self.name!r} may only name the agency's own {self.jurisdiction}.",
+                    parameter=self.name,
+                )
+            return allowed
+        if given is None:
+            return None
+        for value in self.values:
+            if fold(given) == fold(value):
+                return value
+        raise ParameterNotAllowed(
+            f"Parameter {self.name!r} takes one of {', '.join(self.values)}.",
+            parameter=self.name,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +150,29 @@ class Purpose:
     labels: Labels | None = None
     #: The legal basis as people read it (the law's reference in each language).
     legal_basis_labels: Labels | None = None
+    parameters: Mapping[str, ParameterRule] = field(default_factory=dict)
 
     def allows_agency(self, agency_id: str) -> bool:
         return agency_id in self.agencies
+
+    def resolve_parameters(self, agency: Agency | None, given: Mapping[str, str]) -> dict[str, str]:
+        """The parameters a request of ``agency`` runs with, each from where it may come.
+
+        Raises :class:`ParameterNotAllowed` for a parameter the purpose does
+        not declare or a value its rule does not allow.
+        """
+        undeclared = sorted(set(given) - set(self.parameters))
+        if undeclared:
+            raise ParameterNotAllowed(
+                f"Purpose {self.id} takes no parameter {undeclared[0]!r}.",
+                parameter=undeclared[0],
+            )
+        resolved: dict[str, str] = {}
+        for name, rule in self.parameters.items():
+            value = rule.resolve(agency, given.get(name))
+            if value is not None:
+                resolved[name] = value
+        return resolved
 
     def allowed_fields(self, evidence_type: str) -> tuple[str, ...] | None:
         return self.evidence.get(evidence_type)
@@ -145,6 +217,7 @@ class Catalog:
                 jwks=a.get("jwks"),
                 development_key=bool(a.get("development_key", False)),
                 labels=_optional_labels(a.get("labels"), f"agency {aid}"),
+                jurisdiction=_jurisdiction(aid, a.get("jurisdiction") or {}),
             )
             for aid, a in agencies.items()
         }
@@ -256,6 +329,17 @@ def _purpose(
     for agency in p.get("agencies", []):
         if agency not in agencies:
             raise ConfigError(f"{where}: unknown agency {agency}")
+    parameters = {
+        name: _parameter(f"{where}: parameter {name}", name, rule)
+        for name, rule in (p.get("parameters") or {}).items()
+    }
+    for rule in parameters.values():
+        for agency in p.get("agencies", []):
+            if rule.jurisdiction and rule.jurisdiction not in agencies[agency].jurisdiction:
+                raise ConfigError(
+                    f"{where}: parameter {rule.name} comes from the agency's "
+                    f"{rule.jurisdiction}, and agency {agency} registers none"
+                )
     return Purpose(
         id=pid,
         description=str(_need(p, "description", where)),
@@ -266,4 +350,28 @@ def _purpose(
         hidden_until=p.get("hidden_until"),
         labels=_optional_labels(p.get("labels"), where),
         legal_basis_labels=_optional_labels(p.get("legal_basis_labels"), where),
+        parameters=parameters,
     )
+
+
+def _jurisdiction(aid: str, data: Any) -> dict[str, str]:
+    if not isinstance(data, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
+    ):
+        raise ConfigError(f"agency {aid}: jurisdiction maps attributes to names")
+    return dict(data)
+
+
+def _parameter(where: str, name: str, rule: Any) -> ParameterRule:
+    if not isinstance(rule, Mapping) or len(set(rule) & {"jurisdiction", "values"}) != 1:
+        raise ConfigError(f"{where}: give exactly one of jurisdiction or values")
+    if set(rule) - {"jurisdiction", "values", "description"}:
+        raise ConfigError(f"{where}: only jurisdiction, values and description are known")
+    if "jurisdiction" in rule:
+        if not isinstance(rule["jurisdiction"], str) or not rule["jurisdiction"]:
+            raise ConfigError(f"{where}: jurisdiction names an agency attribute")
+        return ParameterRule(name=name, jurisdiction=rule["jurisdiction"])
+    values = rule["values"]
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{where}: values is a non-empty list of strings")
+    return ParameterRule(name=name, values=tuple(values))

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
-from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auth import CitizenPrincipal
 from hub.domain.catalog import Catalog, EvidenceType
 from hub.domain.identity import CitizenRef
@@ -506,17 +506,43 @@ class CertificateService:
     def list_for(self, holder: CitizenPrincipal) -> list[CertificateRecord]:
         return self.store.for_holder(holder.subjects)
 
-    def own(self, holder: CitizenPrincipal, code: str) -> CertificateRecord:
-        """The holder's certificate; someone else's is reported as absent (404)."""
+    def own(
+        self,
+        holder: CitizenPrincipal,
+        code: str,
+        action: str = "certificate.download",
+        request_id: str | None = None,
+    ) -> CertificateRecord:
+        """The holder's certificate; someone else's is reported as absent (404).
+
+        Reaching for someone else's certificate is logged as a denial of
+        ``action`` under that certificate's holder.
+        """
         canonical = normalise_code(code)
         record = self.store.get(canonical) if canonical else None
-        if record is None or not set(record.subjects) & set(holder.subjects):
+        if record is None:
+            raise NotFound("You hold no certificate with this code.")
+        if not set(record.subjects) & set(holder.subjects):
+            self.access_log.record(
+                AccessEntry(
+                    time=self._clock(),
+                    actor=Actor("citizen", holder.subjects[0]),
+                    action=action,
+                    outcome="denied",
+                    subject=record.subject,
+                    evidence_type=record.evidence_type,
+                    reason=NOT_OWNER,
+                    request_id=request_id or uuid.uuid4().hex,
+                )
+            )
             raise NotFound("You hold no certificate with this code.")
         return record
 
-    def pdf_for(self, holder: CitizenPrincipal, code: str) -> tuple[CertificateRecord, bytes]:
+    def pdf_for(
+        self, holder: CitizenPrincipal, code: str, request_id: str | None = None
+    ) -> tuple[CertificateRecord, bytes]:
         """The holder's certificate record and its sealed PDF, for downloading again."""
-        record = self.own(holder, code)
+        record = self.own(holder, code, "certificate.download", request_id)
         pdf = self.store.pdf(record.code)
         if pdf is None:
             raise NotFound("The sealed PDF of this certificate is no longer kept.")
@@ -531,7 +557,7 @@ class CertificateService:
         reason: str,
         request_id: str | None = None,
     ) -> CertificateRecord:
-        record = self.own(holder, code)
+        record = self.own(holder, code, "certificate.revoke", request_id)
         return self._revoke(record, reason, Actor("citizen", holder.subjects[0]), request_id)
 
     def revoke_by_operator(

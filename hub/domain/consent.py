@@ -44,7 +44,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
-from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auditlog.service import LoggedEntry, decode_cursor, encode_cursor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Catalog, Purpose
@@ -52,6 +52,7 @@ from hub.domain.identity import CitizenRef
 from hub.domain.ports import AccessLog
 from hub.domain.sealing.jws import seal_json
 from hub.domain.sealing.keystore import KeyStore
+from hub.domain.text import check_plain_text
 from hub.errors import (
     BadRequest,
     Conflict,
@@ -450,6 +451,7 @@ class ConsentService:
         request_id: str | None = None,
     ) -> ConsentRequest:
         """Open a pending request; refusals are logged, like any denied access."""
+        check_plain_text(official, "official")
         now = self._clock()
         types = tuple(dict.fromkeys(evidence_types))
         actor = Actor("agency", principal.agency_id, official or None)
@@ -496,11 +498,24 @@ class ConsentService:
         return request
 
     def request_for_agency(
-        self, principal: AgencyPrincipal, request_id: str
+        self, principal: AgencyPrincipal, request_id: str, http_request_id: str | None = None
     ) -> tuple[ConsentRequest, Consent | None]:
-        """The agency's own request and the consent it led to; others are 404."""
+        """The agency's own request and the consent it led to; others are 404.
+
+        Another agency's request answers exactly like a missing one, but the
+        attempt is logged as a denial under the citizen it names.
+        """
         request = self.store.get_request(request_id)
-        if request is None or request.agency_id != principal.agency_id:
+        if request is None:
+            raise NotFound("There is no such consent request.")
+        if request.agency_id != principal.agency_id:
+            self._log_refusal(
+                Actor("agency", principal.agency_id),
+                "consent.status",
+                subject=request.subject,
+                purpose=request.purpose,
+                http_request_id=http_request_id,
+            )
             raise NotFound("There is no such consent request.")
         consent = self.store.get_consent(request.consent_id) if request.consent_id else None
         return request, consent
@@ -510,27 +525,87 @@ class ConsentService:
     def requests_of(self, citizen: CitizenPrincipal) -> list[ConsentRequest]:
         return self.store.requests_for(citizen.subjects, limit=_MAX_PAGE)
 
-    def _own_request(self, citizen: CitizenPrincipal, request_id: str) -> ConsentRequest:
+    def _own_request(
+        self,
+        citizen: CitizenPrincipal,
+        request_id: str,
+        action: str,
+        http_request_id: str | None,
+    ) -> ConsentRequest:
         request = self.store.get_request(request_id)
-        # Another citizen's request looks exactly like one that does not exist.
-        if request is None or request.subject not in citizen.subjects:
+        if request is None:
+            raise NotFound("There is no such consent request.")
+        # Another citizen's request looks exactly like one that does not
+        # exist, but the attempt is logged under the citizen it names.
+        if request.subject not in citizen.subjects:
+            self._log_refusal(
+                Actor("citizen", f"afm:{citizen.afm}"),
+                action,
+                subject=request.subject,
+                purpose=request.purpose,
+                http_request_id=http_request_id,
+            )
             raise NotFound("There is no such consent request.")
         return request
 
-    def _own_consent(self, citizen: CitizenPrincipal, consent_id: str) -> Consent:
+    def _own_consent(
+        self,
+        citizen: CitizenPrincipal,
+        consent_id: str,
+        action: str,
+        http_request_id: str | None,
+    ) -> Consent:
         consent = self.store.get_consent(consent_id)
-        if consent is None or consent.citizen_afm != citizen.afm:
+        if consent is None:
+            raise NotFound("There is no such consent.")
+        if consent.citizen_afm != citizen.afm:
+            self._log_refusal(
+                Actor("citizen", f"afm:{citizen.afm}"),
+                action,
+                subject=consent.subject,
+                purpose=consent.purpose,
+                consent_id=consent.id,
+                http_request_id=http_request_id,
+            )
             raise NotFound("There is no such consent.")
         return consent
 
-    def get_request(self, citizen: CitizenPrincipal, request_id: str) -> ConsentRequest:
-        return self._own_request(citizen, request_id)
+    def _log_refusal(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        subject: str,
+        purpose: str,
+        http_request_id: str | None,
+        consent_id: str | None = None,
+    ) -> None:
+        """Record that an authenticated caller reached for someone else's consent."""
+        self.access_log.record(
+            AccessEntry(
+                time=self._clock(),
+                actor=actor,
+                action=action,
+                outcome="denied",
+                subject=subject,
+                purpose=purpose,
+                legal_basis="consent",
+                consent_id=consent_id,
+                reason=NOT_OWNER,
+                request_id=http_request_id or new_id(),
+            )
+        )
+
+    def get_request(
+        self, citizen: CitizenPrincipal, request_id: str, http_request_id: str | None = None
+    ) -> ConsentRequest:
+        return self._own_request(citizen, request_id, "consent.view", http_request_id)
 
     def preview(
         self, citizen: CitizenPrincipal, request_id: str, http_request_id: str | None = None
     ) -> Preview:
         """Fetch live and minimise what the request would share; nothing is stored."""
-        request = self._own_request(citizen, request_id)
+        request = self._own_request(citizen, request_id, "consent.preview", http_request_id)
         now = self._clock()
         if request.status(now) != "pending":
             raise Conflict(f"The request is {request.status(now)}; only pending ones preview.")
@@ -574,7 +649,7 @@ class ConsentService:
         http_request_id: str | None = None,
     ) -> tuple[ConsentRequest, Consent | None]:
         """Approve (until a date, or once) or refuse a pending request."""
-        request = self._own_request(citizen, request_id)
+        request = self._own_request(citizen, request_id, "consent.decide", http_request_id)
         now = self._clock()
         status = request.status(now)
         if status != "pending":
@@ -631,14 +706,16 @@ class ConsentService:
     def consents_of(self, citizen: CitizenPrincipal) -> list[Consent]:
         return self.store.consents_for(citizen.afm, limit=_MAX_PAGE)
 
-    def get_consent(self, citizen: CitizenPrincipal, consent_id: str) -> Consent:
-        return self._own_consent(citizen, consent_id)
+    def get_consent(
+        self, citizen: CitizenPrincipal, consent_id: str, http_request_id: str | None = None
+    ) -> Consent:
+        return self._own_consent(citizen, consent_id, "consent.view", http_request_id)
 
     def revoke(
         self, citizen: CitizenPrincipal, consent_id: str, http_request_id: str | None = None
     ) -> Consent:
         """Revoke: effective for the very next evidence request. Idempotent."""
-        consent = self._own_consent(citizen, consent_id)
+        consent = self._own_consent(citizen, consent_id, "consent.revoke", http_request_id)
         if consent.revoked_at is not None:
             return consent
         now = self._clock()
@@ -658,9 +735,11 @@ class ConsentService:
         # Re-read: a concurrent revocation may have won; either way it is revoked.
         return self.store.get_consent(consent.id) or replace(consent, revoked_at=now)
 
-    def receipt(self, citizen: CitizenPrincipal, consent_id: str) -> tuple[dict[str, Any], str]:
+    def receipt(
+        self, citizen: CitizenPrincipal, consent_id: str, http_request_id: str | None = None
+    ) -> tuple[dict[str, Any], str]:
         """The consent receipt and its compact JWS seal."""
-        consent = self._own_consent(citizen, consent_id)
+        consent = self._own_consent(citizen, consent_id, "consent.receipt", http_request_id)
         if self.keystore is None:
             raise ServiceUnavailable("The hub has no seal key; run 'hub keys init'.")
         now = self._clock()
@@ -758,10 +837,17 @@ class ConsentService:
         return AccessLogPage(items=items, next=following)
 
     def describe_entry(self, logged: LoggedEntry) -> dict[str, Any]:
-        """An access-log entry as the citizen reads it, with names from the catalogue."""
+        """An access-log entry as the citizen reads it, with names from the catalogue.
+
+        A citizen refused someone else's consent or certificate stays
+        anonymous to that someone: their identifier is another person's data
+        (the auditor still sees it in the log).
+        """
         entry = logged.entry
-        actor = entry.get("actor") or {}
-        agency = self.catalog.agencies.get(actor.get("id", "")) if actor else None
+        actor = dict(entry.get("actor") or {})
+        if actor.get("kind") == "citizen" and entry.get("reason") == NOT_OWNER:
+            actor["id"] = None
+        agency = self.catalog.agencies.get(actor.get("id") or "") if actor else None
         purpose = self.catalog.purposes.get(entry.get("purpose") or "")
         return {
             "index": logged.index,
@@ -781,6 +867,9 @@ class ConsentService:
             "evidence_type": entry.get("evidence_type"),
             "fields": list(entry.get("fields") or []),
             "reason": entry.get("reason"),
+            # Version-1 entries have none; the agency's reference links the
+            # access to the citizen's own application.
+            "case_reference": entry.get("case_reference"),
         }
 
     # -- helpers --------------------------------------------------------------------

@@ -1,10 +1,20 @@
 """The once-only exchange: an agency's evidence request, end to end.
 
 Order matters and is the point of this module: check the purpose and the
-agency, then the legal basis or consent, and only then touch a registry;
-resolve the citizen, fetch, normalise to the evidence schema, keep only what
-the purpose allows, and record the decision in the access log before any data
-leaves. Denials are recorded too.
+agency, the purpose's parameters, then the legal basis or consent, and only
+then touch a registry; resolve the citizen, fetch, normalise to the evidence
+schema, keep only what the purpose allows, record the decision in the access
+log, and only then seal the answer. Denials are recorded too.
+
+The seal (a JWS) says whom the answer is about and under what authority:
+the citizen as the agency named them, the purpose, legal basis or consent,
+the parameters, and where the access sits in the log (its origin and
+index). The index exists only once the entry is appended, so the entry is
+appended first and the answer sealed after; the entry in turn commits to the
+evidence by its digest. A court holding a sealed answer can therefore fetch
+that entry, prove it is in the log, and see that both tell the same story.
+An answer that cannot be sealed after its release was recorded leaves no
+data and is logged again as an error under the same request id.
 """
 
 from __future__ import annotations
@@ -13,18 +23,20 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from jsonschema import Draft202012Validator
 
 from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.canonical import canonical_json
 from hub.domain.catalog import Catalog, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
 from hub.domain.ports import AccessLog, JsonSealer, RegistryClient
+from hub.domain.text import check_plain_text
 from hub.errors import (
     BadRequest,
     CitizenNotFound,
@@ -42,6 +54,7 @@ __all__ = [
     "EvidenceService",
     "IdentityLookup",
     "NoConsentStore",
+    "seal_payload",
 ]
 
 
@@ -54,6 +67,16 @@ class EvidenceRequest:
     official: str | None = None
     case_reference: str | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
+    #: The ``X-Request-ID`` the agency sent, kept beside the hub's own id.
+    client_request_id: str | None = None
+
+    def check_text(self) -> None:
+        """Refuse control and bidi-control characters in what goes into the log."""
+        check_plain_text(self.official, "official")
+        check_plain_text(self.case_reference, "case_reference")
+        for name, value in self.parameters.items():
+            check_plain_text(name, "a parameter name")
+            check_plain_text(value, f"parameter {name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +90,7 @@ class EvidenceResult:
     legal_basis: str | None
     consent_id: str | None
     log_index: int
+    parameters: Mapping[str, str] = field(default_factory=dict)
     seal: str | None = None
 
 
@@ -138,6 +162,42 @@ def digest(value: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
 
 
+def seal_payload(
+    entry: AccessEntry,
+    *,
+    agency: str,
+    citizen: Mapping[str, str],
+    evidence: Mapping[str, Any],
+    log_origin: str,
+    log_index: int,
+) -> dict[str, Any]:
+    """What the seal of an evidence answer signs, read from its granted log entry.
+
+    Every claim but ``citizen``, ``agency``, ``evidence`` and the log's
+    origin and index is copied from the entry, so that a verifier can compare
+    them one by one with the entry at ``log_index``; the evidence is bound to
+    the entry by ``response_digest`` (SHA-256 of its RFC 8785 form).
+    """
+    obj = entry.to_json_obj()
+    return {
+        "citizen": dict(citizen),
+        "agency": agency,
+        "official": obj["actor"]["official"],
+        "evidence_type": obj["evidence_type"],
+        "evidence": dict(evidence),
+        "purpose": obj["purpose"],
+        "legal_basis": obj["legal_basis"],
+        "consent_id": obj["consent_id"],
+        "parameters": obj["parameters"],
+        "case_reference": obj["case_reference"],
+        "request_id": obj["request_id"],
+        "client_request_id": obj["client_request_id"],
+        "issued_at": obj["time"],
+        "log_origin": log_origin,
+        "log_index": log_index,
+    }
+
+
 class EvidenceService:
     def __init__(
         self,
@@ -149,6 +209,7 @@ class EvidenceService:
         consents: ConsentGate | None = None,
         sealer: JsonSealer | None = None,
         clock: Callable[[], dt.datetime] = _now,
+        log_origin: str = DEFAULT_ORIGIN,
     ) -> None:
         self.catalog = catalog
         self.registries = registries
@@ -157,6 +218,8 @@ class EvidenceService:
         self.consents: ConsentGate = consents or NoConsentStore()
         #: Seals each answer (JWS) so an agency can later prove its origin.
         self.sealer = sealer
+        #: The access log's name (its checkpoints' origin line), named in each seal.
+        self.log_origin = log_origin
         self._clock = clock
         self._validators = {
             tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
@@ -191,13 +254,19 @@ class EvidenceService:
     def request(
         self, principal: AgencyPrincipal, request: EvidenceRequest, request_id: str | None = None
     ) -> EvidenceResult:
+        # Free text is refused before anything happens: it would be logged forever.
+        request.check_text()
         request_id = request_id or uuid.uuid4().hex
         actor = Actor("agency", principal.agency_id, request.official or None)
         subject = f"{request.citizen.kind}:{request.citizen.value}"
         legal_basis: str | None = None
         consent_id: str | None = None
+        parameters: Mapping[str, str] = request.parameters
         try:
             purpose, evidence_type, allowed = self._authorise(principal, request)
+            parameters = purpose.resolve_parameters(
+                self.catalog.agencies.get(principal.agency_id), request.parameters
+            )
             legal_basis = purpose.legal_basis
             if purpose.consent_required:
                 legal_basis = "consent"
@@ -208,20 +277,13 @@ class EvidenceService:
                     citizen=request.citizen,
                     consent_id=request.consent_id,
                 )
-            evidence, used = self._fetch(evidence_type, request, request_id)
+            evidence, used = self._fetch(
+                evidence_type, replace(request, parameters=parameters), request_id
+            )
             shared = minimise(evidence, allowed)
             self._check_schema(evidence_type, shared)
-            issued_at = self._clock()
-            seal = self._seal(
-                principal=principal,
-                request_id=request_id,
-                purpose=purpose,
-                evidence_type=evidence_type,
-                shared=shared,
-                issued_at=issued_at,
-            )
             granted = AccessEntry(
-                time=issued_at,
+                time=self._clock(),
                 actor=actor,
                 action="evidence.request",
                 outcome="granted",
@@ -233,6 +295,9 @@ class EvidenceService:
                 fields=tuple(shared),
                 request_id=request_id,
                 response_digest=digest(shared),
+                case_reference=request.case_reference,
+                parameters=parameters,
+                client_request_id=request.client_request_id,
             )
             # With a consent, the consent is re-checked and spent in the very
             # transaction that records the release: a revocation that commits
@@ -241,6 +306,7 @@ class EvidenceService:
                 index = self.consents.record_use(consent_id, granted)
             else:
                 index = self.access_log.record(granted)
+            seal = self._seal(principal, request, granted, index, shared)
         except HubError as exc:
             self._deny(
                 exc,
@@ -250,6 +316,7 @@ class EvidenceService:
                 request_id=request_id,
                 legal_basis=legal_basis,
                 consent_id=consent_id,
+                parameters=parameters,
             )
             raise
         return EvidenceResult(
@@ -258,36 +325,33 @@ class EvidenceService:
             purpose=purpose.id,
             evidence=shared,
             registries=used,
-            issued_at=issued_at,
+            issued_at=granted.time,
             legal_basis=legal_basis,
             consent_id=consent_id,
             log_index=index,
+            parameters=parameters,
             seal=seal,
         )
 
     def _seal(
         self,
-        *,
         principal: AgencyPrincipal,
-        request_id: str,
-        purpose: Purpose,
-        evidence_type: EvidenceType,
+        request: EvidenceRequest,
+        granted: AccessEntry,
+        index: int,
         shared: dict[str, Any],
-        issued_at: dt.datetime,
     ) -> str | None:
-        # Sealed before the access is logged as granted: an answer that
-        # cannot be sealed is an error, and is logged as one.
         if self.sealer is None:
             return None
         return self.sealer.seal(
-            {
-                "request_id": request_id,
-                "agency": principal.agency_id,
-                "purpose": purpose.id,
-                "evidence_type": evidence_type.id,
-                "issued_at": issued_at.isoformat().replace("+00:00", "Z"),
-                "evidence": shared,
-            }
+            seal_payload(
+                granted,
+                agency=principal.agency_id,
+                citizen={request.citizen.kind: request.citizen.value},
+                evidence=shared,
+                log_origin=self.log_origin,
+                log_index=index,
+            )
         )
 
     def fetch_for_holder(
@@ -317,6 +381,7 @@ class EvidenceService:
         request_id: str,
         legal_basis: str | None,
         consent_id: str | None,
+        parameters: Mapping[str, str],
     ) -> None:
         self.access_log.record(
             AccessEntry(
@@ -331,6 +396,9 @@ class EvidenceService:
                 consent_id=consent_id or request.consent_id,
                 reason=exc.slug,
                 request_id=request_id,
+                case_reference=request.case_reference,
+                parameters=parameters,
+                client_request_id=request.client_request_id,
             )
         )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from hub.errors import ConfigError
 
-__all__ = ["DERIVATIONS", "apply_mapping", "check_rules", "lookup", "minimise"]
+__all__ = ["DERIVATIONS", "apply_mapping", "check_rules", "fold", "lookup", "minimise"]
 
 #: (the value at ``from``, the request's parameters, today, the rule's own options)
 Derivation = Callable[[Any, Mapping[str, Any], dt.date, Mapping[str, Any]], Any]
@@ -84,11 +84,11 @@ def _in_municipality(
         return None
     items = value if isinstance(value, list) else []
     path = str(options.get("field", "municipality"))
-    target = _fold(wanted)
-    return any(_fold(str(lookup(item, path) or "")) == target for item in items)
+    target = fold(wanted)
+    return any(fold(str(lookup(item, path) or "")) == target for item in items)
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Caseless and accentless, since Greek capitals drop accents: ΠΑΤΡΕΩΝ is Πατρέων."""
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -90,6 +90,7 @@ def _entry_row(described: dict[str, Any], words: Words) -> dict[str, Any]:
         "outcome": described.get("outcome") or "error",
         "outcome_text": words.term("outcomes", described.get("outcome")),
         "reason": words.term("reasons", described["reason"]) if described.get("reason") else None,
+        "case_reference": described.get("case_reference"),
     }
 
 

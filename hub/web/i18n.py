@@ -400,6 +400,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "fields_shared": ("Πεδία που δόθηκαν", "Fields shared"),
     "legal_basis": ("Νομική βάση", "Legal basis"),
     "actor_you": ("Εσείς", "You"),
+    "case_reference": ("Αριθμός υπόθεσης της υπηρεσίας", "Agency's case reference"),
     # The auditor's pages.
     "audit_title": ("Αναζήτηση στο αρχείο πρόσβασης", "Search the access log"),
     "audit_lead": (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, cast, get_args
 
 from hub.domain.auditlog.merkle import leaf_hash
@@ -25,6 +25,7 @@ from hub.errors import ValidationFailed
 __all__ = [
     "ENTRY_VERSION",
     "KNOWN_ACTIONS",
+    "NOT_OWNER",
     "AccessEntry",
     "Actor",
     "ActorKind",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 #: Bumped when the set of keys changes; old entries keep their own version.
-ENTRY_VERSION: Final = 1
+ENTRY_VERSION: Final = 2
 
 ActorKind = Literal["agency", "citizen", "verifier", "auditor", "operator", "system"]
 Outcome = Literal["granted", "denied", "error"]
@@ -51,13 +52,23 @@ KNOWN_ACTIONS: Final = frozenset(
         "certificate.revoke",
         "certificate.verify",
         "log.checkpoint",
+        # Refusals of someone else's consent, request or certificate (NOT_OWNER).
+        "consent.status",
+        "consent.view",
+        "consent.decide",
+        "consent.receipt",
+        "certificate.download",
     }
 )
+
+#: The ``reason`` of a denial for reaching at someone else's consent, consent
+#: request or certificate: answered as "not found", logged as what it was.
+NOT_OWNER: Final = "not-owner"
 
 _ACTOR_KINDS: Final = frozenset(get_args(ActorKind))
 _OUTCOMES: Final = frozenset(get_args(Outcome))
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
-_KEYS: Final = frozenset(
+_KEYS_V1: Final = frozenset(
     {
         "v",
         "time",
@@ -75,6 +86,9 @@ _KEYS: Final = frozenset(
         "response_digest",
     }
 )
+#: The keys version 2 added to those of version 1.
+_ADDED_V2: Final = frozenset({"case_reference", "parameters", "client_request_id"})
+_KEYS: Final = {1: _KEYS_V1, 2: _KEYS_V1 | _ADDED_V2}
 
 
 def entry_leaf_hash(obj: Mapping[str, Any]) -> bytes:
@@ -142,7 +156,12 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class AccessEntry:
-    """One logged access. ``fields`` are kept sorted and without repeats."""
+    """One logged access. ``fields`` are kept sorted and without repeats.
+
+    ``parameters`` maps purpose parameter names to the values that shaped
+    the answer; ``v`` is the entry's version, the current one unless an
+    older entry is being read back.
+    """
 
     time: dt.datetime
     actor: Actor
@@ -157,6 +176,10 @@ class AccessEntry:
     reason: str | None = None
     request_id: str | None = None
     response_digest: str | None = None
+    case_reference: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    client_request_id: str | None = None
+    v: int = ENTRY_VERSION
 
     def __post_init__(self) -> None:
         if not isinstance(self.time, dt.datetime) or self.time.utcoffset() is None:
@@ -166,6 +189,8 @@ class AccessEntry:
             raise ValidationFailed("action is a dotted lower-case name such as evidence.request")
         if self.outcome not in _OUTCOMES:
             raise ValidationFailed(f"unknown outcome {self.outcome!r}")
+        if self.v not in _KEYS or isinstance(self.v, bool):
+            raise ValidationFailed("unsupported entry version")
         fields: object = self.fields
         # A bare string is iterable too; refuse it rather than log its letters.
         if isinstance(fields, str) or not all(isinstance(f, str) for f in self.fields):
@@ -180,15 +205,26 @@ class AccessEntry:
             "reason",
             "request_id",
             "response_digest",
+            "case_reference",
+            "client_request_id",
         ):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValidationFailed(f"{name} must be a string or None")
+        parameters: object = self.parameters
+        if not isinstance(parameters, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parameters.items()
+        ):
+            raise ValidationFailed("parameters map names to strings")
+        # A plain, sorted dict: equal entries compare equal whatever was passed.
+        object.__setattr__(self, "parameters", dict(sorted(parameters.items())))
+        if self.v == 1 and (self.case_reference or self.parameters or self.client_request_id):
+            raise ValidationFailed("a version-1 entry has no accountability fields")
 
     def to_json_obj(self) -> dict[str, Any]:
         """The entry as a JSON object: what exports carry and hashing reads."""
-        return {
-            "v": ENTRY_VERSION,
+        obj: dict[str, Any] = {
+            "v": self.v,
             "time": _format_time(self.time),
             "actor": self.actor.to_json_obj(),
             "subject": self.subject,
@@ -203,22 +239,31 @@ class AccessEntry:
             "request_id": self.request_id,
             "response_digest": self.response_digest,
         }
+        if self.v >= 2:
+            obj["case_reference"] = self.case_reference
+            obj["parameters"] = dict(self.parameters)
+            obj["client_request_id"] = self.client_request_id
+        return obj
 
     @classmethod
     def from_json_obj(cls, obj: object) -> AccessEntry:
         """Read an entry written by :meth:`to_json_obj`; strict about keys."""
         if not isinstance(obj, Mapping):
             raise ValidationFailed("an entry is a JSON object")
-        if set(obj) != _KEYS:
-            raise ValidationFailed("the entry's keys are not those of its version")
-        if obj["v"] != ENTRY_VERSION or isinstance(obj["v"], bool):
+        version = obj.get("v")
+        if isinstance(version, bool) or version not in _KEYS:
             raise ValidationFailed("unsupported entry version")
+        if set(obj) != _KEYS[version]:
+            raise ValidationFailed("the entry's keys are not those of its version")
         fields = obj["fields"]
         if not isinstance(fields, list):
             raise ValidationFailed("fields is a list of field names")
         outcome = _req_str(obj, "outcome")
         if outcome not in _OUTCOMES:
             raise ValidationFailed(f"unknown outcome {outcome!r}")
+        parameters = obj.get("parameters", {})
+        if not isinstance(parameters, Mapping):
+            raise ValidationFailed("parameters map names to strings")
         return cls(
             time=_parse_time(obj["time"]),
             actor=Actor.from_json_obj(obj["actor"]),
@@ -233,6 +278,10 @@ class AccessEntry:
             reason=_opt_str(obj, "reason"),
             request_id=_opt_str(obj, "request_id"),
             response_digest=_opt_str(obj, "response_digest"),
+            case_reference=_opt_str(obj, "case_reference"),
+            parameters=parameters,
+            client_request_id=_opt_str(obj, "client_request_id"),
+            v=version,
         )
 
     def canonical_bytes(self) -> bytes:

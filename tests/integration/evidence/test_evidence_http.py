@@ -150,14 +150,20 @@ def test_derived_answers_never_carry_the_raw_field(
     assert response.json()["evidence"] == {"adult": False}
 
 
+def _properties(sandbox: Any, afm: str) -> list[str]:
+    land = requests.get(f"{sandbox.urls['land']}/v1/owners/{afm}/properties", timeout=5)
+    return [p["address"]["municipality"] for p in land.json()["properties"]]
+
+
 def test_owns_property_in_municipality_is_a_yes_or_no(
     hub_url: str, keys_dir: Path, citizens: list[dict[str, Any]], sandbox: Any
 ) -> None:
-    owner = _pick(citizens, "owns_property")
-    land = requests.get(f"{sandbox.urls['land']}/v1/owners/{owner['afm']}/properties", timeout=5)
-    municipality = land.json()["properties"][0]["address"]["municipality"]
+    # The municipality of Athens asks about Athens, its registered jurisdiction.
+    owners = [c for c in citizens if c.get("owns_property") and not c.get("deceased")]
+    inside = next(c for c in owners if "Αθήνα" in _properties(sandbox, c["afm"]))
+    outside = next(c for c in owners if "Αθήνα" not in _properties(sandbox, c["afm"]))
     token = agency_token(hub_url, keys_dir, "municipality-athens")
-    for place, expected in ((municipality, True), ("Πουθενά", False)):
+    for owner, expected in ((inside, True), (outside, False)):
         response = post_evidence(
             hub_url,
             token,
@@ -165,10 +171,13 @@ def test_owns_property_in_municipality_is_a_yes_or_no(
                 "citizen": {"afm": owner["afm"]},
                 "evidence_type": "property-ownership",
                 "purpose": "local-property-check",
-                "parameters": {"municipality": place},
+                "parameters": {"municipality": "ΑΘΗΝΑ"},
             },
         )
+        assert response.status_code == 200, response.text
         assert response.json()["evidence"] == {"owns_property_in_municipality": expected}
+        # The catalogue's spelling is what the answer ran with.
+        assert response.json()["parameters"] == {"municipality": "Αθήνα"}
 
 
 def _problem(response: requests.Response, status: int, slug: str) -> dict[str, Any]:

@@ -56,15 +56,20 @@ def test_framework_errors_are_problems(
     assert "Traceback" not in response.text
 
 
-def test_request_id_is_kept_or_minted_and_echoed(hub_url: str) -> None:
+def test_request_id_is_minted_and_the_clients_echoed_beside_it(hub_url: str) -> None:
+    # The hub's own id is always the request id; a client's is only echoed.
     kept = requests.get(f"{hub_url}/healthz", headers={"X-Request-ID": "abc-123"}, timeout=5)
-    assert kept.headers["X-Request-ID"] == "abc-123"
+    assert len(kept.headers["X-Request-ID"]) == 32
+    assert kept.headers["X-Request-ID"] != "abc-123"
+    assert kept.headers["X-Client-Request-ID"] == "abc-123"
     minted = requests.get(f"{hub_url}/healthz", timeout=5)
     assert len(minted.headers["X-Request-ID"]) == 32
+    assert "X-Client-Request-ID" not in minted.headers
     hostile = requests.get(f"{hub_url}/healthz", headers={"X-Request-ID": "x" * 500}, timeout=5)
     assert hostile.headers["X-Request-ID"] != "x" * 500
+    assert "X-Client-Request-ID" not in hostile.headers
     problem = requests.get(f"{hub_url}/nowhere", headers={"X-Request-ID": "r-1"}, timeout=5)
-    assert problem.json()["request_id"] == "r-1"
+    assert problem.json()["request_id"] == problem.headers["X-Request-ID"] != "r-1"
 
 
 def test_oversized_body_is_refused_before_it_is_read(settings: Settings) -> None:

@@ -44,7 +44,7 @@ def _entry(**overrides: Any) -> AccessEntry:
 def test_json_shape() -> None:
     obj = _entry().to_json_obj()
     assert obj == {
-        "v": 1,
+        "v": 2,
         "time": "2025-03-01T12:30:05.123456Z",
         "actor": {"kind": "agency", "id": "agency:efka", "official": "official-17"},
         "subject": "cit:7f3a",
@@ -58,7 +58,39 @@ def test_json_shape() -> None:
         "reason": None,
         "request_id": "req-1",
         "response_digest": "sha256:" + "ab" * 32,
+        "case_reference": None,
+        "parameters": {},
+        "client_request_id": None,
     }
+
+
+def test_version_1_entries_keep_their_bytes() -> None:
+    # An entry logged before version 2 is read back and re-serialised with
+    # exactly its own keys, so its leaf hash still matches the tree.
+    obj = _entry().to_json_obj()
+    for key in ("case_reference", "parameters", "client_request_id"):
+        del obj[key]
+    obj["v"] = 1
+    entry = AccessEntry.from_json_obj(obj)
+    assert entry.to_json_obj() == obj
+    assert entry.leaf_hash() == entry_leaf_hash(obj)
+    with pytest.raises(ValidationFailed):
+        AccessEntry.from_json_obj({**obj, "case_reference": None})
+    with pytest.raises(ValidationFailed):
+        _entry(v=1, case_reference="A-1")
+
+
+def test_accountability_fields_round_trip() -> None:
+    entry = _entry(
+        case_reference="ΑΠ-2025/17",
+        parameters={"municipality": "Αθήνα"},
+        client_request_id="their-id",
+    )
+    obj = entry.to_json_obj()
+    assert obj["parameters"] == {"municipality": "Αθήνα"}
+    assert AccessEntry.from_json_obj(obj) == entry
+    with pytest.raises(ValidationFailed):
+        _entry(parameters={"municipality": 3})
 
 
 def test_canonical_bytes_are_rfc8785() -> None:
@@ -151,7 +183,8 @@ def _obj(**changes: Any) -> dict[str, Any]:
     [
         [],
         _obj(extra=1),
-        _obj(v=2),
+        _obj(v=3),
+        _obj(v=1),
         _obj(v=True),
         _obj(time="2025-03-01T12:30:05"),
         _obj(time="yesterday Z"),

@@ -222,9 +222,20 @@ def test_requests_outside_the_purpose_are_refused(
 def test_another_agency_cannot_read_a_request(world: World) -> None:
     request_id = world.open()
     with pytest.raises(NotFound):
-        world.service.request_for_agency(OPEKA, request_id)
+        world.service.request_for_agency(OPEKA, request_id, "http-1")
+    refused = world.entries()[-1]
+    assert (refused["action"], refused["outcome"], refused["reason"]) == (
+        "consent.status",
+        "denied",
+        "not-owner",
+    )
+    assert refused["actor"]["id"] == "opeka"
+    assert refused["subject"] == f"afm:{A.afm}"
+    assert refused["request_id"] == "http-1"
+    logged = len(world.entries())
     with pytest.raises(NotFound):
         world.service.request_for_agency(BANK, "f" * 32)
+    assert len(world.entries()) == logged
 
 
 def test_a_pending_request_lapses(world: World) -> None:
@@ -400,11 +411,25 @@ def test_another_citizen_sees_none_of_it(world: World) -> None:
         lambda: world.service.revoke(B, consent_id),
         lambda: world.service.receipt(B, consent_id),
     ):
+        logged = len(world.entries())
         with pytest.raises(NotFound):
             attempt()
+        # Each attempt is one denial, under A, naming B.
+        (refused,) = world.entries()[logged:]
+        assert (refused["outcome"], refused["reason"]) == ("denied", "not-owner")
+        assert refused["actor"] == {"kind": "citizen", "id": f"afm:{B.afm}", "official": None}
+        assert refused["subject"] == f"afm:{A.afm}"
     assert world.service.get_request(A, request_id).status(world.clock()) == "pending"
     assert world.service.get_consent(A, consent_id).revoked_at is None
     assert world.service.accesses(B).items == ()
+    # A sees the attempts, without B's identifier.
+    attempts = [
+        world.service.describe_entry(e)
+        for e in world.service.accesses(A).items
+        if e.entry["reason"] == "not-owner"
+    ]
+    assert len(attempts) == 6
+    assert all(a["actor"]["id"] is None for a in attempts)
 
 
 def test_a_request_by_amka_reaches_the_citizen_by_amka(world: World) -> None:

@@ -13,7 +13,7 @@ import yaml
 
 from hub.catalog_files import load_catalog
 from hub.domain.catalog import Catalog
-from hub.errors import ConfigError
+from hub.errors import ConfigError, ParameterNotAllowed
 
 SPECS_CATALOG = Path(__file__).resolve().parents[3] / "specs" / "catalog"
 
@@ -372,3 +372,79 @@ def test_a_copy_of_the_real_catalogue_with_one_break_is_refused(tmp_path: Path) 
     (folder / "purposes.yaml").write_text(yaml.safe_dump(purposes), encoding="utf-8")
     with pytest.raises(ConfigError, match="youth-card: birth-certificate has no fields afm"):
         load_catalog(folder)
+
+
+# -- purpose parameters -------------------------------------------------------------------
+
+
+def _with_parameters(rule: Any, jurisdiction: Any = None) -> dict[str, Any]:
+    docs = documents()
+    if jurisdiction is not None:
+        docs["agencies"]["municipality-athens"]["jurisdiction"] = jurisdiction
+    docs["purposes"]["youth-card"]["parameters"] = {"municipality": rule}
+    return docs
+
+
+def test_a_jurisdiction_parameter_takes_only_the_agencys_own_value() -> None:
+    catalog = build(_with_parameters({"jurisdiction": "municipality"}, {"municipality": "Αθήνα"}))
+    purpose = catalog.purposes["youth-card"]
+    athens = catalog.agencies["municipality-athens"]
+    assert athens.jurisdiction == {"municipality": "Αθήνα"}
+    assert purpose.resolve_parameters(athens, {}) == {"municipality": "Αθήνα"}
+    assert purpose.resolve_parameters(athens, {"municipality": " αθηνα "}) == {
+        "municipality": "Αθήνα"
+    }
+    for given in ({"municipality": "Βόλος"}, {"region": "Αττική"}):
+        with pytest.raises(ParameterNotAllowed):
+            purpose.resolve_parameters(athens, given)
+    # An agency that registers no jurisdiction gets nothing through the rule.
+    with pytest.raises(ParameterNotAllowed):
+        purpose.resolve_parameters(catalog.agencies["bank-demo"], {})
+
+
+def test_a_closed_set_parameter_takes_only_its_values() -> None:
+    catalog = build(_with_parameters({"values": ["Αθήνα", "Πειραιάς"]}))
+    purpose = catalog.purposes["youth-card"]
+    athens = catalog.agencies["municipality-athens"]
+    assert purpose.resolve_parameters(athens, {}) == {}
+    assert purpose.resolve_parameters(athens, {"municipality": "ΠΕΙΡΑΙΑΣ"}) == {
+        "municipality": "Πειραιάς"
+    }
+    with pytest.raises(ParameterNotAllowed):
+        purpose.resolve_parameters(athens, {"municipality": "Βόλος"})
+
+
+def test_purposes_without_parameters_refuse_every_parameter() -> None:
+    catalog = build(documents())
+    with pytest.raises(ParameterNotAllowed):
+        catalog.purposes["youth-card"].resolve_parameters(
+            catalog.agencies["municipality-athens"], {"municipality": "Αθήνα"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("rule", "jurisdiction", "message"),
+    [
+        ({"jurisdiction": "municipality"}, None, "registers none"),
+        ({"jurisdiction": "municipality"}, {"region": "Αττική"}, "registers none"),
+        ({"jurisdiction": "municipality", "values": ["x"]}, {"municipality": "x"}, "exactly one"),
+        ({}, None, "exactly one"),
+        ("municipality", None, "exactly one"),
+        ({"values": []}, None, "non-empty list"),
+        ({"values": "Αθήνα"}, None, "non-empty list"),
+        ({"jurisdiction": ""}, None, "names an agency attribute"),
+        ({"values": ["x"], "default": "x"}, None, "only jurisdiction"),
+        ({"values": ["x"]}, {"municipality": 3}, "jurisdiction maps"),
+    ],
+)
+def test_bad_parameter_declarations_are_refused(rule: Any, jurisdiction: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build(_with_parameters(rule, jurisdiction))
+
+
+def test_the_real_catalogue_keeps_municipalities_to_their_own() -> None:
+    catalog = load_catalog(SPECS_CATALOG).catalog
+    check = catalog.purposes["local-property-check"]
+    assert check.parameters["municipality"].jurisdiction == "municipality"
+    for agency in check.agencies:
+        assert "municipality" in catalog.agencies[agency].jurisdiction

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hub.domain.auditlog.entry import AccessEntry
+from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.catalog import Catalog, Purpose
 from hub.domain.evidence import (
@@ -24,16 +25,19 @@ from hub.errors import (
     BadRequest,
     CitizenNotFound,
     ConsentRequired,
+    ParameterNotAllowed,
     PurposeNotAllowed,
     RegistryError,
     RegistryUnavailable,
     StorageError,
+    ValidationFailed,
 )
 
 NOW = dt.datetime(2025, 6, 15, 9, 30, tzinfo=dt.UTC)
 AFM, AMKA = "090000045", "01019012345"
 OPEKA = AgencyPrincipal("opeka", ("benefit", "investigation", "mortgage"), "tok-1")
 BANK = AgencyPrincipal("bank-demo", ("mortgage",), "tok-2")
+ATHENS = AgencyPrincipal("municipality-athens", ("school", "local"), "tok-3")
 
 PROPERTY_SCHEMA = {
     "type": "object",
@@ -124,7 +128,11 @@ def catalog() -> Catalog:
         agencies={
             "opeka": {"name": "ΟΠΕΚΑ", "kind": "welfare"},
             "bank-demo": {"name": "Bank", "kind": "bank"},
-            "municipality-athens": {"name": "Δήμος", "kind": "municipality"},
+            "municipality-athens": {
+                "name": "Δήμος",
+                "kind": "municipality",
+                "jurisdiction": {"municipality": "Αθήνα"},
+            },
         },
         purposes={
             "benefit": {
@@ -146,6 +154,13 @@ def catalog() -> Catalog:
                 "description": "Not OPEKA's",
                 "legal_basis": "Ν. 4610/2019",
                 "agencies": ["municipality-athens"],
+                "evidence": {"property-ownership": ["property_count"]},
+            },
+            "local": {
+                "description": "A yes or no about the municipality",
+                "legal_basis": "Ν. 3852/2010",
+                "agencies": ["municipality-athens"],
+                "parameters": {"municipality": {"jurisdiction": "municipality"}},
                 "evidence": {"property-ownership": ["property_count"]},
             },
             "mortgage": {
@@ -518,3 +533,129 @@ def test_a_storage_failure_while_logging_a_denial_is_still_an_error(world: World
         ask(world, purpose="no-such-purpose")
     assert isinstance(caught.value.__context__, PurposeNotAllowed)
     assert world.registry_calls == 0
+
+
+# -- accountability: parameters, free text, the seal ------------------------------------------
+
+
+class RecordingSealer:
+    """Seals by remembering the payload and how many entries were logged by then."""
+
+    def __init__(self, log: FakeAccessLog) -> None:
+        self.log = log
+        self.sealed: list[tuple[dict[str, Any], int]] = []
+        self.failure: Exception | None = None
+
+    def seal(self, payload: Mapping[str, Any]) -> str:
+        if self.failure is not None:
+            raise self.failure
+        self.sealed.append((dict(payload), len(self.log.entries)))
+        return "sealed"
+
+
+def test_a_parameter_outside_the_agencys_jurisdiction_is_refused_before_any_registry(
+    world: World,
+) -> None:
+    with pytest.raises(ParameterNotAllowed):
+        ask(world, purpose="local", principal=ATHENS, parameters={"municipality": "Βόλος"})
+    assert world.registry_calls == 0
+    entry = the_entry(world)
+    assert entry.outcome == "denied"
+    assert entry.reason == "parameter-not-allowed"
+    assert entry.parameters == {"municipality": "Βόλος"}
+
+
+def test_an_undeclared_parameter_is_refused(world: World) -> None:
+    with pytest.raises(ParameterNotAllowed):
+        ask(world, parameters={"municipality": "Αθήνα"})
+    assert world.registry_calls == 0
+
+
+def test_the_jurisdiction_is_used_and_recorded_in_the_catalogues_spelling(world: World) -> None:
+    result = ask(world, purpose="local", principal=ATHENS, parameters={"municipality": "ΑΘΗΝΑ"})
+    assert result.parameters == {"municipality": "Αθήνα"}
+    assert the_entry(world).parameters == {"municipality": "Αθήνα"}
+    world.log.entries.clear()
+    assert ask(world, purpose="local", principal=ATHENS).parameters == {"municipality": "Αθήνα"}
+
+
+@pytest.mark.parametrize("field", ["official", "case_reference"])
+@pytest.mark.parametrize("text", ["a\nb", "a\x00b", "a\u202eb", "a\u2067b", "a\u200fb"])
+def test_control_characters_are_refused_before_anything_happens(
+    world: World, field: str, text: str
+) -> None:
+    request = EvidenceRequest(
+        citizen=CitizenRef("afm", AFM),
+        evidence_type="property-ownership",
+        purpose="benefit",
+        **{field: text},
+    )
+    with pytest.raises(ValidationFailed, match=field):
+        world.service().request(OPEKA, request, "req-1")
+    assert world.log.entries == []
+    assert world.registry_calls == 0
+
+
+def test_the_accountability_fields_reach_the_entry(world: World) -> None:
+    ask(world, case_reference="ΑΠ-7", client_request_id="theirs-1")
+    entry = the_entry(world)
+    assert entry.case_reference == "ΑΠ-7"
+    assert entry.client_request_id == "theirs-1"
+    assert entry.request_id == "req-42"
+
+
+def test_the_seal_is_made_after_the_entry_and_names_whom_and_why(world: World) -> None:
+    service = world.service()
+    sealer = RecordingSealer(world.log)
+    service.sealer = sealer
+    request = EvidenceRequest(
+        citizen=CitizenRef("amka", AMKA),
+        evidence_type="insurance-status",
+        purpose="benefit",
+        official="clerk-7",
+        case_reference="ΑΠ-7",
+        client_request_id="theirs-1",
+    )
+    result = service.request(OPEKA, request, "req-42")
+    ((payload, logged_by_then),) = sealer.sealed
+    assert logged_by_then == 1
+    entry = the_entry(world).to_json_obj()
+    assert result.seal == "sealed"
+    assert payload == {
+        "citizen": {"amka": AMKA},
+        "agency": "opeka",
+        "official": "clerk-7",
+        "evidence_type": "insurance-status",
+        "evidence": result.evidence,
+        "purpose": "benefit",
+        "legal_basis": "Ν. 4756/2020",
+        "consent_id": None,
+        "parameters": {},
+        "case_reference": "ΑΠ-7",
+        "request_id": "req-42",
+        "client_request_id": "theirs-1",
+        "issued_at": entry["time"],
+        "log_origin": DEFAULT_ORIGIN,
+        "log_index": result.log_index,
+    }
+    assert result.log_index == 100
+    assert entry["response_digest"] == digest(payload["evidence"])
+
+
+def test_an_answer_that_cannot_be_sealed_is_logged_as_an_error_and_not_returned(
+    world: World,
+) -> None:
+    from hub.domain.sealing.errors import SealingError  # noqa: PLC0415
+
+    service = world.service()
+    sealer = RecordingSealer(world.log)
+    sealer.failure = SealingError("the seal key is gone")
+    service.sealer = sealer
+    request = EvidenceRequest(
+        citizen=CitizenRef("afm", AFM), evidence_type="property-ownership", purpose="benefit"
+    )
+    with pytest.raises(SealingError):
+        service.request(OPEKA, request, "req-9")
+    granted, failed = world.log.entries
+    assert (granted.outcome, failed.outcome) == ("granted", "error")
+    assert granted.request_id == failed.request_id == "req-9"

@@ -187,6 +187,11 @@ class ParameterNotAllowed(Forbidden):
 
     slug = "parameter-not-allowed"
     title = "Parameter not allowed"
+    title_el = "Η παράμετρος δεν επιτρέπεται"
+    detail_el = (
+        "Η τιμή της παραμέτρου δεν επιτρέπεται για αυτόν τον φορέα: "
+        "δεκτή είναι μόνο η δική του αρμοδιότητα ή μία από τις τιμές του καταλόγου."
+    )
 
 
 class ConsentRequired(Forbidden):

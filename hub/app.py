@@ -24,6 +24,7 @@ from adapters.rest import RestRegistryClient
 from adapters.soap import SoapRegistryClient
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
+from hub.api._certificates import IssuanceGate
 from hub.api.middleware import HubMiddleware
 from hub.auditlog_keys import build_audit_service
 from hub.catalog_files import LoadedCatalog, load_catalog
@@ -82,6 +83,8 @@ class Services:
     consents: ConsentService | None = None
     verify_limiter: SqlRateLimiter | None = None
     token_limiter: SqlRateLimiter | None = None
+    #: Certificate issuance: a per-citizen limit and a bounded worker pool.
+    issuance: IssuanceGate | None = None
     #: The web sign-in through the citizens' identity issuer; None: the dev picker.
     citizen_signin: CitizenSignIn | None = None
     _tokens: TokenService | None = None
@@ -103,6 +106,8 @@ class Services:
     def close(self) -> None:
         for client in self.registries.values():
             client.close()
+        if self.issuance is not None:
+            self.issuance.close()
         self.db.dispose()
 
 
@@ -289,6 +294,16 @@ def build_services(settings: Settings) -> Services:
             sealer=PdfSealer(services.keystore, level=level, timestamper=timestamper),
             trust=services.keystore.trust,
             public_url=settings.public_url,
+        )
+        services.issuance = IssuanceGate(
+            SqlRateLimiter(
+                db,
+                limit=settings.certificate_rate_limit,
+                window=settings.certificate_rate_window,
+                scope="certificate",
+            ),
+            workers=settings.certificate_workers,
+            queue=settings.certificate_queue,
         )
         services.consents = ConsentService(
             catalog=loaded.catalog,

@@ -12,7 +12,8 @@ The tree::
     ├── ConfigError (500)
     ├── BadRequest (400)
     │   ├── InvalidIdentifier (400)
-    │   └── ValidationFailed (400)
+    │   ├── ValidationFailed (400)
+    │   └── NestingTooDeep (400)
     ├── Unauthorized (401)
     │   └── InvalidToken (401)
     ├── Forbidden (403)
@@ -27,7 +28,8 @@ The tree::
     ├── TooManyRequests (429)
     ├── StorageError (503)
     ├── ServiceUnavailable (503)
-    │   └── IdentityProviderUnavailable (503)
+    │   ├── IdentityProviderUnavailable (503)
+    │   └── ServerBusy (503)
     └── RegistryError (502)
         ├── RegistryUnavailable (503)
         └── RegistryTimeout (504)
@@ -50,12 +52,14 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidToken",
     "MethodNotAllowed",
+    "NestingTooDeep",
     "NotFound",
     "PayloadTooLarge",
     "PurposeNotAllowed",
     "RegistryError",
     "RegistryTimeout",
     "RegistryUnavailable",
+    "ServerBusy",
     "ServiceUnavailable",
     "StorageError",
     "TooManyRequests",
@@ -122,6 +126,17 @@ class InvalidIdentifier(BadRequest):
 class ValidationFailed(BadRequest):
     slug = "validation-failed"
     title = "Request validation failed"
+
+
+class NestingTooDeep(BadRequest):
+    """A JSON document nested deeper than the hub parses.
+
+    Parsers recurse once per level, so a body of a few hundred kilobytes of
+    brackets would exhaust the interpreter's stack; it is refused unread.
+    """
+
+    slug = "nesting-too-deep"
+    title = "JSON nested too deeply"
 
 
 class Unauthorized(HubError):
@@ -215,6 +230,17 @@ class IdentityProviderUnavailable(ServiceUnavailable):
 
     slug = "identity-provider-unavailable"
     title = "Identity provider unavailable"
+
+
+class ServerBusy(ServiceUnavailable):
+    """Every worker for this kind of work is busy and its queue is full.
+
+    The client is told when to try again (``Retry-After``) rather than kept
+    waiting in a queue that only grows.
+    """
+
+    slug = "busy"
+    title = "Busy"
 
 
 class RegistryError(HubError):

@@ -2,24 +2,44 @@
 
 The certificate service needs the seal key, so it is absent (``None``) when
 the hub runs without keys; these accessors turn that into a 503 problem.
-They also find the client's address for the public endpoints' rate limit.
+They also find the client's address for the public endpoints' rate limit,
+and hold the :class:`IssuanceGate` through which every certificate is issued
+(by the API and by the citizen's web pages alike).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from connexion.context import scope as _scope
+from starlette.concurrency import run_in_threadpool
 
 from hub.api._context import services
-from hub.errors import ServiceUnavailable, TooManyRequests
+from hub.errors import ServerBusy, ServiceUnavailable, TooManyRequests
 
 if TYPE_CHECKING:
-    from hub.domain.certificates import CertificateService
+    from hub.app import Services
+    from hub.domain.auth import CitizenPrincipal
+    from hub.domain.certificates import CertificateService, IssuedCertificate
     from hub.domain.ports import RateLimiter
     from hub.domain.sealing.keystore import FileKeyStore
 
-__all__ = ["certificate_service", "check_rate_limit", "client_address", "keystore"]
+__all__ = [
+    "IssuanceGate",
+    "certificate_service",
+    "check_rate_limit",
+    "client_address",
+    "issuance_gate",
+    "keystore",
+]
+
+#: What a busy hub tells a client to wait, in seconds: about one issuance.
+_BUSY_RETRY_AFTER = 2
 
 
 def certificate_service() -> CertificateService:
@@ -37,7 +57,12 @@ def keystore() -> FileKeyStore:
 
 
 def client_address() -> str:
-    """The peer's address as the server saw it (a proxy's, unless it forwards)."""
+    """The peer's address as the server saw it.
+
+    That is a proxy's address unless the proxy is listed in
+    ``HUB_TRUSTED_PROXIES``: only then does the server take the client's
+    address from ``X-Forwarded-For`` (see ``hub/cli/_http.py``).
+    """
     client = _scope.get("client")
     if client:
         return str(client[0])
@@ -54,3 +79,75 @@ def check_rate_limit(limiter_name: str = "verify_limiter", what: str = "verifica
         raise TooManyRequests(
             f"Too many {what} requests; try again in {wait} seconds.", retry_after=wait
         )
+
+
+class IssuanceGate:
+    """Issues certificates with a per-citizen limit, in a bounded pool of workers.
+
+    Issuing renders a PDF with an embedded font and seals it: tens of
+    milliseconds of CPU each, held under the interpreter lock. Unbounded, one
+    citizen asking for sixty at once fills every worker thread and starves
+    the event loop (``/healthz`` took seconds). So:
+
+    * each citizen may ask for ``limit`` certificates per ``window`` seconds,
+      counted in the shared database so the limit holds across nodes (429);
+    * issuances run on ``workers`` threads of their own, never on the event
+      loop or the framework's shared thread pool, and at most ``queue`` more
+      wait for a turn; beyond that the answer is 503 with ``Retry-After``.
+    """
+
+    def __init__(self, limiter: RateLimiter | None, *, workers: int, queue: int) -> None:
+        self.limiter = limiter
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certificates")
+        self._slots = threading.BoundedSemaphore(workers + queue)
+
+    def _check_limit(self, holder: CitizenPrincipal) -> None:
+        if self.limiter is None:
+            return
+        # The counter's key is a digest, so the table holds no identifier.
+        key = hashlib.sha256(f"afm:{holder.afm}".encode()).hexdigest()[:40]
+        wait = self.limiter.hit(key)
+        if wait is not None:
+            raise TooManyRequests(
+                f"Too many certificates asked for; try again in {wait} seconds.",
+                retry_after=wait,
+            )
+
+    async def issue(
+        self,
+        service: CertificateService,
+        holder: CitizenPrincipal,
+        evidence_type: str,
+        request_id: str | None,
+    ) -> IssuedCertificate:
+        """Issue one certificate for ``holder``, or refuse at once (429, 503)."""
+        await run_in_threadpool(self._check_limit, holder)
+        if not self._slots.acquire(blocking=False):
+            raise ServerBusy(
+                "Every certificate worker is busy; try again shortly.",
+                retry_after=_BUSY_RETRY_AFTER,
+            )
+        try:
+            # The worker sees the request's context (its request id for the logs).
+            context = contextvars.copy_context()
+            future = self._pool.submit(
+                context.run, service.issue, holder, evidence_type, request_id
+            )
+        except BaseException:
+            self._slots.release()
+            raise
+        # The slot is freed when the work ends, not when the client stops
+        # waiting: a client that hangs up must not let the queue grow.
+        future.add_done_callback(lambda _: self._slots.release())
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def issuance_gate(hub: Services | None = None) -> IssuanceGate:
+    """The issuance gate of ``hub`` (the request's hub when omitted)."""
+    hub = hub if hub is not None else services()
+    if hub.issuance is None:
+        raise ServiceUnavailable("The hub has no seal key; run 'hub keys init'.")
+    return hub.issuance

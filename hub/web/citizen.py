@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hub.api._certificates import issuance_gate
 from hub.domain.auditlog.service import AuditService, EntryQuery
 from hub.domain.auth import CitizenPrincipal
 from hub.domain.certificates import CertificateService
@@ -182,7 +183,9 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
                 "errors": {"type": page.t("cert_type_label")},
             }
             return frame.render(page, "me_certificates.html", context, status=422)
-        issued = await run_in_threadpool(service.issue, citizen, kind, REQUEST_ID.get())
+        # The API's gate: the same per-citizen limit and bounded worker pool.
+        gate = issuance_gate(frame.services)
+        issued = await gate.issue(service, citizen, kind, REQUEST_ID.get())
         return frame.redirect(page, "/me/certificates", issued=issued.record.code)
 
     async def download(request: Request) -> Response:

@@ -153,7 +153,10 @@ class Settings:
     certificate_rate_window: int = 60
     #: PDFs rendered and sealed at once, and issuances waiting for a turn;
     #: beyond both the hub answers 503 with Retry-After instead of queueing.
-    certificate_workers: int = 2
+    #: Rendering holds the interpreter lock, so a second worker in one process
+    #: adds little throughput and takes turns from the event loop: scale out
+    #: with processes or nodes instead.
+    certificate_workers: int = 1
     certificate_queue: int = 8
     #: Addresses (or CIDR networks) of the proxies whose X-Forwarded-For and
     #: X-Forwarded-Proto the hub believes; empty: it believes nobody.

@@ -69,14 +69,21 @@ def redact(text: str) -> str:
     return _IDENTIFIER.sub(REDACTED, text)
 
 
-def _redact_value(value: Any) -> Any:
+def _redact_value(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value reads best
+    """``value`` redacted, keeping its shape: numbers stay numbers, mappings mappings."""
     if isinstance(value, str):
         return redact(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        # An integer can be an identifier too (an AFM parsed as a number).
+        return REDACTED if redact(str(value)) != str(value) else value
     if isinstance(value, (bytes, bytearray)):
         return redact(bytes(value).decode("utf-8", "replace"))
-    if isinstance(value, (int, float, bool)) or value is None:
-        # Numbers stay numbers (durations, statuses), unless one is identifier-shaped.
-        return REDACTED if isinstance(value, int) and redact(str(value)) != str(value) else value
+    if isinstance(value, dict):
+        return {redact(str(k)): _redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_redact_value(v) for v in value]
     return redact(str(value))
 
 

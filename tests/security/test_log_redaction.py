@@ -15,7 +15,9 @@ with the land registry URL's AFM replaced by ``[redacted]``.
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -31,7 +33,7 @@ from adapters.sandbox.runner import start_sandbox
 from hub.app import build_services
 from hub.config import Settings
 from hub.domain.certificates import CERTIFICATE_TYPES
-from hub.logs import redact
+from hub.logs import JsonFormatter, RedactingFilter, redact
 from tests.common.clients import agency_token
 from tests.conftest import SANDBOX_SEED
 from tests.security._process import ConfiguredHub, hub_process
@@ -269,3 +271,29 @@ def test_no_identifier_reaches_the_log(
         {value for person in used for value in _personal_strings(person) if value in log}
     )
     assert not leaks, leaks
+
+
+def test_the_filter_rewrites_every_part_of_a_record() -> None:
+    try:
+        raise ValueError("no owner 188217980")
+    except ValueError:
+        record = logging.LogRecord(
+            "urllib3.connection",
+            logging.WARNING,
+            __file__,
+            1,
+            "Failed to parse headers (url=%s)",
+            ("http://r/v1/owners/188217980/properties?surname=%CE%A0",),
+            sys.exc_info(),
+        )
+    record.citizen = {"amka": "01019012345", "count": 3}
+    record.afm_number = 188217980
+    assert RedactingFilter().filter(record)
+    line = JsonFormatter().format(record)
+    formatted = logging.Formatter().format(record)
+    for text in (line, formatted):
+        assert "188217980" not in text
+        assert "01019012345" not in text
+        assert "%CE" not in text
+    assert '"count": 3' in line
+    assert "ValueError" in formatted

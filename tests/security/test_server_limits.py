@@ -202,3 +202,38 @@ def test_the_socket_helper_tells_open_from_closed() -> None:
     assert _closed(client)
     client.close()
     server.close()
+
+
+def test_the_server_settings_are_read_checked_and_applied() -> None:
+    from hub.cli._http import HeaderDeadline, server_config  # noqa: PLC0415
+    from hub.errors import ConfigError  # noqa: PLC0415
+
+    env = {
+        "HUB_TRUSTED_PROXIES": "10.0.0.1, 10.1.0.0/16",
+        "HUB_HEADER_TIMEOUT": "4.5",
+        "HUB_MAX_CONNECTIONS": "50",
+        "HUB_KEEP_ALIVE_TIMEOUT": "3",
+    }
+    settings = Settings.from_env(env)
+    assert settings.trusted_proxies == ("10.0.0.1", "10.1.0.0/16")
+    config = server_config(object(), settings)
+    assert config.proxy_headers is True
+    assert config.forwarded_allow_ips == ["10.0.0.1", "10.1.0.0/16"]
+    assert config.limit_concurrency == 50
+    assert config.timeout_keep_alive == 3
+    assert isinstance(config.http, type)
+    assert issubclass(config.http, HeaderDeadline)
+    assert config.http.header_timeout == 4.5
+    # By default nobody's forwarded headers are believed, loopback's neither.
+    default = server_config(object(), Settings.from_env({}))
+    assert default.proxy_headers is False
+    assert default.forwarded_allow_ips == []
+    for bad in (
+        {"HUB_TRUSTED_PROXIES": "proxy.example"},
+        {"HUB_HEADER_TIMEOUT": "0"},
+        {"HUB_MAX_CONNECTIONS": "0"},
+        {"HUB_CERTIFICATE_WORKERS": "0"},
+        {"HUB_CERTIFICATE_RATE_LIMIT": "0"},
+    ):
+        with pytest.raises(ConfigError):
+            Settings.from_env(bad)

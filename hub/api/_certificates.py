@@ -121,6 +121,8 @@ class IssuanceGate:
         request_id: str | None,
     ) -> IssuedCertificate:
         """Issue one certificate for ``holder``, or refuse at once (429, 503)."""
+        # The citizen's allowance first, so that one citizen's burst is
+        # refused as theirs (429) and cannot fill the queue for everyone (503).
         await run_in_threadpool(self._check_limit, holder)
         if not self._slots.acquire(blocking=False):
             raise ServerBusy(

@@ -12,9 +12,13 @@ The tree::
     ├── ConfigError (500)
     ├── BadRequest (400)
     │   ├── InvalidIdentifier (400)
-    │   └── ValidationFailed (400)
+    │   ├── ValidationFailed (400)
+    │   └── TokenRequestRefused (400)      RFC 6749 §5.2 errors of /oauth2/token
+    │       ├── UnsupportedGrantType (400)
+    │       └── InvalidScope (400)
     ├── Unauthorized (401)
     │   └── InvalidToken (401)
+    │       └── InvalidClient (400)         a client assertion that proves nothing
     ├── Forbidden (403)
     │   ├── PurposeNotAllowed (403)
     │   └── ConsentRequired (403)
@@ -47,7 +51,9 @@ __all__ = [
     "Forbidden",
     "HubError",
     "IdentityProviderUnavailable",
+    "InvalidClient",
     "InvalidIdentifier",
+    "InvalidScope",
     "InvalidToken",
     "MethodNotAllowed",
     "NotFound",
@@ -58,8 +64,10 @@ __all__ = [
     "RegistryUnavailable",
     "ServiceUnavailable",
     "StorageError",
+    "TokenRequestRefused",
     "TooManyRequests",
     "Unauthorized",
+    "UnsupportedGrantType",
     "UnsupportedMediaType",
     "ValidationFailed",
 ]
@@ -124,6 +132,30 @@ class ValidationFailed(BadRequest):
     title = "Request validation failed"
 
 
+class TokenRequestRefused(BadRequest):
+    """A token request the token endpoint cannot act on (``invalid_request``).
+
+    ``oauth_error`` is the RFC 6749 §5.2 error code the token endpoint
+    answers with, beside the problem members, so that OAuth libraries show it.
+    """
+
+    slug = "invalid-token-request"
+    title = "Invalid token request"
+    oauth_error: ClassVar[str] = "invalid_request"
+
+
+class UnsupportedGrantType(TokenRequestRefused):
+    slug = "unsupported-grant-type"
+    title = "Unsupported grant type"
+    oauth_error = "unsupported_grant_type"
+
+
+class InvalidScope(TokenRequestRefused):
+    slug = "invalid-scope"
+    title = "Invalid scope"
+    oauth_error = "invalid_scope"
+
+
 class Unauthorized(HubError):
     status = 401
     slug = "unauthorized"
@@ -133,6 +165,19 @@ class Unauthorized(HubError):
 class InvalidToken(Unauthorized):
     slug = "invalid-token"
     title = "Invalid token"
+
+
+class InvalidClient(InvalidToken):
+    """The client assertion does not authenticate the agency (RFC 7523 §3.2).
+
+    400, the default of RFC 6749 §5.2: a 401 would have to name an HTTP
+    authentication scheme, and private_key_jwt authenticates in the body.
+    """
+
+    status = 400
+    slug = "invalid-client"
+    title = "Client authentication failed"
+    oauth_error: ClassVar[str] = "invalid_client"
 
 
 class Forbidden(HubError):

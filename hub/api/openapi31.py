@@ -10,7 +10,12 @@ This module closes both gaps without forking connexion:
   :func:`check_document` (at start-up and in the test suite);
 * :data:`VALIDATOR_MAP` swaps in validators that use JSON Schema 2020-12,
   the dialect of OpenAPI 3.1, and compile each schema once instead of on
-  every request (connexion rebuilds them per call).
+  every request (connexion rebuilds them per call);
+* :func:`install` also makes ``/openapi.json`` serve the document as
+  written, with its ``components`` and ``$ref`` members. Connexion needs the
+  resolved document internally (to build its validators), but served
+  resolved it makes generators emit one model per use of a schema instead of
+  one per component.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, InvalidSpecification
+from connexion.middleware.swagger_ui import SwaggerUIAPI
 from connexion.spec import OpenAPISpecification
 from connexion.validators import (
     FormDataValidator,
@@ -162,6 +168,16 @@ def _validate_spec(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> Non
     _original_validate(cls, spec)
 
 
+def _served_spec(api: SwaggerUIAPI, request: Any) -> dict[str, Any]:
+    """The document as written (``$ref`` members kept), its server the request's base path."""
+    base_path = api._base_path_for_prefix(request)
+    spec: dict[str, Any] = copy.deepcopy(api.specification.raw)
+    if base_path:
+        spec["servers"] = [{"url": base_path}]
+    return spec
+
+
 def install() -> None:
-    """Teach connexion's loader to accept OpenAPI 3.1 (idempotent)."""
+    """Teach connexion to accept OpenAPI 3.1 and to serve it unresolved (idempotent)."""
     OpenAPISpecification._validate_spec = classmethod(_validate_spec)
+    SwaggerUIAPI._spec_for_prefix = _served_spec

@@ -31,7 +31,14 @@ def _uploaded(file: Any) -> tuple[bytes, str | None]:
     # The part is spooled already; reading it here keeps the handler synchronous,
     # so connexion runs it (and the verification) in its thread pool.
     spooled = getattr(file, "file", None)
-    data = spooled.read(MAX_UPLOAD_BYTES + 1) if spooled is not None else None
+    if spooled is None:
+        raise BadRequest("The form's file field holds no file.")
+    try:
+        data = spooled.read(MAX_UPLOAD_BYTES + 1)
+    finally:
+        # Nothing else closes the spooled part (neither connexion nor Starlette
+        # here), and an upload must never outlive its check.
+        spooled.close()
     if not isinstance(data, bytes):
         raise BadRequest("The form's file field holds no file.")
     return data, getattr(file, "content_type", None)

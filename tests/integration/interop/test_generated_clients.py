@@ -12,7 +12,6 @@ them the TypeScript test skips, except under CI, where it fails.
 from __future__ import annotations
 
 import importlib
-import os
 import subprocess
 import sys
 import time
@@ -32,25 +31,12 @@ from hub.config import Settings
 from hub.domain.auth import TokenService
 from hub.domain.sealing import keystore as keystore_files
 from hub.token_keys import KeyStoreTokenKeys
+from tests.common.npm import npm_tool
 from tests.common.server import serve_hub
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
-TOOLS = ROOT / "specs" / "lint"
-BIN = TOOLS / "node_modules" / ".bin"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-def npm_tool(name: str) -> Path:
-    """A tool of specs/lint; a skip without it, a failure under CI (as the e2e tests do)."""
-    tool = BIN / name
-    if not tool.exists():
-        message = f"{name} is not installed: run 'npm ci --prefix specs/lint'"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return tool
 
 
 @pytest.fixture

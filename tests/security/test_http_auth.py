@@ -72,7 +72,9 @@ def _protected_operations() -> list[tuple[str, str, str]]:
             operation = item.get(method)
             if operation is None:
                 continue
-            for requirement in operation.get("security", []):
+            # Alternatives name the same kind of token (agencyBearer is an
+            # agencyToken pasted by hand), so the first requirement says which.
+            for requirement in operation.get("security", [])[:1]:
                 for scheme in requirement:
                     found.append((method.upper(), path, scheme))
     return found

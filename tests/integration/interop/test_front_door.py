@@ -84,3 +84,14 @@ def test_an_operation_keeps_its_problem_even_for_a_browser(hub: str) -> None:
     response = requests.get(f"{hub}/v1/me/certificates", headers=HTML, timeout=10)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_swagger_ui_connexion_serves_is_version_5() -> None:
+    # Swagger UI 4 cannot render OpenAPI 3.1. A virtual environment made before
+    # the switch may still hold the old package under the same module name.
+    from swagger_ui_bundle import swagger_ui_path  # noqa: PLC0415
+
+    assert "swagger-ui-5." in str(swagger_ui_path), (
+        "run: pip uninstall -y swagger-ui-bundle && pip install --force-reinstall "
+        "swagger-ui-bundle-v2"
+    )

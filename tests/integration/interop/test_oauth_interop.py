@@ -236,14 +236,18 @@ def test_an_hour_long_assertion_cannot_be_replayed_late_in_its_life(
 ) -> None:
     # The jti of an assertion valid for an hour stays in the replay cache until
     # it expires, even while the sweep removes other, expired rows.
-    cache = SqlReplayCache(Database(settings.database_url))
-    now = dt.datetime.now(dt.UTC)
-    jti = uuid.uuid4().hex
-    assert cache.remember("opeka", jti, now + dt.timedelta(seconds=3630))
-    assert cache.remember("opeka", uuid.uuid4().hex, now - dt.timedelta(seconds=1))
-    # Another insert sweeps the expired row; the hour-long one is still there.
-    assert cache.remember("opeka", uuid.uuid4().hex, now + dt.timedelta(seconds=60))
-    assert not cache.remember("opeka", jti, now + dt.timedelta(seconds=3630))
+    db = Database(settings.database_url)
+    try:
+        cache = SqlReplayCache(db)
+        now = dt.datetime.now(dt.UTC)
+        jti = uuid.uuid4().hex
+        assert cache.remember("opeka", jti, now + dt.timedelta(seconds=3630))
+        assert cache.remember("opeka", uuid.uuid4().hex, now - dt.timedelta(seconds=1))
+        # Another insert sweeps the expired row; the hour-long one is still there.
+        assert cache.remember("opeka", uuid.uuid4().hex, now + dt.timedelta(seconds=60))
+        assert not cache.remember("opeka", jti, now + dt.timedelta(seconds=3630))
+    finally:
+        db.dispose()
 
 
 def _keyset(url: str) -> KeySet:

@@ -158,12 +158,17 @@ def build_registry_clients(
 
     clients: dict[str, RegistryClient] = {}
     for spec in loaded.catalog.registries.values():
-        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout.
+        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout, and
+        # HUB_REGISTRY_MAX_IN_FLIGHT its bulkhead: the worker threads that
+        # run registry calls are shared with every other request.
         timeout = min(spec.timeout or settings.registry_timeout, settings.registry_timeout)
         policy = Policy(
             timeout=timeout,
             retries=spec.retries,
-            max_concurrency=spec.max_concurrency,
+            max_concurrency=min(spec.max_concurrency, settings.registry_max_in_flight),
+            queue_timeout=min(settings.registry_queue_wait, timeout),
+            failure_threshold=settings.registry_breaker_failures,
+            reset_after=settings.registry_breaker_pause,
         )
         resilient = Resilient(spec.id, policy, on_outcome=outcome)
         url = settings.registry_urls.get(spec.id, spec.endpoint)
@@ -175,6 +180,7 @@ def build_registry_clients(
                 policy,
                 resilient=resilient,
                 description=settings.registries_dir / spec.description,
+                ca_file=settings.registry_ca_file,
             )
         else:
             user, password = _credentials(settings, spec) or (None, None)
@@ -186,6 +192,7 @@ def build_registry_clients(
                 username=user,
                 password=password,
                 resilient=resilient,
+                ca_file=settings.registry_ca_file,
             )
     return clients
 

@@ -79,7 +79,10 @@ class Watchdog:
         with self._lock:
             self._start()
             heapq.heappush(self._heap, (entry.deadline, next(self._order), entry))
-            self._lock.notify()
+            if self._heap[0][2] is entry:
+                # Only an earlier deadline than the one it sleeps towards
+                # needs the watchdog awake; most deadlines are later.
+                self._lock.notify()
         try:
             yield entry
         finally:

@@ -1,8 +1,9 @@
 """A registry that misbehaves on the wire cannot freeze the hub.
 
-The land registry is replaced (``HUB_REGISTRY_URL_LAND``) by a real socket
-on 127.0.0.1 (:class:`tests.common.peers.HostilePeer`) that relays to the
-real sandbox land registry while healthy and then, one mode per test,
+A registry, the REST land registry or the SOAP social-security registry, is
+replaced (``HUB_REGISTRY_URL_<ID>``) by a real socket on 127.0.0.1
+(:class:`tests.common.peers.HostilePeer`) that relays to the real sandbox
+registry while healthy and then, one mode per test,
 dribbles its headers one byte every half second, accepts and never answers,
 sends a body that never ends, resets the connection mid-body, or, over TLS
 with a self-signed certificate the hub is told to trust
@@ -10,8 +11,8 @@ with a self-signed certificate the hub is told to trust
 none of the dribbles: each read gets its byte in time.
 
 Against a real hub process with the other two sandbox registries healthy,
-40 concurrent property-ownership requests are sent to the bad registry
-while other clients keep asking the healthy ones. Throughout:
+40 concurrent evidence requests are sent to the bad registry while other
+clients keep asking the healthy ones. Throughout:
 
 * every call to the bad registry ends within its deadline plus a margin,
   as a 502/503/504 problem, never a hang or a 500;
@@ -25,6 +26,8 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,7 @@ from tests.conftest import SANDBOX_SEED
 pytestmark = pytest.mark.slow
 
 SIZE = 200
-#: The land registry's deadline: HUB_REGISTRY_TIMEOUT caps the catalogue's 3 s.
+#: The registries' deadline: HUB_REGISTRY_TIMEOUT caps the catalogue's 3 s.
 DEADLINE = 2.0
 #: How far past its deadline a call to the bad registry may end (queueing, retries' backoff).
 MARGIN = 2.0
@@ -63,46 +66,58 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return self_signed(tmp_path_factory.mktemp("peer-tls"))
 
 
-@pytest.fixture(scope="module")
-def peers(registries: Any, tls_files: tuple[Path, Path]) -> Iterator[dict[str, HostilePeer]]:
-    upstream = registries.urls["land"]
-    with (
-        HostilePeer("proxy", upstream=upstream) as plain,
-        HostilePeer("proxy", upstream=upstream, tls=tls_files) as tls,
-    ):
-        yield {"http": plain, "https": tls}
+#: Where each evidence type comes from; identities always come from population.
+EVIDENCE = {
+    "land": "property-ownership",
+    "social-security": "insurance-status",
+    "population": "family-status",
+}
+#: (transport, the registry that misbehaves): one hub process and one peer each.
+SETUPS = [("http", "land"), ("https", "land"), ("http", "social-security")]
+
+
+@dataclass
+class Setup:
+    hub: HubProcess
+    peer: HostilePeer
+    registry: str
+
+    @property
+    def healthy(self) -> list[str]:
+        return [kind for registry, kind in EVIDENCE.items() if registry != self.registry]
 
 
 @pytest.fixture(scope="module")
-def hubs(
+def setups(
     tmp_path_factory: pytest.TempPathFactory,
     keys_dir: Path,
     registries: Any,
-    peers: dict[str, HostilePeer],
     tls_files: tuple[Path, Path],
-) -> Iterator[dict[str, HubProcess]]:
+) -> Iterator[dict[tuple[str, str], Setup]]:
     common: dict[str, Any] = {
         "size": SIZE,
         "seed": SANDBOX_SEED,
         "registry_timeout": DEADLINE,
         "registry_breaker_pause": PAUSE,
     }
-    with (
-        hub_process_on(
-            tmp_path_factory.mktemp("hostile-http"),
-            keys_dir,
-            {**registries.urls, "land": peers["http"].url},
-            **common,
-        ) as plain,
-        hub_process_on(
-            tmp_path_factory.mktemp("hostile-https"),
-            keys_dir,
-            {**registries.urls, "land": peers["https"].url},
-            registry_ca_file=tls_files[0],
-            **common,
-        ) as tls,
-    ):
-        yield {"http": plain, "https": tls}
+    with ExitStack() as stack:
+        found: dict[tuple[str, str], Setup] = {}
+        for transport, registry in SETUPS:
+            tls = tls_files if transport == "https" else None
+            peer = stack.enter_context(
+                HostilePeer("proxy", upstream=registries.urls[registry], tls=tls)
+            )
+            hub = stack.enter_context(
+                hub_process_on(
+                    tmp_path_factory.mktemp(f"hostile-{transport}-{registry}"),
+                    keys_dir,
+                    {**registries.urls, registry: peer.url},
+                    registry_ca_file=tls_files[0] if tls else None,
+                    **common,
+                )
+            )
+            found[(transport, registry)] = Setup(hub, peer, registry)
+        yield found
 
 
 def _ask(
@@ -129,39 +144,42 @@ def _ask(
     return response.status_code, elapsed, response.text
 
 
-def _until_land_answers(hub: HubProcess, token: str, registries: Any) -> None:
-    """The relay is healthy again and the land circuit has closed."""
+def _until_it_answers(hub: HubProcess, token: str, registries: Any, evidence_type: str) -> None:
+    """The relay is healthy again and the registry's circuit has closed."""
     deadline = time.monotonic() + PAUSE + 15
     while time.monotonic() < deadline:
-        if _ask(hub, token, registries, 1, "property-ownership")[0] == 200:
+        if _ask(hub, token, registries, 1, evidence_type)[0] == 200:
             return
         time.sleep(0.2)
-    pytest.fail("the land registry did not come back through the peer")
+    pytest.fail(f"{evidence_type} did not come back through the peer")
 
 
-CASES: list[tuple[str, Mode]] = [
-    ("http", "dribble-headers"),
-    ("http", "silent"),
-    ("http", "endless-body"),
-    ("http", "reset-mid-body"),
-    ("https", "slow-tls"),
-    ("https", "dribble-headers"),
+CASES: list[tuple[str, str, Mode]] = [
+    ("http", "land", "dribble-headers"),
+    ("http", "land", "silent"),
+    ("http", "land", "endless-body"),
+    ("http", "land", "reset-mid-body"),
+    ("https", "land", "slow-tls"),
+    ("https", "land", "dribble-headers"),
+    ("http", "social-security", "dribble-headers"),
+    ("http", "social-security", "endless-body"),
 ]
 
 
-@pytest.mark.parametrize(("transport", "mode"), CASES, ids=str)
+@pytest.mark.parametrize(("transport", "registry", "mode"), CASES, ids=str)
 def test_a_misbehaving_registry_costs_its_deadline_and_nothing_else(
-    hubs: dict[str, HubProcess],
-    peers: dict[str, HostilePeer],
+    setups: dict[tuple[str, str], Setup],
     registries: Any,
     keys_dir: Path,
     transport: str,
+    registry: str,
     mode: Mode,
 ) -> None:
-    hub, peer = hubs[transport], peers[transport]
+    setup = setups[(transport, registry)]
+    hub, peer, bad_kind = setup.hub, setup.peer, EVIDENCE[registry]
     token = agency_token(hub.url, keys_dir, "opeka")
     peer.set_mode("proxy")
-    _until_land_answers(hub, token, registries)
+    _until_it_answers(hub, token, registries, bad_kind)
 
     healthy: list[tuple[int, float, str]] = []
     attack_over = threading.Event()
@@ -169,7 +187,7 @@ def test_a_misbehaving_registry_costs_its_deadline_and_nothing_else(
     def healthy_client(worker: int) -> None:
         n = 0
         while not attack_over.is_set():
-            kind = ("family-status", "insurance-status")[(worker + n) % 2]
+            kind = setup.healthy[(worker + n) % 2]
             healthy.append(_ask(hub, token, registries, worker * 1000 + n, kind))
             n += 1
 
@@ -183,7 +201,7 @@ def test_a_misbehaving_registry_costs_its_deadline_and_nothing_else(
             running = [others.submit(healthy_client, w) for w in range(HEALTHY_CLIENTS)]
             bad = list(
                 attackers.map(
-                    lambda n: _ask(hub, token, registries, n, "property-ownership"),
+                    lambda n: _ask(hub, token, registries, n, bad_kind),
                     range(CONCURRENT),
                 )
             )

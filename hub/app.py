@@ -63,6 +63,10 @@ __all__ = [
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
 
+#: The threads that run synchronous handlers, registry calls included:
+#: anyio's default limiter, which connexion's AsyncApp uses for every sync handler.
+WORKER_THREADS = 40
+
 
 @dataclass
 class Services:
@@ -156,6 +160,18 @@ def build_registry_clients(
     def outcome(registry: str, result: str) -> None:
         metrics.registry_calls.labels(registry, result).inc()
 
+    in_flight = sum(
+        min(spec.max_concurrency, settings.registry_max_in_flight)
+        for spec in loaded.catalog.registries.values()
+    )
+    if in_flight >= WORKER_THREADS:
+        # Then registries stuck all at once could hold every worker thread,
+        # and /healthz with them.
+        raise ConfigError(
+            f"the registries' bulkheads add up to {in_flight} calls in flight, not fewer "
+            f"than the server's {WORKER_THREADS} worker threads: lower "
+            "HUB_REGISTRY_MAX_IN_FLIGHT or the catalogue's max_concurrency"
+        )
     clients: dict[str, RegistryClient] = {}
     for spec in loaded.catalog.registries.values():
         # HUB_REGISTRY_TIMEOUT caps every registry's own timeout, and

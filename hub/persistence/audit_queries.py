@@ -20,25 +20,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, Table, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from hub.domain.auditlog.checkpoint import NoteVerifier, verify_note
+from hub.domain.auditlog.checkpoint import Checkpoint, NoteVerifier, parse_note, verify_note
 from hub.domain.auditlog.errors import MalformedNote, NoteError
+from hub.domain.auditlog.gating import CertificateState, ConsentState, StateAudit
 from hub.domain.auditlog.merkle import EMPTY_ROOT, leaf_hash
-from hub.domain.auditlog.service import EntryQuery, LoggedEntry, StoredCheckpoint
+from hub.domain.auditlog.service import (
+    EntryQuery,
+    LoggedEntry,
+    StoredCheckpoint,
+    checkpoint_time,
+)
 from hub.domain.auditlog.tree import Frontier, Node
-from hub.domain.auditlog.verify import Fault, VerificationReport
-from hub.persistence.auditlog import SqlNodeStore
+from hub.domain.auditlog.verify import Fault, Finding, VerificationReport
+from hub.persistence.auditlog import CORE_COLUMNS, SEARCH_COLUMNS, SqlNodeStore, search_cells
+from hub.persistence.certificate_models import CertificateRow
+from hub.persistence.consent_models import ConsentRow
 from hub.persistence.db import Database
 from hub.persistence.models import AuditCheckpoint, AuditEntryRow, AuditHead, AuditNode
 
-__all__ = ["VERIFY_BATCH", "SqlAuditStore", "iter_records", "verify_store"]
+__all__ = ["MAX_FINDINGS", "VERIFY_BATCH", "SqlAuditStore", "iter_records", "verify_store"]
 
 #: Entries per transaction when verifying or exporting the live log.
 VERIFY_BATCH = 8192
@@ -189,34 +197,55 @@ def iter_records(db: Database, end: int, *, batch: int = VERIFY_BATCH) -> Iterat
 
 # -- verification of the live store -------------------------------------------------
 
+#: The most findings one report lists; a store rewritten wholesale would
+#: otherwise produce one per row.
+MAX_FINDINGS = 1000
+_ENTRIES = cast(Table, AuditEntryRow.__table__)
+
 
 class _Found(Exception):
-    """Carries the report of the first fault out of the walk."""
+    """Carries a fault that stops the walk (the tree no longer holds) out of it."""
 
-    def __init__(self, report: VerificationReport) -> None:
-        super().__init__(report.message)
-        self.report = report
+    def __init__(self, finding: Finding, checkpoint_size: int | None = None) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+        self.checkpoint_size = checkpoint_size
 
 
 def _fault(
     fault: Fault,
     message: str,
     *,
-    entries: int,
+    entries: int = 0,
     index: int | None = None,
     checkpoint_size: int | None = None,
 ) -> _Found:
-    return _Found(
-        VerificationReport(
-            ok=False,
-            entries=entries,
-            root=None,
-            checkpoint_size=checkpoint_size,
-            first_bad_index=index,
-            fault=fault,
-            message=message,
-        )
-    )
+    del entries  # The report states the size once, from the head.
+    return _Found(Finding(fault, index, message), checkpoint_size)
+
+
+class _Findings:
+    """The faults that do not stop the walk (a cell, a row), up to a bound."""
+
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+        self.dropped = 0
+
+    def add(self, finding: Finding) -> None:
+        if len(self.items) < MAX_FINDINGS:
+            self.items.append(finding)
+        else:
+            self.dropped += 1
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.add(finding)
+
+    def listed(self) -> tuple[Finding, ...]:
+        if not self.dropped:
+            return tuple(self.items)
+        more = Finding(Fault.ALTERED, None, f"{self.dropped} more findings are not listed")
+        return (*self.items, more)
 
 
 def verify_store(
@@ -226,94 +255,188 @@ def verify_store(
     origin: str | None = None,
     batch: int = VERIFY_BATCH,
 ) -> VerificationReport:
-    """Check the stored log against itself and its signed checkpoints.
+    """Check every stored cell of the log, and the state that gates access, against the log.
 
     Without ``verifier`` the checkpoints' signatures are not checked, only
-    the roots they state; pass the log key to hold them to their signatures.
+    that each row agrees with its note; pass the log key to hold them to
+    their signatures. A fault in the tree (an entry, a leaf, a node or a
+    checkpoint that no longer fits) stops the walk; a search cell or a
+    consent or certificate row that contradicts its entry is recorded and
+    the walk goes on, so the report lists every one of them.
     """
+    found = _Findings()
+    state = StateAudit()
     with db.session() as session:
         size = _head_size(session)
+        heads = session.execute(select(AuditHead.id, AuditHead.size)).all()
         rows = session.execute(
-            select(AuditCheckpoint.size, AuditCheckpoint.root_hash, AuditCheckpoint.note).order_by(
-                AuditCheckpoint.size
-            )
+            select(
+                AuditCheckpoint.size,
+                AuditCheckpoint.root_hash,
+                AuditCheckpoint.note,
+                AuditCheckpoint.created_at,
+            ).order_by(AuditCheckpoint.size)
         ).all()
-    checkpoints = [(int(r.size), bytes(r.root_hash), str(r.note)) for r in rows]
+    checkpoints = [(int(r.size), bytes(r.root_hash), str(r.note), _utc(r.created_at)) for r in rows]
+    targets: dict[int, bytes] = {}
     try:
+        _check_head(heads, size)
         targets = _signed_roots(checkpoints, size, verifier, origin)
-        root_hash = _walk(db, size, targets, batch)
+        found.extend(_unmapped_columns())
+        root_hash = _walk(db, size, targets, batch, found=found, state=state)
         _check_beyond(db, size)
-    except _Found as found:
-        return found.report
-    latest = max(targets, default=None)
+        _reconcile(db, state, batch)
+        found.extend(state.finish())
+    except _Found as stop:
+        # A tree that no longer holds is the graver fault: it leads the report.
+        found.items.insert(0, stop.finding)
+        return _report(found, size, None, stop.checkpoint_size)
+    return _report(found, size, root_hash, max(targets, default=None), len(targets))
+
+
+def _report(
+    found: _Findings,
+    size: int,
+    root_hash: bytes | None,
+    checkpoint_size: int | None,
+    checkpoints: int = 0,
+) -> VerificationReport:
+    findings = found.listed()
+    if not findings:
+        assert root_hash is not None  # noqa: S101  # only a stopped walk lacks a root
+        return VerificationReport(
+            ok=True,
+            entries=size,
+            root=root_hash.hex(),
+            checkpoint_size=checkpoint_size,
+            first_bad_index=None,
+            fault=None,
+            message=f"{size} entries, every stored cell, every tree node, "
+            f"{checkpoints} signed checkpoints and the consent and certificate rows agree",
+        )
+    first = findings[0]
+    more = len(findings) - 1
     return VerificationReport(
-        ok=True,
+        ok=False,
         entries=size,
-        root=root_hash.hex(),
-        checkpoint_size=latest,
-        first_bad_index=None,
-        fault=None,
-        message=f"{size} entries, every tree node and {len(targets)} signed checkpoints agree",
+        root=None if root_hash is None else root_hash.hex(),
+        checkpoint_size=checkpoint_size,
+        first_bad_index=first.index,
+        fault=first.fault,
+        message=first.message if not more else f"{first.message} (and {more} more findings)",
+        findings=findings,
     )
 
 
+def _check_head(heads: Sequence[Row[int, int]], size: int) -> None:
+    """The log has one head row, ``id = 1``, counting a non-negative size."""
+    others = sorted(int(r.id) for r in heads if int(r.id) != 1)
+    if others:
+        raise _fault(
+            Fault.INSERTED, f"audit_head holds a row with id {others[0]}; the log has one head"
+        )
+    if size < 0:
+        raise _fault(Fault.ALTERED, f"audit_head counts {size} entries")
+
+
+def _unmapped_columns() -> list[Finding]:
+    """A column of ``audit_entries`` that no rule derives from the entry is a finding.
+
+    It would hold data the log does not vouch for, which searches might
+    read; the rule belongs in :data:`hub.persistence.auditlog.SEARCH_COLUMNS`.
+    """
+    known = CORE_COLUMNS | set(SEARCH_COLUMNS)
+    return [
+        Finding(
+            Fault.MALFORMED,
+            None,
+            f"column {name} of audit_entries is not derived from the entry; "
+            "verify cannot vouch for it",
+        )
+        for name in _ENTRIES.columns.keys()  # noqa: SIM118  # a column collection, not a dict
+        if name not in known
+    ]
+
+
 def _signed_roots(
-    checkpoints: Sequence[tuple[int, bytes, str]],
+    checkpoints: Sequence[tuple[int, bytes, str, dt.datetime]],
     size: int,
     verifier: NoteVerifier | None,
     origin: str | None,
 ) -> dict[int, bytes]:
-    """The tree head each checkpoint signs, by size, once its note is checked."""
+    """The tree head each checkpoint signs, by size, once its row agrees with its note."""
     targets: dict[int, bytes] = {}
-    for cp_size, root_hash, note in checkpoints:
-        if verifier is not None:
-            try:
-                body = verify_note(note, verifier, origin=origin)
-            except MalformedNote as exc:
-                raise _fault(
-                    Fault.MALFORMED, f"checkpoint of size {cp_size}: {exc.detail}", entries=size
-                ) from exc
-            except NoteError as exc:
-                raise _fault(
-                    Fault.BAD_SIGNATURE, f"checkpoint of size {cp_size}: {exc.detail}", entries=size
-                ) from exc
-            if (body.size, body.root_hash) != (cp_size, root_hash):
+    for cp_size, root_hash, note, created_at in checkpoints:
+        body = _open_checkpoint(cp_size, note, verifier, origin)
+        for column, stored, signed in (
+            ("size", cp_size, body.size),
+            ("root_hash", root_hash, body.root_hash),
+        ):
+            if stored != signed:
                 raise _fault(
                     Fault.ALTERED,
-                    f"the stored checkpoint of size {cp_size} disagrees with its signed note",
-                    entries=size,
+                    f"checkpoint of size {cp_size}: column {column} differs from its signed note",
                     checkpoint_size=cp_size,
                 )
+        signed_time = checkpoint_time(body)
+        if signed_time is not None and signed_time != created_at:
+            raise _fault(
+                Fault.ALTERED,
+                f"checkpoint of size {cp_size}: column created_at differs from its signed note",
+                checkpoint_size=cp_size,
+            )
         if cp_size > size:
             raise _fault(
                 Fault.MISSING,
                 f"a signed checkpoint covers {cp_size} entries but the log holds {size}: "
                 "entries were removed from its end",
-                entries=size,
                 index=size,
                 checkpoint_size=cp_size,
             )
         targets[cp_size] = root_hash
     if targets.get(0, EMPTY_ROOT) != EMPTY_ROOT:
-        raise _fault(
-            Fault.ROOT_MISMATCH, "the checkpoint of size 0 is not the empty tree", entries=size
-        )
+        raise _fault(Fault.ROOT_MISMATCH, "the checkpoint of size 0 is not the empty tree")
     return targets
 
 
-def _walk(db: Database, size: int, targets: dict[int, bytes], batch: int) -> bytes:
-    """Rebuild the tree from the stored entries; return its head."""
+def _open_checkpoint(
+    size: int, note: str, verifier: NoteVerifier | None, origin: str | None
+) -> Checkpoint:
+    """The checkpoint a stored note states: signature-checked when a key is given."""
+    try:
+        if verifier is not None:
+            return verify_note(note, verifier, origin=origin)
+        text, _ = parse_note(note)
+        return Checkpoint.from_text(text)
+    except MalformedNote as exc:
+        raise _fault(
+            Fault.MALFORMED, f"checkpoint of size {size}: {exc.detail}", checkpoint_size=size
+        ) from exc
+    except NoteError as exc:
+        raise _fault(
+            Fault.BAD_SIGNATURE, f"checkpoint of size {size}: {exc.detail}", checkpoint_size=size
+        ) from exc
+
+
+def _walk(
+    db: Database,
+    size: int,
+    targets: dict[int, bytes],
+    batch: int,
+    *,
+    found: _Findings,
+    state: StateAudit,
+) -> bytes:
+    """Rebuild the tree from the stored entries, checking every cell; return its head."""
     frontier = Frontier()
     vouched = 0  # Every entry below this is covered by a matching checkpoint.
     for start in range(0, size, batch):
         end = min(start + batch, size)
         with db.session() as session:
             entries = {
-                int(r.idx): (str(r.entry), bytes(r.leaf_hash))
+                int(r.idx): r
                 for r in session.execute(
-                    select(AuditEntryRow.idx, AuditEntryRow.entry, AuditEntryRow.leaf_hash).where(
-                        AuditEntryRow.idx >= start, AuditEntryRow.idx < end
-                    )
+                    select(_ENTRIES).where(AuditEntryRow.idx >= start, AuditEntryRow.idx < end)
                 )
             }
             leaves = {
@@ -326,7 +449,10 @@ def _walk(db: Database, size: int, targets: dict[int, bytes], batch: int) -> byt
             }
         emitted: list[Node] = []
         for index in range(start, end):
-            computed = _check_leaf(db, index, entries.get(index), leaves.get(index), size)
+            row = entries.get(index)
+            computed = _check_leaf(db, index, row, leaves.get(index), size)
+            assert row is not None  # noqa: S101  # _check_leaf stops at a missing row
+            _check_cells(index, row, found, state)
             emitted.extend(frontier.append(computed))
             wanted = targets.get(frontier.size)
             if wanted is not None:
@@ -337,7 +463,6 @@ def _walk(db: Database, size: int, targets: dict[int, bytes], batch: int) -> byt
                         f"entries {vouched} to {frontier.size - 1} and their tree were "
                         f"rewritten: the signed checkpoint of size {frontier.size} no "
                         "longer matches",
-                        entries=size,
                         index=vouched,
                         checkpoint_size=frontier.size,
                     )
@@ -346,32 +471,54 @@ def _walk(db: Database, size: int, targets: dict[int, bytes], batch: int) -> byt
     return frontier.root()
 
 
+def _stored(value: object) -> object:
+    # SQLite hands back naive datetimes; the hub stores UTC only.
+    return _utc(value) if isinstance(value, dt.datetime) else value
+
+
+def _check_cells(index: int, row: Row[Any], found: _Findings, state: StateAudit) -> None:
+    """Every search cell of entry ``index`` against the hashed entry it copies."""
+    try:
+        obj = json.loads(row.entry)
+        if not isinstance(obj, dict):
+            raise TypeError("an entry is a JSON object")
+        expected = search_cells(obj)
+    except (ValueError, TypeError, KeyError):
+        found.add(
+            Finding(
+                Fault.MALFORMED,
+                index,
+                "the entry is not a JSON object with the logged fields; "
+                "its columns cannot be checked",
+            )
+        )
+        return
+    cells = row._mapping
+    for name, value in expected.items():
+        if _stored(cells[name]) != value:
+            found.add(Finding(Fault.ALTERED, index, f"column {name} differs from its entry"))
+    state.observe(index, obj)
+
+
 def _check_leaf(
     db: Database,
     index: int,
-    row: tuple[str, bytes] | None,
+    row: Row[Any] | None,
     stored: bytes | None,
     size: int,
 ) -> bytes:
     """The leaf hash of entry ``index`` once its row and tree leaf agree."""
     if row is None:
-        raise _fault(
-            Fault.MISSING, f"entry {index} is missing from the store", entries=size, index=index
-        )
-    computed = leaf_hash(row[0].encode("utf-8"))
+        raise _fault(Fault.MISSING, f"entry {index} is missing from the store", index=index)
+    computed = leaf_hash(str(row.entry).encode("utf-8"))
     if stored is None:
-        raise _fault(
-            Fault.MISSING, f"the tree has no leaf for entry {index}", entries=size, index=index
-        )
+        raise _fault(Fault.MISSING, f"the tree has no leaf for entry {index}", index=index)
     if computed != stored:
         fault, message = _classify(db, index, computed, stored)
-        raise _fault(fault, message, entries=size, index=index)
-    if row[1] != computed:
+        raise _fault(fault, message, index=index)
+    if bytes(row.leaf_hash) != computed:
         raise _fault(
-            Fault.ALTERED,
-            f"the leaf_hash column of entry {index} was changed",
-            entries=size,
-            index=index,
+            Fault.ALTERED, f"entry {index}: column leaf_hash differs from its entry", index=index
         )
     return computed
 
@@ -446,29 +593,133 @@ def _check_nodes(db: Database, emitted: Sequence[Node], size: int) -> None:
 
 
 def _check_beyond(db: Database, size: int) -> None:
-    """Rows and leaves the head does not count were inserted behind its back."""
+    """Rows and nodes the head does not count were inserted behind its back.
+
+    The walk compared every node a tree of ``size`` leaves completes, so a
+    stored node it did not meet lies outside that tree: at level ``l`` the
+    tree has nodes ``0 … (size >> l) - 1``.
+    """
     with db.session() as session:
         row = session.scalar(
             select(func.min(AuditEntryRow.idx)).where(
                 (AuditEntryRow.idx >= size) | (AuditEntryRow.idx < 0)
             )
         )
-        leaf = session.scalar(
-            select(func.min(AuditNode.idx)).where(
-                AuditNode.level == 0, (AuditNode.idx >= size) | (AuditNode.idx < 0)
+        if row is not None:
+            raise _fault(
+                Fault.INSERTED,
+                f"entry {int(row)} lies outside the log, which holds {size} entries",
+                index=int(row),
             )
+        levels = [int(level) for level in session.scalars(select(AuditNode.level).distinct())]
+        for level in sorted(levels):
+            width = size >> level if 0 <= level < 64 else 0
+            node = session.scalar(
+                select(func.min(AuditNode.idx)).where(
+                    AuditNode.level == level, (AuditNode.idx >= width) | (AuditNode.idx < 0)
+                )
+            )
+            if node is None:
+                continue
+            if level == 0:
+                raise _fault(
+                    Fault.INSERTED,
+                    f"the tree holds a leaf {int(node)} outside the log of {size} entries",
+                    index=int(node),
+                )
+            raise _fault(
+                Fault.INSERTED,
+                f"the tree holds a node ({level}, {int(node)}) outside the log of {size} entries",
+            )
+
+
+# -- the state that gates access ----------------------------------------------------
+
+
+def _reconcile(db: Database, state: StateAudit, batch: int) -> None:
+    """Hold every consent and certificate row to the log, a batch at a time."""
+    state.consents(
+        ConsentState(
+            id=str(r.id),
+            subject=str(r.subject),
+            purpose=str(r.purpose),
+            evidence_types=_types(r.evidence_types),
+            granted_at=_utc(r.granted_at),
+            revoked_at=None if r.revoked_at is None else _utc(r.revoked_at),
+            once=bool(r.once),
+            used_at=None if r.used_at is None else _utc(r.used_at),
+            use_count=int(r.use_count),
         )
-    if row is not None:
-        raise _fault(
-            Fault.INSERTED,
-            f"entry {int(row)} lies outside the log, which holds {size} entries",
-            entries=size,
-            index=int(row),
+        for r in _keyset(
+            db,
+            [
+                ConsentRow.id,
+                ConsentRow.subject,
+                ConsentRow.purpose,
+                ConsentRow.evidence_types,
+                ConsentRow.granted_at,
+                ConsentRow.revoked_at,
+                ConsentRow.once,
+                ConsentRow.used_at,
+                ConsentRow.use_count,
+            ],
+            ConsentRow.id,
+            batch,
         )
-    if leaf is not None:
-        raise _fault(
-            Fault.INSERTED,
-            f"the tree holds a leaf {int(leaf)} outside the log of {size} entries",
-            entries=size,
-            index=int(leaf),
+    )
+    # Not the PDF itself: the record's digest of it is what the log names.
+    state.certificates(
+        CertificateState(
+            code=str(r.code),
+            subject=str(r.subject),
+            evidence_type=str(r.evidence_type),
+            pdf_sha256=str(r.pdf_sha256),
+            issued_at=_utc(r.issued_at),
+            status=str(r.status),
+            revoked_at=None if r.revoked_at is None else _utc(r.revoked_at),
+            revoked_by=r.revoked_by,
         )
+        for r in _keyset(
+            db,
+            [
+                CertificateRow.code,
+                CertificateRow.subject,
+                CertificateRow.evidence_type,
+                CertificateRow.pdf_sha256,
+                CertificateRow.issued_at,
+                CertificateRow.status,
+                CertificateRow.revoked_at,
+                CertificateRow.revoked_by,
+            ],
+            CertificateRow.code,
+            batch,
+        )
+    )
+
+
+def _types(text: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(str(t) for t in value) if isinstance(value, list) else ()
+
+
+def _keyset(
+    db: Database,
+    columns: list[InstrumentedAttribute[Any]],
+    key: InstrumentedAttribute[str],
+    batch: int,
+) -> Iterator[Row[Any]]:
+    """The rows of a table in key order, one short transaction per batch."""
+    last: str | None = None
+    while True:
+        query = select(*columns).order_by(key).limit(batch)
+        if last is not None:
+            query = query.where(key > last)
+        with db.session() as session:
+            rows = session.execute(query).all()
+        if not rows:
+            return
+        yield from rows
+        last = str(rows[-1]._mapping[key.key])

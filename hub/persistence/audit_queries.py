@@ -517,9 +517,7 @@ def _check_leaf(
         fault, message = _classify(db, index, computed, stored)
         raise _fault(fault, message, index=index)
     if bytes(row.leaf_hash) != computed:
-        raise _fault(
-            Fault.ALTERED, f"entry {index}: column leaf_hash differs from its entry", index=index
-        )
+        raise _fault(Fault.ALTERED, "column leaf_hash differs from its entry", index=index)
     return computed
 
 
@@ -641,6 +639,7 @@ def _reconcile(db: Database, state: StateAudit, batch: int) -> None:
     state.consents(
         ConsentState(
             id=str(r.id),
+            agency_id=str(r.agency_id),
             subject=str(r.subject),
             purpose=str(r.purpose),
             evidence_types=_types(r.evidence_types),
@@ -654,6 +653,7 @@ def _reconcile(db: Database, state: StateAudit, batch: int) -> None:
             db,
             [
                 ConsentRow.id,
+                ConsentRow.agency_id,
                 ConsentRow.subject,
                 ConsentRow.purpose,
                 ConsentRow.evidence_types,

@@ -53,6 +53,7 @@ class ConsentState:
     """A stored consent row, as far as the log can speak to it."""
 
     id: str
+    agency_id: str
     subject: str
     purpose: str
     evidence_types: tuple[str, ...]
@@ -95,6 +96,10 @@ class _ConsentTrail:
     revoke: _Event | None = None
     uses: int = 0
     first_use: int | None = None
+    #: The agencies and evidence types of the accesses that relied on it,
+    #: each with the first index it appears at.
+    agencies: dict[object, int] = field(default_factory=dict)
+    evidence_types: dict[object, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -156,7 +161,7 @@ class StateAudit:
             if action in _CONSENT_ACTIONS:
                 self._consent_change(index, str(action), consent_id, entry)
             else:
-                self._consent_use(index, action, consent_id)
+                self._consent_use(index, action, consent_id, entry)
         digest = entry.get("response_digest")
         if isinstance(digest, str) and digest.startswith(_DIGEST_PREFIX):
             if action == "certificate.issue":
@@ -185,8 +190,20 @@ class StateAudit:
             return
         trail.revoke = _event(index, entry)
 
-    def _consent_use(self, index: int, action: object, consent_id: str) -> None:
+    def _consent_use(
+        self, index: int, action: object, consent_id: str, entry: Mapping[str, Any]
+    ) -> None:
         trail = self._consents.setdefault(consent_id, _ConsentTrail())
+        use = _event(index, entry)
+        actor = entry.get("actor")
+        agency = actor.get("id") if isinstance(actor, Mapping) else None
+        trail.agencies.setdefault(agency, index)
+        trail.evidence_types.setdefault(use.evidence_type, index)
+        if trail.grant is not None and use.purpose != trail.grant.purpose:
+            self._found(
+                index,
+                f"the access relied on consent {consent_id}, granted for another purpose",
+            )
         if trail.grant is None:
             self._found(
                 index,
@@ -234,18 +251,36 @@ class StateAudit:
     def _consent_row(
         self, name: str, row: ConsentState, trail: _ConsentTrail, grant: _Event
     ) -> None:
-        def differs(column: str, event: _Event, what: str = "grant") -> None:
-            self._differs(name, column, event, what)
-
+        # In column order, so that findings read like the row.
         if row.subject != grant.subject:
-            differs("subject", grant)
+            self._differs(name, "subject", grant, "grant")
+        self._consent_uses(name, row, trail)
         if row.purpose != grant.purpose:
-            differs("purpose", grant)
+            self._differs(name, "purpose", grant, "grant")
         single = row.evidence_types[0] if len(row.evidence_types) == 1 else None
         if single != grant.evidence_type:
-            differs("evidence_types", grant)
+            self._differs(name, "evidence_types", grant, "grant")
         if _utc(row.granted_at) != grant.time:
-            differs("granted_at", grant)
+            self._differs(name, "granted_at", grant, "grant")
+        self._consent_revocation(name, row, trail)
+        self._consent_spending(name, row, trail)
+
+    def _consent_uses(self, name: str, row: ConsentState, trail: _ConsentTrail) -> None:
+        """The agency and evidence types of every access that relied on the consent."""
+        for agency, index in trail.agencies.items():
+            if agency != row.agency_id:
+                self._found(
+                    None, f"{name}: column agency_id differs from the agency of its use at {index}"
+                )
+                break
+        for evidence_type, index in trail.evidence_types.items():
+            if evidence_type not in row.evidence_types:
+                self._found(
+                    None, f"{name}: column evidence_types lacks the type of its use at {index}"
+                )
+                break
+
+    def _consent_revocation(self, name: str, row: ConsentState, trail: _ConsentTrail) -> None:
         revoked_at = _utc(row.revoked_at)
         if trail.revoke is None:
             if revoked_at is not None:
@@ -257,7 +292,10 @@ class StateAudit:
                 "its revoked_at is empty",
             )
         elif revoked_at != trail.revoke.time:
-            differs("revoked_at", trail.revoke, "revocation")
+            self._differs(name, "revoked_at", trail.revoke, "revocation")
+
+    def _consent_spending(self, name: str, row: ConsentState, trail: _ConsentTrail) -> None:
+        """``use_count`` and ``used_at`` against the uses the log records."""
         if row.use_count != trail.uses:
             self._found(
                 None,

@@ -172,9 +172,7 @@ def test_each_checkpoint_cell_is_checked(db: Database, column: str) -> None:
 
 
 @pytest.mark.parametrize("column", ["size", "root_hash", "created_at"])
-def test_checkpoint_rows_are_held_to_their_notes_without_the_key(
-    db: Database, column: str
-) -> None:
+def test_checkpoint_rows_are_held_to_their_notes_without_the_key(db: Database, column: str) -> None:
     alter(db, AuditCheckpoint, {"size": 16}, column)
     report = verify_store(db)
     assert not report.ok

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, func, select
+from sqlalchemy import DateTime, Row, Select, String, Table, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -40,7 +40,7 @@ from hub.domain.auditlog.service import (
 )
 from hub.domain.auditlog.tree import Frontier, Node
 from hub.domain.auditlog.verify import Fault, Finding, VerificationReport
-from hub.persistence.auditlog import CORE_COLUMNS, SEARCH_COLUMNS, SqlNodeStore, search_cells
+from hub.persistence.auditlog import CORE_COLUMNS, SEARCH_COLUMNS, SqlNodeStore
 from hub.persistence.certificate_models import CertificateRow
 from hub.persistence.consent_models import ConsentRow
 from hub.persistence.db import Database
@@ -429,6 +429,7 @@ def _walk(
 ) -> bytes:
     """Rebuild the tree from the stored entries, checking every cell; return its head."""
     frontier = Frontier()
+    cells = _CellCheck(db)
     vouched = 0  # Every entry below this is covered by a matching checkpoint.
     for start in range(0, size, batch):
         end = min(start + batch, size)
@@ -436,7 +437,9 @@ def _walk(
             entries = {
                 int(r.idx): r
                 for r in session.execute(
-                    select(_ENTRIES).where(AuditEntryRow.idx >= start, AuditEntryRow.idx < end)
+                    select(*cells.columns).where(
+                        AuditEntryRow.idx >= start, AuditEntryRow.idx < end
+                    )
                 )
             }
             leaves = {
@@ -452,7 +455,7 @@ def _walk(
             row = entries.get(index)
             computed = _check_leaf(db, index, row, leaves.get(index), size)
             assert row is not None  # noqa: S101  # _check_leaf stops at a missing row
-            _check_cells(index, row, found, state)
+            cells.check(index, cast(Sequence[Any], row), found, state)
             emitted.extend(frontier.append(computed))
             wanted = targets.get(frontier.size)
             if wanted is not None:
@@ -471,33 +474,64 @@ def _walk(
     return frontier.root()
 
 
-def _stored(value: object) -> object:
-    # SQLite hands back naive datetimes; the hub stores UTC only.
+def _stored_time(value: object) -> object:
+    """A stored time cell as an aware UTC datetime (anything unreadable stays as is)."""
+    if isinstance(value, str):
+        # SQLite's text, read here rather than by SQLAlchemy's slower parser.
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
     return _utc(value) if isinstance(value, dt.datetime) else value
 
 
-def _check_cells(index: int, row: Row[Any], found: _Findings, state: StateAudit) -> None:
-    """Every search cell of entry ``index`` against the hashed entry it copies."""
-    try:
-        obj = json.loads(row.entry)
-        if not isinstance(obj, dict):
-            raise TypeError("an entry is a JSON object")
-        expected = search_cells(obj)
-    except (ValueError, TypeError, KeyError):
-        found.add(
-            Finding(
-                Fault.MALFORMED,
-                index,
-                "the entry is not a JSON object with the logged fields; "
-                "its columns cannot be checked",
+class _CellCheck:
+    """The search cells of a batch of rows against the hashed entries they copy.
+
+    Built once per verification from :data:`SEARCH_COLUMNS`: the columns to
+    select, after the index, the entry and its leaf hash, and per column the
+    rule that derives its value from the entry and the reader that
+    normalises what the database returns.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.rules = list(SEARCH_COLUMNS.items())
+        self.columns: list[Any] = [AuditEntryRow.idx, AuditEntryRow.entry, AuditEntryRow.leaf_hash]
+        self.readers: list[Callable[[object], object] | None] = []
+        for name, _ in self.rules:
+            column = _ENTRIES.c[name]
+            if isinstance(column.type, DateTime):
+                self.columns.append(
+                    type_coerce(column, String).label(name) if db.is_sqlite else column
+                )
+                self.readers.append(_stored_time)
+            else:
+                self.columns.append(column)
+                self.readers.append(None)
+
+    def check(self, index: int, row: Sequence[Any], found: _Findings, state: StateAudit) -> None:
+        """Every search cell of entry ``index``; the entry then goes to ``state``."""
+        try:
+            obj = json.loads(row[1])
+            if not isinstance(obj, dict):
+                raise TypeError("an entry is a JSON object")
+            expected = [derive(obj) for _, derive in self.rules]
+        except (ValueError, TypeError, KeyError):
+            found.add(
+                Finding(
+                    Fault.MALFORMED,
+                    index,
+                    "the entry is not a JSON object with the logged fields; "
+                    "its columns cannot be checked",
+                )
             )
-        )
-        return
-    cells = row._mapping
-    for name, value in expected.items():
-        if _stored(cells[name]) != value:
-            found.add(Finding(Fault.ALTERED, index, f"column {name} differs from its entry"))
-    state.observe(index, obj)
+            return
+        for (name, _), read, value, stored in zip(
+            self.rules, self.readers, expected, row[3:], strict=True
+        ):
+            if (stored if read is None or stored is None else read(stored)) != value:
+                found.add(Finding(Fault.ALTERED, index, f"column {name} differs from its entry"))
+        state.observe(index, obj)
 
 
 def _check_leaf(

@@ -16,9 +16,9 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 
-from hub.domain.auditlog.checkpoint import NoteSigner
+from hub.domain.auditlog.checkpoint import NoteSigner, verify_note
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService
+from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService, checkpoint_time
 from hub.domain.auditlog.verify import Fault, VerificationReport
 from hub.persistence import audit_queries, migrate
 from hub.persistence.audit_queries import SqlAuditStore, verify_store
@@ -204,3 +204,29 @@ def test_a_column_no_rule_derives_is_reported(
     report = check(db)
     assert not report.ok
     assert report.message.startswith("column purpose of audit_entries is not derived")
+
+
+def test_checkpoints_sign_their_creation_time(db: Database) -> None:
+    latest = SqlAuditStore(db).latest_checkpoint()
+    assert latest is not None
+    body = verify_note(latest.note, SIGNER.verifier(), origin=DEFAULT_ORIGIN)
+    assert checkpoint_time(body) == latest.created_at
+
+
+def test_the_report_carries_its_findings_as_json(db: Database) -> None:
+    with db.session() as session:
+        session.execute(sa.text("UPDATE audit_entries SET subject = 'afm:0' WHERE idx = 0"))
+    assert check(db).to_json_obj()["findings"] == [
+        {"fault": "altered", "index": 0, "message": "column subject differs from its entry"}
+    ]
+
+
+def test_findings_beyond_the_bound_are_counted(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_queries, "MAX_FINDINGS", 2)
+    with db.session() as session:
+        session.execute(sa.text("UPDATE audit_entries SET purpose = 'x' WHERE idx < 5"))
+    report = check(db)
+    assert [f.index for f in report.findings] == [0, 1, None]
+    assert report.findings[-1].message == "3 more findings are not listed"

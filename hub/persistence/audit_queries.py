@@ -267,8 +267,8 @@ def verify_store(
     found = _Findings()
     state = StateAudit()
     with db.session() as session:
-        size = _head_size(session)
-        heads = session.execute(select(AuditHead.id, AuditHead.size)).all()
+        # Checkpoints before the head: a checkpoint signed meanwhile is then
+        # never larger than the head read.
         rows = session.execute(
             select(
                 AuditCheckpoint.size,
@@ -277,21 +277,30 @@ def verify_store(
                 AuditCheckpoint.created_at,
             ).order_by(AuditCheckpoint.size)
         ).all()
+        heads = session.execute(select(AuditHead.id, AuditHead.size)).all()
+        size = _head_size(session)
     checkpoints = [(int(r.size), bytes(r.root_hash), str(r.note), _utc(r.created_at)) for r in rows]
-    targets: dict[int, bytes] = {}
+    walk: _Walk | None = None
     try:
         _check_head(heads, size)
         targets = _signed_roots(checkpoints, size, verifier, origin)
         found.extend(_unmapped_columns())
-        root_hash = _walk(db, size, targets, batch, found=found, state=state)
-        _check_beyond(db, size)
-        _reconcile(db, state, batch)
+        walk = _Walk(db, targets, batch, found=found, state=state)
+        walk.to(size)
+        _reconcile(db, walk, batch)
+        _check_beyond(db, walk.size)
         found.extend(state.finish())
     except _Found as stop:
         # A tree that no longer holds is the graver fault: it leads the report.
         found.items.insert(0, stop.finding)
-        return _report(found, size, None, stop.checkpoint_size)
-    return _report(found, size, root_hash, max(targets, default=None), len(targets))
+        entries = size if walk is None else walk.size
+        return _report(found, entries, None, stop.checkpoint_size)
+    return _report(found, walk.size, walk.root(), max(targets, default=None), len(targets))
+
+
+def _current_size(db: Database) -> int:
+    with db.session() as session:
+        return _head_size(session)
 
 
 def _report(
@@ -418,26 +427,50 @@ def _open_checkpoint(
         ) from exc
 
 
-def _walk(
-    db: Database,
-    size: int,
-    targets: dict[int, bytes],
-    batch: int,
-    *,
-    found: _Findings,
-    state: StateAudit,
-) -> bytes:
-    """Rebuild the tree from the stored entries, checking every cell; return its head."""
-    frontier = Frontier()
-    cells = _CellCheck(db)
-    vouched = 0  # Every entry below this is covered by a matching checkpoint.
-    for start in range(0, size, batch):
-        end = min(start + batch, size)
+class _Walk:
+    """Rebuilds the tree from the stored entries in index order, checking every cell.
+
+    :meth:`to` walks on to a larger size, so that the entries a running hub
+    appends while it is checked are checked too.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        targets: dict[int, bytes],
+        batch: int,
+        *,
+        found: _Findings,
+        state: StateAudit,
+    ) -> None:
+        self.db = db
+        self.targets = targets
+        self.batch = batch
+        self.found = found
+        self.state = state
+        self.cells = _CellCheck(db)
+        self.frontier = Frontier()
+        self.vouched = 0  # Every entry below this is covered by a matching checkpoint.
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def root(self) -> bytes:
+        return self.frontier.root()
+
+    def to(self, size: int) -> None:
+        """Walk entries ``[self.size, size)``, a batch per short transaction."""
+        while self.frontier.size < size:
+            self._batch(self.frontier.size, min(self.frontier.size + self.batch, size))
+
+    def _batch(self, start: int, end: int) -> None:
+        db, frontier = self.db, self.frontier
         with db.session() as session:
             entries = {
                 int(r.idx): r
                 for r in session.execute(
-                    select(*cells.columns).where(
+                    select(*self.cells.columns).where(
                         AuditEntryRow.idx >= start, AuditEntryRow.idx < end
                     )
                 )
@@ -453,25 +486,24 @@ def _walk(
         emitted: list[Node] = []
         for index in range(start, end):
             row = entries.get(index)
-            computed = _check_leaf(db, index, row, leaves.get(index), size)
+            computed = _check_leaf(db, index, row, leaves.get(index), end)
             assert row is not None  # noqa: S101  # _check_leaf stops at a missing row
-            cells.check(index, cast(Sequence[Any], row), found, state)
+            self.cells.check(index, cast(Sequence[Any], row), self.found, self.state)
             emitted.extend(frontier.append(computed))
-            wanted = targets.get(frontier.size)
+            wanted = self.targets.get(frontier.size)
             if wanted is not None:
                 if frontier.root() != wanted:
-                    _check_nodes(db, emitted, size)
+                    _check_nodes(db, emitted, end)
                     raise _fault(
                         Fault.ROOT_MISMATCH,
-                        f"entries {vouched} to {frontier.size - 1} and their tree were "
+                        f"entries {self.vouched} to {frontier.size - 1} and their tree were "
                         f"rewritten: the signed checkpoint of size {frontier.size} no "
                         "longer matches",
-                        index=vouched,
+                        index=self.vouched,
                         checkpoint_size=frontier.size,
                     )
-                vouched = frontier.size
-        _check_nodes(db, emitted, size)
-    return frontier.root()
+                self.vouched = frontier.size
+        _check_nodes(db, emitted, end)
 
 
 def _stored_time(value: object) -> object:
@@ -629,106 +661,125 @@ def _check_beyond(db: Database, size: int) -> None:
 
     The walk compared every node a tree of ``size`` leaves completes, so a
     stored node it did not meet lies outside that tree: at level ``l`` the
-    tree has nodes ``0 … (size >> l) - 1``.
+    tree has nodes ``0 … (size >> l) - 1``. A running hub may have appended
+    since; an append commits its rows with the head, so a row the head read
+    *after* finding it counts is not an insertion, and the check moves on.
     """
-    with db.session() as session:
-        row = session.scalar(
-            select(func.min(AuditEntryRow.idx)).where(
-                (AuditEntryRow.idx >= size) | (AuditEntryRow.idx < 0)
-            )
+    floor = size
+    while True:
+        with db.session() as session:
+            outside = _outside(session, floor)
+        if outside is None:
+            return
+        head = _current_size(db)
+        if head <= floor or outside[1] < 0:
+            raise outside[0]
+        floor = head
+
+
+def _outside(session: Session, size: int) -> tuple[_Found, int] | None:
+    """The first entry or node outside a tree of ``size`` leaves, as a fault and its index."""
+    row = session.scalar(
+        select(func.min(AuditEntryRow.idx)).where(
+            (AuditEntryRow.idx >= size) | (AuditEntryRow.idx < 0)
         )
-        if row is not None:
-            raise _fault(
+    )
+    if row is not None:
+        return (
+            _fault(
                 Fault.INSERTED,
                 f"entry {int(row)} lies outside the log, which holds {size} entries",
                 index=int(row),
+            ),
+            int(row),
+        )
+    levels = [int(level) for level in session.scalars(select(AuditNode.level).distinct())]
+    for level in sorted(levels):
+        width = size >> level if 0 <= level < 64 else 0
+        node = session.scalar(
+            select(func.min(AuditNode.idx)).where(
+                AuditNode.level == level, (AuditNode.idx >= width) | (AuditNode.idx < 0)
             )
-        levels = [int(level) for level in session.scalars(select(AuditNode.level).distinct())]
-        for level in sorted(levels):
-            width = size >> level if 0 <= level < 64 else 0
-            node = session.scalar(
-                select(func.min(AuditNode.idx)).where(
-                    AuditNode.level == level, (AuditNode.idx >= width) | (AuditNode.idx < 0)
-                )
-            )
-            if node is None:
-                continue
-            if level == 0:
-                raise _fault(
-                    Fault.INSERTED,
-                    f"the tree holds a leaf {int(node)} outside the log of {size} entries",
-                    index=int(node),
-                )
-            raise _fault(
-                Fault.INSERTED,
-                f"the tree holds a node ({level}, {int(node)}) outside the log of {size} entries",
-            )
+        )
+        if node is None:
+            continue
+        where = f"a leaf {int(node)}" if level == 0 else f"a node ({level}, {int(node)})"
+        index = int(node) if level == 0 else None
+        found = _fault(
+            Fault.INSERTED, f"the tree holds {where} outside the log of {size} entries", index=index
+        )
+        return found, int(node) if 0 <= level < 64 else -1
+    return None
 
 
 # -- the state that gates access ----------------------------------------------------
 
 
-def _reconcile(db: Database, state: StateAudit, batch: int) -> None:
-    """Hold every consent and certificate row to the log, a batch at a time."""
-    state.consents(
-        ConsentState(
-            id=str(r.id),
-            agency_id=str(r.agency_id),
-            subject=str(r.subject),
-            purpose=str(r.purpose),
-            evidence_types=_types(r.evidence_types),
-            granted_at=_utc(r.granted_at),
-            revoked_at=None if r.revoked_at is None else _utc(r.revoked_at),
-            once=bool(r.once),
-            used_at=None if r.used_at is None else _utc(r.used_at),
-            use_count=int(r.use_count),
+def _reconcile(db: Database, walk: _Walk, batch: int) -> None:
+    """Hold every consent and certificate row to the log, a batch at a time.
+
+    The hub may keep appending meanwhile. Every change of a consent or a
+    certificate commits with its entry and the head, so a batch of rows
+    read after the log reached ``walk.size`` shows every fact logged below
+    that, and no fact logged beyond the head read after the batch: the walk
+    goes on to that head before the batch is compared.
+    """
+    state = walk.state
+    for rows in _keyset(db, _CONSENT_COLUMNS, ConsentRow.id, batch, walk):
+        state.consents(
+            ConsentState(
+                id=str(r.id),
+                agency_id=str(r.agency_id),
+                subject=str(r.subject),
+                purpose=str(r.purpose),
+                evidence_types=_types(r.evidence_types),
+                granted_at=_utc(r.granted_at),
+                revoked_at=None if r.revoked_at is None else _utc(r.revoked_at),
+                once=bool(r.once),
+                used_at=None if r.used_at is None else _utc(r.used_at),
+                use_count=int(r.use_count),
+            )
+            for r in rows
         )
-        for r in _keyset(
-            db,
-            [
-                ConsentRow.id,
-                ConsentRow.agency_id,
-                ConsentRow.subject,
-                ConsentRow.purpose,
-                ConsentRow.evidence_types,
-                ConsentRow.granted_at,
-                ConsentRow.revoked_at,
-                ConsentRow.once,
-                ConsentRow.used_at,
-                ConsentRow.use_count,
-            ],
-            ConsentRow.id,
-            batch,
+    for rows in _keyset(db, _CERTIFICATE_COLUMNS, CertificateRow.code, batch, walk):
+        state.certificates(
+            CertificateState(
+                code=str(r.code),
+                subject=str(r.subject),
+                evidence_type=str(r.evidence_type),
+                pdf_sha256=str(r.pdf_sha256),
+                issued_at=_utc(r.issued_at),
+                status=str(r.status),
+                revoked_at=None if r.revoked_at is None else _utc(r.revoked_at),
+                revoked_by=r.revoked_by,
+            )
+            for r in rows
         )
-    )
-    # Not the PDF itself: the record's digest of it is what the log names.
-    state.certificates(
-        CertificateState(
-            code=str(r.code),
-            subject=str(r.subject),
-            evidence_type=str(r.evidence_type),
-            pdf_sha256=str(r.pdf_sha256),
-            issued_at=_utc(r.issued_at),
-            status=str(r.status),
-            revoked_at=None if r.revoked_at is None else _utc(r.revoked_at),
-            revoked_by=r.revoked_by,
-        )
-        for r in _keyset(
-            db,
-            [
-                CertificateRow.code,
-                CertificateRow.subject,
-                CertificateRow.evidence_type,
-                CertificateRow.pdf_sha256,
-                CertificateRow.issued_at,
-                CertificateRow.status,
-                CertificateRow.revoked_at,
-                CertificateRow.revoked_by,
-            ],
-            CertificateRow.code,
-            batch,
-        )
-    )
+
+
+_CONSENT_COLUMNS: list[InstrumentedAttribute[Any]] = [
+    ConsentRow.id,
+    ConsentRow.agency_id,
+    ConsentRow.subject,
+    ConsentRow.purpose,
+    ConsentRow.evidence_types,
+    ConsentRow.granted_at,
+    ConsentRow.revoked_at,
+    ConsentRow.once,
+    ConsentRow.used_at,
+    ConsentRow.use_count,
+]
+# Not the PDF itself: the record's digest of it is what the log names.
+_CERTIFICATE_COLUMNS: list[InstrumentedAttribute[Any]] = [
+    CertificateRow.code,
+    CertificateRow.subject,
+    CertificateRow.evidence_type,
+    CertificateRow.pdf_sha256,
+    CertificateRow.issued_at,
+    CertificateRow.status,
+    CertificateRow.revoked_at,
+    CertificateRow.revoked_by,
+]
 
 
 def _types(text: str) -> tuple[str, ...]:
@@ -744,16 +795,23 @@ def _keyset(
     columns: list[InstrumentedAttribute[Any]],
     key: InstrumentedAttribute[str],
     batch: int,
-) -> Iterator[Row[Any]]:
-    """The rows of a table in key order, one short transaction per batch."""
+    walk: _Walk,
+) -> Iterator[list[Row[Any]]]:
+    """A table's rows in key order, a batch per short transaction.
+
+    Before each batch the state hears how far the log was read; after it,
+    the walk reads the log on to the head.
+    """
     last: str | None = None
     while True:
         query = select(*columns).order_by(key).limit(batch)
         if last is not None:
             query = query.where(key > last)
+        walk.state.begin_rows(walk.size)
         with db.session() as session:
-            rows = session.execute(query).all()
+            rows = list(session.execute(query).all())
         if not rows:
             return
-        yield from rows
+        walk.to(_current_size(db))
+        yield rows
         last = str(rows[-1]._mapping[key.key])

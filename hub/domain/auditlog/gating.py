@@ -96,6 +96,8 @@ class _ConsentTrail:
     revoke: _Event | None = None
     uses: int = 0
     first_use: int | None = None
+    #: Whether its row was read (rows are read once, in id order).
+    row_seen: bool = False
     #: The agencies and evidence types of the accesses that relied on it,
     #: each with the first index it appears at.
     agencies: dict[object, int] = field(default_factory=dict)
@@ -106,6 +108,7 @@ class _ConsentTrail:
 class _CertificateTrail:
     issue: _Event | None = None
     revoke: _Event | None = None
+    row_seen: bool = False
 
 
 def _time(value: object) -> dt.datetime | None:
@@ -137,11 +140,39 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 @dataclass
 class StateAudit:
-    """Reconciles consent and certificate rows with the log; collects findings."""
+    """Reconciles consent and certificate rows with the log; collects findings.
+
+    A hub may keep serving while it is checked, so rows are taken a batch
+    at a time: :meth:`begin_rows` says how far the log was read before the
+    batch was read (``settled``), the caller then reads the log on to the
+    head read after the batch, and only then hands the batch over. A row
+    must show every fact logged below ``settled``, may show those logged
+    after it, and nothing the log lacks.
+    """
 
     findings: list[Finding] = field(default_factory=list)
+    #: The log size read before the current batch of rows; ``None``: at rest.
+    settled: int | None = None
+    #: The log size read before the first batch of rows.
+    rows_from: int | None = None
+    #: Uses logged at or after ``settled``, per consent.
+    _recent: dict[str, int] = field(default_factory=dict)
     _consents: dict[str, _ConsentTrail] = field(default_factory=dict)
     _certificates: dict[str, _CertificateTrail] = field(default_factory=dict)
+
+    def begin_rows(self, settled: int) -> None:
+        """The next batch of rows is read after the log reached ``settled`` entries."""
+        if self.rows_from is None:
+            self.rows_from = settled
+        self.settled = settled
+        self._recent.clear()
+
+    def _settled(self, index: int) -> bool:
+        return self.settled is None or index < self.settled
+
+    def _before_rows(self, event: _Event) -> bool:
+        # A row created after the reading began may lie behind the cursor.
+        return self.rows_from is None or event.index < self.rows_from
 
     def _found(self, index: int | None, message: str) -> None:
         self.findings.append(Finding(Fault.STATE_MISMATCH, index, message))
@@ -217,6 +248,8 @@ class StateAudit:
             )
         if action == _USE:
             trail.uses += 1
+            if not self._settled(index):
+                self._recent[consent_id] = self._recent.get(consent_id, 0) + 1
             if trail.first_use is None:
                 trail.first_use = index
 
@@ -241,8 +274,10 @@ class StateAudit:
     def consents(self, rows: Iterable[ConsentState]) -> None:
         """Hold each consent row to its grant, revocation and uses in the log."""
         for row in rows:
-            trail = self._consents.pop(row.id, None)
+            trail = self._consents.get(row.id)
             name = f"consent {row.id}"
+            if trail is not None:
+                trail.row_seen = True
             if trail is None or trail.grant is None:
                 self._found(None, f"{name}: the consents table holds it, the log never granted it")
                 continue
@@ -286,6 +321,8 @@ class StateAudit:
             if revoked_at is not None:
                 self._found(None, f"{name}: column revoked_at is set, the log has no revocation")
         elif revoked_at is None:
+            if not self._settled(trail.revoke.index):
+                return
             self._found(
                 None,
                 f"{name}: the log revokes it at index {trail.revoke.index}, "
@@ -296,13 +333,14 @@ class StateAudit:
 
     def _consent_spending(self, name: str, row: ConsentState, trail: _ConsentTrail) -> None:
         """``use_count`` and ``used_at`` against the uses the log records."""
-        if row.use_count != trail.uses:
+        settled_uses = trail.uses - self._recent.get(row.id, 0)
+        if not settled_uses <= row.use_count <= trail.uses:
             self._found(
                 None,
                 f"{name}: column use_count is {row.use_count}, the log records {trail.uses} uses",
             )
         spent = row.once and trail.uses > 0
-        if spent and row.used_at is None:
+        if spent and row.used_at is None and settled_uses:
             self._found(
                 None,
                 f"{name}: column used_at is empty, the one-time consent was used at index "
@@ -316,8 +354,10 @@ class StateAudit:
     def certificates(self, rows: Iterable[CertificateState]) -> None:
         """Hold each certificate row to its issue and revocation in the log."""
         for row in rows:
-            trail = self._certificates.pop(_DIGEST_PREFIX + row.pdf_sha256, None)
+            trail = self._certificates.get(_DIGEST_PREFIX + row.pdf_sha256)
             name = f"certificate {row.code}"
+            if trail is not None:
+                trail.row_seen = True
             if trail is None or trail.issue is None:
                 self._found(
                     None, f"{name}: the certificates table holds it, the log never issued it"
@@ -344,6 +384,8 @@ class StateAudit:
             if row.status == "revoked" or row.revoked_at is not None:
                 self._found(None, f"{name}: the row is revoked, the log has no revocation")
         elif row.status != "revoked":
+            if not self._settled(revoke.index):
+                return
             self._found(
                 None, f"{name}: the log revokes it at index {revoke.index}, its status is valid"
             )
@@ -356,13 +398,17 @@ class StateAudit:
     def finish(self) -> list[Finding]:
         """Report what the log records and no row showed; return every finding."""
         for consent_id, trail in self._consents.items():
-            if trail.grant is not None:
+            if trail.grant is not None and not trail.row_seen and self._before_rows(trail.grant):
                 self._found(
                     trail.grant.index,
                     f"consent {consent_id} granted here has no row in the consents table",
                 )
         for certificate in self._certificates.values():
-            if certificate.issue is not None:
+            if (
+                certificate.issue is not None
+                and not certificate.row_seen
+                and self._before_rows(certificate.issue)
+            ):
                 self._found(
                     certificate.issue.index,
                     "the certificate issued here has no row in the certificates table",

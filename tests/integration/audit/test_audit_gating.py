@@ -12,6 +12,7 @@ one and name the row or the index.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -292,3 +293,40 @@ def test_a_deleted_revocation_entry_without_rebuilding_is_located(world: World) 
     run(world, "DELETE FROM audit_entries WHERE idx = :idx", idx=at)
     report = check(world)
     assert (report.ok, report.fault, report.first_bad_index) == (False, Fault.MISSING, at)
+
+
+def test_verify_while_the_hub_keeps_changing_state(
+    world: World, citizens: list[dict[str, Any]]
+) -> None:
+    # Consents granted, used and revoked while verify reads: their rows and
+    # entries appear between verify's reads, and must never look forged.
+    alice = _alice(citizens)
+    consents: ConsentService = world.services.consents
+    ask = EvidenceRequest(
+        citizen=CitizenRef("amka", alice.amka or ""),
+        evidence_type="property-ownership",
+        purpose="mortgage-application",
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def churn() -> None:
+        try:
+            while not stop.is_set():
+                consent_id = _grant(consents, alice)
+                world.services.evidence.request(BANK, ask)
+                consents.revoke(alice, consent_id)
+        except BaseException as exc:  # the test reports it below
+            errors.append(exc)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        reports = [check(world) for _ in range(3)]
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    assert not errors
+    for report in reports:
+        assert report.ok, [f.describe() for f in report.findings]
+    assert reports[-1].entries > reports[0].entries or reports[0].entries > 0

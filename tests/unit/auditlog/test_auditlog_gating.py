@@ -195,3 +195,30 @@ def test_uses_outside_the_consent_are_reported() -> None:
         "consent c1: column evidence_types lacks the type of its use at 1",
         "consent c1: column evidence_types differs from its grant at index 0",
     ]
+
+
+def test_facts_logged_after_the_rows_were_read_may_be_missing_from_them() -> None:
+    # Read on a running hub: the batch of rows was read once the log held 2
+    # entries, and the log was then read on to the head.
+    state = audit(consent_entry("consent.grant", 0), use(1))
+    state.begin_rows(2)
+    for index, entry in enumerate(
+        [use(3), consent_entry("consent.revoke", 4), consent_entry("consent.grant", 5, "c3")],
+        start=2,
+    ):
+        state.observe(index, entry.to_json_obj())
+    state.consents([row()])  # one use seen, not yet revoked
+    state.consents([])
+    assert described(state) == []
+
+
+def test_what_was_logged_before_the_rows_were_read_must_be_in_them() -> None:
+    state = audit(consent_entry("consent.grant", 0), use(1), consent_entry("consent.revoke", 2))
+    state.begin_rows(3)
+    state.observe(3, use(4).to_json_obj())
+    state.consents([row(use_count=0)])
+    assert described(state) == [
+        "index 3: the access relied on consent c1, revoked at index 2",
+        "consent c1: the log revokes it at index 2, its revoked_at is empty",
+        "consent c1: column use_count is 0, the log records 2 uses",
+    ]

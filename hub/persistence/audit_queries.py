@@ -7,13 +7,18 @@
 :func:`verify_store` is what ``hub audit verify`` runs on the live database.
 It trusts nothing it reads: it recomputes every entry's leaf hash from the
 stored canonical bytes, compares it with the ``leaf_hash`` column and with the
-stored level-0 node, recomputes every stored subtree hash, and checks the
-rebuilt tree head at the size of every signed checkpoint. It walks the log
-in index order, one batch per short transaction, so that it needs memory for
-one batch whatever the size of the log and never holds SQLite's write lock
-for long. The first fault stops it and is *located*: the first bad index and
-what happened there, an entry altered, missing, inserted or moved, or a
-rewritten tree or checkpoint.
+stored level-0 node, recomputes every stored subtree hash, checks the rebuilt
+tree head at the size of every signed checkpoint and each checkpoint row
+against its note, and derives every search column from the hashed entry
+(by :data:`hub.persistence.auditlog.SEARCH_COLUMNS`) to compare it with the
+stored cell. Then it holds the consent and certificate rows, the state that
+gates access, to the log (:mod:`hub.domain.auditlog.gating`). It walks the
+log in index order, one batch per short transaction, so that it needs memory
+for one batch whatever the size of the log and never holds SQLite's write
+lock for long. A fault in the tree stops it and is *located*: the first bad
+index and what happened there, an entry altered, missing, inserted or moved,
+or a rewritten tree or checkpoint. A cell or a row that contradicts the log
+is listed with its index or row id, and the walk goes on.
 """
 
 from __future__ import annotations
@@ -216,11 +221,9 @@ def _fault(
     fault: Fault,
     message: str,
     *,
-    entries: int = 0,
     index: int | None = None,
     checkpoint_size: int | None = None,
 ) -> _Found:
-    del entries  # The report states the size once, from the head.
     return _Found(Finding(fault, index, message), checkpoint_size)
 
 
@@ -651,7 +654,6 @@ def _check_nodes(db: Database, emitted: Sequence[Node], size: int) -> None:
             Fault.ALTERED,
             f"tree node ({level}, {index}) over entries {leaf} to {leaf + (1 << level) - 1} "
             "differs from the entries: the stored tree was rewritten",
-            entries=size,
             index=leaf,
         )
 

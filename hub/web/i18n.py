@@ -141,6 +141,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "sealed_by": ("Σφραγίστηκε από", "Sealed by"),
     "sealed_at": ("Σφραγίστηκε στις", "Sealed on"),
+    "seal_level": ("Επίπεδο σφραγίδας (PAdES)", "Seal level (PAdES)"),
     "sealed_key": ("Κλειδί σφράγισης", "Sealing key"),
     "issued_at": ("Εκδόθηκε στις", "Issued on"),
     "code": ("Κωδικός", "Code"),

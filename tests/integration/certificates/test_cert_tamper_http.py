@@ -154,3 +154,10 @@ def test_the_untouched_revoked_certificate_is_revoked(scene: Scene) -> None:
     ).json()
     assert report["status"] == "revoked", report
     assert report["level"] == "B-LT"
+    page = Browser(scene.url).post(
+        "/verify", files={"document": ("c.pdf", scene.revoked.pdf, "application/pdf")}
+    )
+    assert "verdict-revoked" in page.text
+    facts = page.text.split('<details class="technical">')[0]
+    assert "Επίπεδο σφραγίδας (PAdES)" in facts
+    assert "<code>B-LT</code>" in facts

@@ -172,6 +172,7 @@ class VerificationReport:
     matches_issued: bool | None = None
     revoked_at: dt.datetime | None = None
     revocation_reason: str | None = None
+    modifications: tuple[str, ...] = field(default_factory=tuple)
     reasons: tuple[str, ...] = field(default_factory=tuple)
     #: A QR token's claims, compared with the stored record (not reported).
     token_claims: Mapping[str, Any] | None = None
@@ -194,6 +195,7 @@ class VerificationReport:
             "matches_issued": self.matches_issued,
             "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
             "revocation_reason": self.revocation_reason,
+            "modifications": list(self.modifications),
             "reasons": list(self.reasons),
         }
 
@@ -377,10 +379,25 @@ def _fields(evidence_type: EvidenceType, evidence: Mapping[str, Any]) -> list[Ev
     # labels do not name follow in the evidence's own order.
     labels = evidence_type.labels
     keys = [k for k in labels if k in evidence] + [k for k in evidence if k not in labels]
-    rows = []
+    rows: list[EvidenceField] = []
     for key in keys:
         el, en = labels.get(key) or _COMMON_LABELS.get(key) or (key, key.replace("_", " "))
-        rows.append(EvidenceField(key, el, en, format_value(evidence[key], labels)))
+        value = evidence[key]
+        if isinstance(value, list | tuple) and len(value) > 1:
+            # One row per item (a property, a child): a table row never
+            # splits across pages, so one tall row would leave a page empty.
+            count = len(value)
+            rows.extend(
+                EvidenceField(
+                    f"{key}.{n}",
+                    f"{el} ({n}/{count})",
+                    f"{en} ({n}/{count})",
+                    format_value(item, labels),
+                )
+                for n, item in enumerate(value, 1)
+            )
+            continue
+        rows.append(EvidenceField(key, el, en, format_value(value, labels)))
     return rows
 
 
@@ -688,6 +705,7 @@ class CertificateService:
             signing_time=pdf.signing_time,
             code=code,
             level=str(pdf.level) if pdf.level else None,
+            modifications=pdf.modifications,
             reasons=pdf.reasons,
         )
 

@@ -425,6 +425,9 @@ class PdfReport:
     level: PadesLevel | None = None
     code: str | None = None
     signatures: int = 0
+    #: What revisions after the seal changed (empty when nothing but DSS or
+    #: document timestamps followed it).
+    modifications: tuple[str, ...] = field(default_factory=tuple)
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -443,6 +446,7 @@ class PdfReport:
             "level": str(self.level) if self.level else None,
             "code": self.code,
             "signatures": self.signatures,
+            "modifications": list(self.modifications),
             "reasons": list(self.reasons),
         }
 
@@ -517,6 +521,9 @@ _LONG_TERM_ONLY = StandardDiffPolicy(
 #: The start of the reason given for any change after the seal.
 MODIFIED_AFTER_SEALING = "modified after sealing"
 
+#: A change pyHanko refuses that the comparison of revisions cannot name.
+_UNNAMED_CHANGE = "the document's content changed"
+
 
 class PdfVerifier:
     """Verifies sealed PDFs against one ``Trust``; reuse it across documents."""
@@ -556,7 +563,8 @@ class PdfVerifier:
         # The code is the one the hub's own seal covers, whichever report is
         # the worst (a second signature is worse than the seal it follows).
         code = next((r.code for r in reports if r.code), None)
-        return _with(worst, signatures=len(sigs), code=code)
+        modifications = next((r.modifications for r in reports if r.modifications), ())
+        return _with(worst, signatures=len(sigs), code=code, modifications=modifications)
 
     def _one(self, reader: PdfFileReader, sig: EmbeddedPdfSignature, archived: bool) -> PdfReport:
         # One event loop per seal, for both passes; starting one costs more
@@ -566,7 +574,9 @@ class PdfVerifier:
         ts_time = timestamp.timestamp if timestamp is not None else None
         cert = x509.load_der_x509_certificate(status.signing_cert.dump())
         kid = certificate_kid(cert)
-        sub, reasons = _judge(status, lambda: _changes_after(reader, sig, status))
+        changes = functools.cache(lambda: _changes_after(reader, sig, status))
+        sub, reasons = _judge(status, changes)
+        modified = bool(reasons) and reasons[0].startswith(MODIFIED_AFTER_SEALING)
         # What the verdict names (the code, hence type and holder) is read
         # from the revision the seal covers, and only from a seal the hub's
         # own key made: anyone can append a revision, or seal with a key of
@@ -583,6 +593,7 @@ class PdfVerifier:
             timestamp_time=ts_time,
             level=_level(reader, status, archived),
             code=_code(reader, sig) if ours else None,
+            modifications=(changes() or (_UNNAMED_CHANGE,)) if modified else (),
             reasons=reasons,
         )
 
@@ -646,7 +657,7 @@ def _judge(  # noqa: PLR0911  # one return per check, in ETSI order, reads best
     # the latest revision names what changed (and is a second opinion).
     changed = changes() if coverage is not SignatureCoverageLevel.ENTIRE_FILE else ()
     if level is None or level > ModificationLevel.LTA_UPDATES or changed:
-        named = changed or ("the document's content changed",)
+        named = changed or (_UNNAMED_CHANGE,)
         return SubIndication.FORMAT_FAILURE, (f"{MODIFIED_AFTER_SEALING}: {', '.join(named)}",)
     if status.revocation_details is not None:
         details = status.revocation_details

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -340,6 +340,10 @@ def _footers(pdf: FPDF, code: str) -> None:
     pdf.set_auto_page_break(auto=False)
     for number in range(1, total + 1):
         pdf.page = number
+        # Each page's content stream has its own graphics state: select the
+        # font and stroke colour again rather than trust what was last set.
+        pdf.current_font_is_set_on_page = False
+        pdf.set_draw_color(0, 0, 0)
         pdf.set_draw_color(*_GREY)
         y = pdf.h - _FOOTER_SPACE + 6
         pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
@@ -399,8 +403,20 @@ def _verification_block(pdf: FPDF, code: str, qr_image: Image.Image, verify_url:
 
 def _pair(pdf: FPDF, label: str, value: str) -> None:
     label_width = 72
-    top = pdf.get_y()
+    # Label and value stay on one page: the value is written beside the
+    # label, from the label's top, which a page break in between would lose.
+    pdf.set_font(_FONT, "", 9.5)
+    lines = cast(
+        "list[str]",
+        pdf.multi_cell(pdf.epw - label_width, 5.5, value, dry_run=True, output="LINES"),
+    )
     pdf.set_font(_FONT, "B", 9.5)
+    label_lines = cast(
+        "list[str]", pdf.multi_cell(label_width, 5.5, label, dry_run=True, output="LINES")
+    )
+    if pdf.will_page_break(5.5 * max(len(lines), len(label_lines))):
+        pdf.add_page()
+    top = pdf.get_y()
     pdf.multi_cell(label_width, 5.5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     label_bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + label_width, top)

@@ -126,6 +126,7 @@ def test_an_update_after_the_seal_is_never_valid(scene: Scene, attack: str) -> N
     assert report["status"] == "invalid", report
     assert report["indication"] == "TOTAL-FAILED"
     assert any(r.startswith(MODIFIED_AFTER_SEALING) and named in r for r in report["reasons"])
+    assert named in report["modifications"]
     # What the verdict names comes from the sealed revision: the revoked certificate.
     assert report["code"] == scene.revoked.code
     assert report["revoked_at"] is not None
@@ -154,6 +155,7 @@ def test_the_untouched_revoked_certificate_is_revoked(scene: Scene) -> None:
     ).json()
     assert report["status"] == "revoked", report
     assert report["level"] == "B-LT"
+    assert report["modifications"] == []
     page = Browser(scene.url).post(
         "/verify", files={"document": ("c.pdf", scene.revoked.pdf, "application/pdf")}
     )

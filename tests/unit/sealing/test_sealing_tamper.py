@@ -84,6 +84,7 @@ def test_an_update_after_the_seal_is_named_and_invalid(
     assert any(r.startswith(MODIFIED_AFTER_SEALING) and named in r for r in report.reasons), (
         report.reasons
     )
+    assert named in report.modifications
     # The code is the one the seal covers, whatever the update says.
     assert report.code == rendered.record["code"]
 

@@ -32,6 +32,7 @@ import enum
 import functools
 import hashlib
 import io
+import logging
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -94,6 +95,20 @@ __all__ = [
 ]
 
 _speedups.install()
+
+
+class _OfflineByDesign(logging.Filter):
+    """Drops pyHanko's warning that B-LT material is embedded without fetching.
+
+    The hub embeds its own CRLs, which it holds, and never fetches when
+    sealing; the warning would be logged for every certificate issued.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Validation/revocation info will be embedded")
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
 
 #: The name of the signature field the hub's seal occupies.
 SEAL_FIELD = "OnceHubSeal"

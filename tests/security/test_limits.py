@@ -42,6 +42,7 @@ PATH_VALUES = {
     "request_id": "00000000-0000-4000-8000-000000000000",
     "consent_id": "00000000-0000-4000-8000-000000000000",
     "index": "0",
+    "name": "issuing-ca.crl",
 }
 #: The content type each body-taking operation reads.
 CONTENT_TYPES = {
@@ -65,6 +66,7 @@ UNLIMITED = {
     ("GET", "/.well-known/jwks.json"): "static public document",
     ("GET", "/v1/trust/certificates.pem"): "static public document",
     ("GET", "/v1/trust/crl"): "static public document",
+    ("GET", "/pki/{name}"): "static public document",
 }
 
 

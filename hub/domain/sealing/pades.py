@@ -596,7 +596,11 @@ class PdfVerifier:
         # from the revision the seal covers, and only from a seal the hub's
         # own key made: anyone can append a revision, or seal with a key of
         # their own, and name any code they like.
-        ours = status.intact and status.valid and self.trust.certificate_for(kid) is not None
+        ours = (
+            status.intact
+            and status.valid
+            and (self.trust.certificate_for(kid) is not None or _chains_to_root(status))
+        )
         state, indication = status_for(sub)
         return PdfReport(
             state,
@@ -655,6 +659,15 @@ class PdfVerifier:
                 )
             archived = archived or status.trusted
         return archived, None
+
+
+def _chains_to_root(status: PdfSignatureStatus) -> bool:
+    """Whether pyHanko built the signer's path to a trusted root (sound or not now)."""
+    return (
+        status.trusted
+        or status.revocation_details is not None
+        or status.trust_problem_indic in _EXPIRY
+    )
 
 
 def _judge(  # noqa: PLR0911  # one return per check, in ETSI order, reads best

@@ -25,6 +25,7 @@ from hub.domain.sealing.pades import (
 )
 from hub.domain.sealing.pdf import RenderedCertificate
 from hub.domain.sealing.report import Indication, Status, SubIndication
+from hub.domain.sealing.trust import Trust
 from tests.common import pdf_attacks
 
 OTHER_CODE = "AAAA-BBBB-CCCC-DDDD"
@@ -128,3 +129,14 @@ def test_an_annotation_after_a_document_timestamp_is_still_caught(
     report = verify_pdf(pdf_attacks.add_annotation(sealer.seal(rendered.pdf)), store.trust())
     assert report.status is Status.INVALID
     assert "annotation added" in report.reasons[0]
+
+
+def test_an_offline_verifier_with_only_the_published_chain_reads_the_code(
+    store: FileKeyStore, rendered: RenderedCertificate, sealed: bytes
+) -> None:
+    # Without the seal certificates, the chain to the published root is
+    # what says the hub sealed it.
+    trust = Trust.from_pem(store.pem_chain(), crls=list(store.crls().values()))
+    report = verify_pdf(sealed, trust)
+    assert report.status is Status.VALID, report.reasons
+    assert report.code == rendered.record["code"]

@@ -141,6 +141,8 @@ def test_an_update_after_the_seal_is_never_valid(scene: Scene, attack: str) -> N
     assert "verdict-invalid" in page.text
     assert "verdict-valid" not in page.text
     assert named in page.text
+    assert "Άλλαξε μετά τη σφράγιση" in page.text
+    assert "η σφραγίδα του είναι γνήσια, αλλά το αρχείο άλλαξε" in page.text
     assert scene.other.code not in page.text
     assert _checks_of(scene.url, scene.other) == other_checks
 

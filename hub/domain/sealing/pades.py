@@ -1,10 +1,12 @@
 """PAdES seals on certificate PDFs, and their verification, through pyhanko.
 
 Sealing follows the PAdES baseline profiles of ETSI EN 319 142-1: B-B with the
-seal key, B-T when a timestamper is configured, B-LT when the CRLs are also
-embedded (in the document security store) so the seal can be checked without
-the network. The seal key is used through the ``KeyStore`` port, so an HSM
-can take its place; pyhanko only sees a ``Signer`` that delegates.
+seal key, B-T with a signature timestamp, B-LT (the default with a
+timestamper) when the chain and CRLs are also embedded in the document
+security store so the seal can be checked without the network after the key
+is gone, B-LTA with a document timestamp over all that. The seal key is used
+through the ``KeyStore`` port, so an HSM can take its place; pyhanko only
+sees a ``Signer`` that delegates.
 
 A development TSA (``KeyStoreTimeStamper``) signs RFC 3161 tokens in-process
 with the key store's TSA key, so B-T and B-LT work on a machine with no
@@ -14,7 +16,11 @@ the domain does not import an HTTP client.
 
 Verification turns whatever pyhanko concludes — or raises, on truncated or
 hostile input — into a ``PdfReport`` in ETSI EN 319 102-1 vocabulary. It never
-raises.
+raises. A verdict rests only on what the seal covers: the code is read from
+the signed revision, and only from a seal that chains to the hub's root;
+after the seal nothing but a DSS or document timestamps may follow, and any
+other update (document information, an annotation, a form field, a second
+signature…) makes the document invalid, named in ``modifications``.
 
 Both sides are built to be reused: a ``PdfSealer`` keeps one signer per seal
 key, whose certificates are parsed and whose signed attributes are encoded

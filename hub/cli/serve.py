@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 
 from adapters.sandbox.runner import start_sandbox
-from hub.app import create_app
+from hub.app import build_services, create_app, production_refusals
 from hub.cli import _running as running
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
@@ -71,7 +71,18 @@ def run_server(settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    return run_server(_with_address(settings, args.host, args.port))
+    settings = _with_address(settings, args.host, args.port)
+    if settings.is_production:
+        # Refuse before binding the port: a production hub never serves with
+        # development keys or in clear text, and says every reason at once.
+        services = build_services(settings)
+        try:
+            refusals = production_refusals(settings, services.keystore)
+        finally:
+            services.close()
+        if refusals:
+            raise ConfigError("refusing to start in production: " + "; ".join(refusals))
+    return run_server(settings)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,6 +14,8 @@ The leaves::
     │   ├── KeyStoreError          keys directory missing, incomplete or corrupt
     │   │   └── KeyStoreLocked     a private key needs a (different) passphrase
     │   └── TimestampUnavailable   a sealing level needs a TSA that is not set
+    ├── ServiceUnavailable
+    │   └── TimestampAuthorityDown the TSA did not answer with a timestamp
     ├── Conflict
     │   └── KeyStoreExists         init would overwrite existing key material
     └── SealingError               a document could not be sealed or rendered
@@ -21,13 +23,14 @@ The leaves::
 
 from __future__ import annotations
 
-from hub.errors import ConfigError, Conflict, HubError
+from hub.errors import ConfigError, Conflict, HubError, ServiceUnavailable
 
 __all__ = [
     "KeyStoreError",
     "KeyStoreExists",
     "KeyStoreLocked",
     "SealingError",
+    "TimestampAuthorityDown",
     "TimestampUnavailable",
 ]
 
@@ -58,6 +61,19 @@ class TimestampUnavailable(ConfigError):
 
     slug = "timestamp-unavailable"
     title = "Timestamp authority not configured"
+
+
+class TimestampAuthorityDown(ServiceUnavailable):
+    """The timestamp authority failed, and no fallback is configured.
+
+    A document sealed without the timestamp its level promises would be a
+    silent B-B; issuance is refused instead, for a retry.
+    """
+
+    slug = "timestamp-authority-unavailable"
+    title = "Timestamp authority unavailable"
+    title_el = "Η αρχή χρονοσήμανσης δεν είναι διαθέσιμη"
+    detail_el = "Η αρχή χρονοσήμανσης δεν απάντησε: δοκιμάστε ξανά σε λίγο."
 
 
 class SealingError(HubError):

@@ -94,7 +94,8 @@ def test_an_imported_pkcs12_becomes_the_current_seal_key(
     assert [r.status for r in retired] == [KeyStatus.RETIRED]
     # Published: the outside CA's certificates in the PEM bundle, the x5c in the JWKS.
     bundle = x509.load_pem_x509_certificates(store.pem_chain().encode())
-    assert ca.root in bundle and ca.issuing in bundle
+    assert ca.root in bundle
+    assert ca.issuing in bundle
     first = store.jwks()["keys"][0]
     assert first["kid"] == seal.kid
     x5c = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in first["x5c"]]
@@ -127,9 +128,11 @@ def test_a_pdf_sealed_with_the_imported_key_and_an_outside_tsa_verifies_from_the
         signer_validation_context=context(ca.root),  # type: ignore[arg-type]
         ts_validation_context=context(tsa_ca.root),  # type: ignore[arg-type]
     )
-    assert status.intact and status.valid, status.pretty_print_details()
+    assert status.intact, status.pretty_print_details()
+    assert status.valid, status.pretty_print_details()
     assert status.trusted, status.pretty_print_details()
-    assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.trusted
     # The timestamp is the outside TSA's, not the hub's development one.
     assert status.timestamp_validity.signing_cert.dump() == _asn1(tsa.cert).dump()
     report = verify_pdf(pdf, store.trust())
@@ -241,7 +244,8 @@ def test_the_fallbacks_happen_only_where_configured(dev_store: keystore.FileKeyS
     )
     pdf = PdfSealer(dev_store, level=PadesLevel.B_LT, timestamper=to_development).seal(rendered.pdf)
     report = verify_pdf(pdf, dev_store.trust())
-    assert report.status is Status.VALID and report.level is PadesLevel.B_LT
+    assert report.status is Status.VALID
+    assert report.level is PadesLevel.B_LT
     lowered = PdfSealer(
         dev_store,
         level=PadesLevel.B_LT,

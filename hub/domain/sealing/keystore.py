@@ -312,7 +312,7 @@ class FileKeyStore:
 
     def sign(self, kid: str, data: bytes) -> bytes:
         key = self._private.get(kid)
-        if key is None or self.record(kid).status is not KeyStatus.CURRENT:
+        if key is None or not _may_sign(self.record(kid), datetime.now(UTC)):
             raise KeyStoreError(f"key {kid!r} is not a current signing key")
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(hashes.SHA256()))
@@ -429,6 +429,18 @@ class FileKeyStore:
             _write_public(self._dir / f"{purpose}.crl.pem", _pem_crl(fresh))
             self._crls[purpose] = fresh
         _write_manifest(self._dir, self._manifest)
+
+
+def _may_sign(record: KeyRecord, now: datetime) -> bool:
+    if record.status is KeyStatus.CURRENT:
+        return True
+    # A retired log key co-signs checkpoints until its overlap ends.
+    return (
+        record.purpose is KeyPurpose.LOG
+        and record.status is KeyStatus.RETIRED
+        and record.not_after is not None
+        and now < record.not_after
+    )
 
 
 def _self_signed(cert: x509.Certificate) -> bool:

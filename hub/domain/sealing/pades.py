@@ -616,6 +616,9 @@ class PdfVerifier:
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
         self._material = _material(trust)
+        # Seals found valid at their timestamp though revoked since, and when
+        # the revocation came (keyed by the status object, for the report).
+        self._revoked_later: dict[int, datetime] = {}
 
     def _context(self, moment: datetime | None = None) -> ValidationContext:
         # A fresh context per document: pyhanko contexts accumulate state
@@ -661,6 +664,13 @@ class PdfVerifier:
         kid = certificate_kid(cert)
         changes = functools.cache(lambda: _changes_after(reader, sig, status))
         sub, reasons = _judge(status, changes)
+        later = self._revoked_later.pop(id(status), None)
+        if later is not None and sub is None:
+            reasons = (
+                f"the seal certificate was revoked on {later.isoformat()}, after this "
+                f"document was sealed (timestamp {ts_time.isoformat() if ts_time else '?'}): "
+                "the seal stays valid",
+            )
         modified = bool(reasons) and reasons[0].startswith(MODIFIED_AFTER_SEALING)
         # What the verdict names (the code, hence type and holder) is read
         # from the revision the seal covers, and only from a seal the hub's
@@ -708,6 +718,26 @@ class PdfVerifier:
                 ts_validation_context=self._context(),
                 diff_policy=_LONG_TERM_ONLY,
             )
+        revoked = status.revocation_details
+        if (
+            revoked is not None
+            and timestamp is not None
+            and timestamp.trusted
+            and timestamp.timestamp is not None
+            and timestamp.timestamp < revoked.revocation_date
+        ):
+            # Sealed (the TSA vouches for when) before the key was revoked:
+            # judge the certificate as it stood then. A document sealed after
+            # the revocation gets no such second look and stays revoked.
+            past = await async_validate_pdf_signature(
+                sig,
+                signer_validation_context=self._context(timestamp.timestamp),
+                ts_validation_context=self._context(),
+                diff_policy=_LONG_TERM_ONLY,
+            )
+            if past.revocation_details is None and past.trusted:
+                self._revoked_later[id(past)] = revoked.revocation_date
+                return past
         return status
 
     def _document_timestamps(self, reader: PdfFileReader) -> tuple[bool, PdfReport | None]:

@@ -17,6 +17,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from pyhanko.sign.timestamps import TimeStamper
 
+from adapters.hsm import open_key
 from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
@@ -285,7 +286,7 @@ def build_services(settings: Settings) -> Services:
     )
     citizen_arguments, citizen_signin = build_citizen_issuer(settings)
     try:
-        keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
+        keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase, hsm=open_key)
     except KeyStoreError as exc:
         # Without keys the hub still serves evidence unsealed, the pages and
         # the health checks; whatever needs a key answers 503 with this reason.

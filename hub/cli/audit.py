@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from adapters.hsm import open_key
 from hub.auditlog_keys import build_audit_service
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import NoteVerifier, parse_verifier_key, verify_note
@@ -112,7 +113,8 @@ def _verifier_from(value: str) -> NoteVerifier:
 
 
 def _open(settings: Settings) -> tuple[Database, AuditService]:
-    keys = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
+    # The log key may be in an HSM: open it the way the server does.
+    keys = keystore_files.load(settings.keys_dir, settings.keys_passphrase, hsm=open_key)
     db = Database(settings.database_url)
     return db, build_audit_service(db, keys)
 

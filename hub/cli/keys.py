@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography import x509
 
+from adapters import hsm
 from hub.agency_keys import ensure_development_keys
 from hub.catalog_files import load_catalog
 from hub.config import Settings, secret_from_env
@@ -51,6 +52,13 @@ def register(commands: Any) -> None:
     )
     listing.set_defaults(run=_list)
     _register_import(actions)
+    hsm = actions.add_parser("hsm", help="make a key in a PKCS#11 token (HSM) the current one")
+    hsm.add_argument("purpose", choices=("seal", "token", "log"))
+    hsm.add_argument("uri", help="pkcs11:token=…;object=…?module-path=…&pin-source=env:VAR")
+    hsm.add_argument(
+        "--generate", action="store_true", help="generate the key pair in the token first"
+    )
+    hsm.set_defaults(run=_hsm)
     revoke = actions.add_parser("revoke", help="put a retired seal key on the CRL")
     revoke.add_argument("purpose", choices=("seal",))
     revoke.add_argument("kid", help="the key id, as 'hub keys list' shows it")
@@ -197,6 +205,18 @@ def _import_ca(args: argparse.Namespace, settings: Settings) -> int:
     for path in args.crl:
         keystore.import_crl(settings.keys_dir, _crl(path))
     print(f"{added} CA certificate(s) added to what the hub's verifiers trust")
+    return 0
+
+
+def _hsm(args: argparse.Namespace, settings: Settings) -> int:
+    purpose = keystore.KeyPurpose(args.purpose)
+    algorithm = "EdDSA" if purpose is keystore.KeyPurpose.LOG else "ES256"
+    key = hsm.generate_key(args.uri, algorithm) if args.generate else hsm.open_key(args.uri)
+    record = keystore.adopt_hsm_key(
+        settings.keys_dir, settings.keys_passphrase, purpose, args.uri, key
+    )
+    print(f"{purpose} key {record.kid} now lives in the HSM ({args.uri.split('?')[0]})")
+    print("it signs from the next start of the hub; the previous key is retired")
     return 0
 
 

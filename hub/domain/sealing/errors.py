@@ -12,7 +12,8 @@ The leaves::
     HubError
     ├── ConfigError
     │   ├── KeyStoreError          keys directory missing, incomplete or corrupt
-    │   │   └── KeyStoreLocked     a private key needs a (different) passphrase
+    │   │   ├── KeyStoreLocked     a private key needs a (different) passphrase
+    │   │   └── HsmError           a PKCS#11 token or key cannot be used
     │   └── TimestampUnavailable   a sealing level needs a TSA that is not set
     ├── ServiceUnavailable
     │   └── TimestampAuthorityDown the TSA did not answer with a timestamp
@@ -26,6 +27,7 @@ from __future__ import annotations
 from hub.errors import ConfigError, Conflict, HubError, ServiceUnavailable
 
 __all__ = [
+    "HsmError",
     "KeyStoreError",
     "KeyStoreExists",
     "KeyStoreLocked",
@@ -47,6 +49,13 @@ class KeyStoreLocked(KeyStoreError):
 
     slug = "keystore-locked"
     title = "Key store locked"
+
+
+class HsmError(KeyStoreError):
+    """A PKCS#11 token, its module, its PIN or a key in it cannot be used."""
+
+    slug = "hsm"
+    title = "HSM error"
 
 
 class KeyStoreExists(Conflict):

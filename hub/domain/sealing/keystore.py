@@ -57,6 +57,8 @@ from hub.domain.sealing.trust import Trust
 
 __all__ = [
     "LOG_KEY_NAME",
+    "LOG_OVERLAP",
+    "TOKEN_OVERLAP",
     "FileKeyStore",
     "KeyOrigin",
     "KeyPurpose",
@@ -64,6 +66,8 @@ __all__ = [
     "KeyStatus",
     "KeyStore",
     "PublicKey",
+    "RemoteKey",
+    "adopt_hsm_key",
     "ec_public_jwk",
     "external_certificates",
     "external_crls",
@@ -135,13 +139,14 @@ class KeyRecord:
     #: The CA certificates of an imported key, leaf excluded, root last (PEM).
     chain_file: str | None = None
     revocation_reason: str | None = None
+    #: The PKCS#11 URI (RFC 7512) of a key in an HSM, and its public half's file.
+    key_uri: str | None = None
+    public_file: str | None = None
 
     @property
     def location(self) -> str:
         """Where the private key lives, for ``hub keys list``."""
-        if self.key_file is None:
-            return "-"
-        return self.key_file
+        return self.key_uri or self.key_file or "-"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -175,6 +180,8 @@ class KeyRecord:
             origin=KeyOrigin(data.get("origin", KeyOrigin.GENERATED)),
             chain_file=data.get("chain_file"),
             revocation_reason=data.get("revocation_reason"),
+            key_uri=data.get("key_uri"),
+            public_file=data.get("public_file"),
         )
 
 
@@ -202,6 +209,16 @@ class KeyStore(Protocol):
     def jwks(self) -> dict[str, Any]: ...
 
     def pem_chain(self) -> str: ...
+
+
+class RemoteKey(Protocol):
+    """A private key held elsewhere (a PKCS#11 token) that signs on request."""
+
+    def public_key(self) -> PublicKey: ...
+
+    def sign(self, data: bytes) -> bytes:
+        """DER ECDSA over SHA-256 of ``data``, or the raw Ed25519 signature."""
+        ...
 
 
 # -- JWK and note helpers ------------------------------------------------------
@@ -252,8 +269,12 @@ class FileKeyStore:
         crls: dict[KeyPurpose, x509.CertificateRevocationList],
         passphrase: bytes | None,
         chains: dict[str, tuple[x509.Certificate, ...]] | None = None,
+        remote: dict[str, RemoteKey] | None = None,
+        publics: dict[str, PublicKey] | None = None,
     ) -> None:
         self._dir = keys_dir
+        self._remote = remote or {}
+        self._publics = publics or {}
         self._chains = chains or {}
         self._external_seen: tuple[tuple[str, int], ...] | None = None
         self._manifest = manifest
@@ -291,6 +312,8 @@ class FileKeyStore:
             if not isinstance(key, ec.EllipticCurvePublicKey):
                 raise KeyStoreError(f"key {kid!r} is not an EC key")
             return key
+        if kid in self._publics:
+            return self._publics[kid]
         private = self._private.get(kid)
         if private is None:
             raise KeyStoreError(f"no public key for {kid!r}")
@@ -311,8 +334,13 @@ class FileKeyStore:
         return (cert,)
 
     def sign(self, kid: str, data: bytes) -> bytes:
+        remote = self._remote.get(kid)
+        if remote is not None and _may_sign(self.record(kid), datetime.now(UTC)):
+            return remote.sign(data)
         key = self._private.get(kid)
         if key is None or not _may_sign(self.record(kid), datetime.now(UTC)):
+            if self.record(kid).key_uri is not None:
+                raise KeyStoreError(f"key {kid!r} is in an HSM that this process has not opened")
             raise KeyStoreError(f"key {kid!r} is not a current signing key")
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(hashes.SHA256()))
@@ -597,8 +625,17 @@ def list_keys(keys_dir: Path) -> tuple[KeyRecord, ...]:
     return tuple(KeyRecord.from_json(k) for k in _read_manifest(Path(keys_dir))["keys"])
 
 
-def load(keys_dir: Path, passphrase: str | bytes | None = None) -> FileKeyStore:
-    """Open a keys directory: current private keys, all certificates, the CRLs."""
+def load(
+    keys_dir: Path,
+    passphrase: str | bytes | None = None,
+    *,
+    hsm: Callable[[str], RemoteKey] | None = None,
+) -> FileKeyStore:
+    """Open a keys directory: current private keys, all certificates, the CRLs.
+
+    Keys in an HSM are opened through ``hsm`` (given a PKCS#11 URI); without
+    it their public halves are known but they cannot sign.
+    """
     keys_dir = Path(keys_dir)
     manifest = _read_manifest(keys_dir)
     secret = _secret(passphrase) if manifest.get("encrypted") else None
@@ -607,8 +644,14 @@ def load(keys_dir: Path, passphrase: str | bytes | None = None) -> FileKeyStore:
     private: dict[str, _PrivateKey] = {}
     certs: dict[str, x509.Certificate] = {}
     chains: dict[str, tuple[x509.Certificate, ...]] = {}
+    remote: dict[str, RemoteKey] = {}
+    publics: dict[str, PublicKey] = {}
     for row in manifest["keys"]:
         record = KeyRecord.from_json(row)
+        if record.public_file:
+            publics[record.kid] = _load_public(keys_dir / record.public_file)
+        if record.key_uri and hsm is not None and record.status is not KeyStatus.REVOKED:
+            remote[record.kid] = hsm(record.key_uri)
         if record.certificate_file:
             certs[record.kid] = _load_cert(keys_dir / record.certificate_file)
         if record.chain_file:
@@ -632,6 +675,8 @@ def load(keys_dir: Path, passphrase: str | bytes | None = None) -> FileKeyStore:
         crls=crls,
         passphrase=secret,
         chains=chains,
+        remote=remote,
+        publics=publics,
     )
 
 
@@ -890,6 +935,16 @@ def _load_cert(path: Path) -> x509.Certificate:
         return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise KeyStoreError(f"cannot load certificate {path.name}") from exc
+
+
+def _load_public(path: Path) -> PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise KeyStoreError(f"cannot load public key {path.name}") from exc
+    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise KeyStoreError(f"{path.name} holds an unsupported key type")
+    return key
 
 
 def _load_certs(path: Path) -> tuple[x509.Certificate, ...]:
@@ -1226,3 +1281,100 @@ def _public_der(key: Any) -> bytes:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
+
+
+# -- keys in an HSM ----------------------------------------------------------------
+
+
+def adopt_hsm_key(
+    keys_dir: Path,
+    passphrase: str | bytes | None,
+    purpose: KeyPurpose,
+    uri: str,
+    key: RemoteKey,
+    *,
+    now: datetime | None = None,
+    validity: timedelta = timedelta(days=3 * 365),
+) -> KeyRecord:
+    """Make a key in an HSM the current one for ``purpose`` (seal, token or log).
+
+    A seal key gets a certificate from the hub's issuing CA for its public
+    half; the key that was current is retired as by a rotation (token and log
+    keys with their overlap). Only the URI and public material are written.
+    """
+    keys_dir = Path(keys_dir)
+    store = load(keys_dir, passphrase)
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    public = key.public_key()
+    manifest = store._manifest
+    certificate_file: str | None = None
+    public_file: str | None = None
+    not_after: datetime | None = None
+    if purpose is KeyPurpose.SEAL:
+        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != _P256:
+            raise KeyStoreError("a seal key in the HSM must be a P-256 key")
+        issuing_kid = store.current(KeyPurpose.ISSUING_CA).kid
+        issuing_key = store._private[issuing_kid]
+        assert isinstance(issuing_key, ec.EllipticCurvePrivateKey)  # noqa: S101
+        cert = pki.make_seal_certificate(
+            public,
+            store._certs[issuing_kid],
+            issuing_key,
+            Organisation(**manifest["organisation"]),
+            crl_url=_crl_url(manifest.get("public_url"), KeyPurpose.ISSUING_CA),
+            ca_issuers_url=_ca_url(manifest.get("public_url"), KeyPurpose.ISSUING_CA),
+            now=moment,
+            validity=validity,
+        )
+        kid = pki.certificate_kid(cert)
+        certificate_file = f"seal-{kid}.crt.pem"
+        _write_public(keys_dir / certificate_file, cert.public_bytes(serialization.Encoding.PEM))
+        not_before, not_after, algorithm = (
+            cert.not_valid_before_utc,
+            cert.not_valid_after_utc,
+            "ES256",
+        )
+        overlap = None
+    elif purpose is KeyPurpose.TOKEN:
+        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != _P256:
+            raise KeyStoreError("a token key in the HSM must be a P-256 key")
+        kid, not_before, algorithm, overlap = jwk_thumbprint(public), moment, "ES256", TOKEN_OVERLAP
+    elif purpose is KeyPurpose.LOG:
+        if not isinstance(public, ed25519.Ed25519PublicKey):
+            raise KeyStoreError("a log key in the HSM must be an Ed25519 key")
+        kid = f"{LOG_KEY_NAME}+{_note_hash(LOG_KEY_NAME, public).hex()}"
+        not_before, algorithm, overlap = moment, "EdDSA", LOG_OVERLAP
+    else:
+        raise KeyStoreError(f"{purpose} keys do not live in an HSM here")
+    if any(r.kid == kid for r in store.records()):
+        raise KeyStoreError(f"the key {kid} is already in the key store")
+    if purpose is not KeyPurpose.SEAL:
+        public_file = f"{purpose}-{hashlib.sha256(kid.encode()).hexdigest()[:16]}.pub.pem"
+        _write_public(
+            keys_dir / public_file,
+            public.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        )
+    record = KeyRecord(
+        kid=kid,
+        purpose=purpose,
+        status=KeyStatus.CURRENT,
+        algorithm=algorithm,
+        not_before=not_before,
+        not_after=not_after,
+        key_file=None,
+        certificate_file=certificate_file,
+        origin=KeyOrigin.HSM,
+        key_uri=uri,
+        public_file=public_file,
+    )
+
+    def retire(old: KeyRecord) -> KeyRecord:
+        if old.purpose is purpose and old.status is KeyStatus.CURRENT:
+            until = moment + overlap if overlap is not None else old.not_after
+            return replace(old, status=KeyStatus.RETIRED, not_after=until)
+        return old
+
+    _update_records(keys_dir, manifest, lambda rows: [*map(retire, rows), record])
+    return record

@@ -229,6 +229,7 @@ class TestTSA:
     def __init__(self, ca: OutsideCA) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.cert = ca.issue_tsa(self.key)
+        self.ca = ca
         self._asn1 = asn1_x509.Certificate.load(self.cert.public_bytes(serialization.Encoding.DER))
         self.requests = 0
 

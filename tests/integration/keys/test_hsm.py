@@ -1,10 +1,11 @@
 """Seal, token and log keys in a PKCS#11 token: SoftHSM2, set up by the test itself.
 
 The session gets its own SoftHSM2 token directory (``SOFTHSM2_CONF`` in
-tmp); each test generates keys of its own labels there through
-``hub keys hsm … --generate``, and then seals a certificate PDF and an evidence record whose signatures are made by
-the token. The tests skip only when SoftHSM2 is not installed and CI is not
-set; in CI (``CI=true``) a missing SoftHSM2 is a failure.
+tmp); each test generates keys of its own labels there through ``hub keys
+hsm … --generate``, and then seals a certificate PDF and an evidence record
+whose signatures are made by the token. The tests skip only when SoftHSM2 is
+not installed and CI is not set; in CI (``CI=true``) a missing SoftHSM2 is a
+failure.
 """
 
 from __future__ import annotations

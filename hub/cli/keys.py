@@ -152,9 +152,7 @@ def _list(_args: argparse.Namespace, settings: Settings) -> int:
         since = f"{record.not_before:%Y-%m-%d}"
         until = f"{record.not_after:%Y-%m-%d}" if record.not_after else "-"
         where = (
-            record.location
-            if record.origin is keystore.KeyOrigin.HSM
-            else str(settings.keys_dir / record.location)
+            str(settings.keys_dir / record.key_file) if record.key_file else record.location
         )
         print(
             f"{record.purpose!s:<11} {record.kid:<46} {record.status!s:<8} "

@@ -151,9 +151,7 @@ def _list(_args: argparse.Namespace, settings: Settings) -> int:
     for record in keystore.list_keys(settings.keys_dir):
         since = f"{record.not_before:%Y-%m-%d}"
         until = f"{record.not_after:%Y-%m-%d}" if record.not_after else "-"
-        where = (
-            str(settings.keys_dir / record.key_file) if record.key_file else record.location
-        )
+        where = str(settings.keys_dir / record.key_file) if record.key_file else record.location
         print(
             f"{record.purpose!s:<11} {record.kid:<46} {record.status!s:<8} "
             f"{record.origin!s:<10} {since:<10} {until:<10} {where}"

@@ -404,7 +404,18 @@ class FileKeyStore:
             )
         # The token keys are published apart (hub/token_keys.py): a verifier that
         # trusts this set must never take an access token for a sealed document.
-        return {"keys": keys}
+        # Revoked keys are not offered as keys, only named with when and why
+        # (an extra member of the set, RFC 7517 §5), for verifiers that cache.
+        revoked = [
+            {
+                "kid": r.kid,
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                "reason": r.revocation_reason,
+            }
+            for r in seals
+            if r.status is KeyStatus.REVOKED
+        ]
+        return {"keys": keys, "revoked": revoked} if revoked else {"keys": keys}
 
     def pem_chain(self) -> str:
         """Root CA then issuing CA, PEM: what an offline verifier installs.

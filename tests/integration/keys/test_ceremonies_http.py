@@ -257,6 +257,9 @@ def test_a_revoked_seal_key_is_on_the_crl_the_hub_serves(own: Settings) -> None:
         entry = crl.get_revoked_certificate_by_serial_number(serial)
         assert entry is not None
     assert old_kid not in {k["kid"] for k in jwks["keys"]}
+    assert jwks["revoked"] == [
+        {"kid": old_kid, "revoked_at": jwks["revoked"][0]["revoked_at"], "reason": "key_compromise"}
+    ]
 
 
 def test_a_rotated_log_key_is_announced_by_the_old_one(own: Settings) -> None:

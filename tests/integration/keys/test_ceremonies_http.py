@@ -277,3 +277,24 @@ def _kid(token: str) -> str:
 
     header = token.split(".", maxsplit=1)[0]
     return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
+
+
+def test_the_live_log_verifies_across_a_log_key_rotation(
+    own: Settings,
+    citizens: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", own.database_url)
+    with serve_hub(own) as (url, services, _):
+        assert _issue(url, own.keys_dir, _living(citizens)).status_code == 201
+        before, _ = services.audit.make_checkpoint()
+    assert before.note.count("\u2014 ") == 1
+    assert main(["keys", "rotate", "log"]) == 0
+    with serve_hub(own) as (url, services, _):
+        assert _issue(url, own.keys_dir, _living(citizens)).status_code == 201
+        during, _ = services.audit.make_checkpoint()
+    assert during.note.count("\u2014 ") == 2  # the new key's and the old one's
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0, capsys.readouterr()
+    assert capsys.readouterr().out.startswith("ok:")

@@ -35,15 +35,33 @@ from asn1crypto import core
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import PKCS11Error
+from pkcs11.exceptions import (
+    DeviceError,
+    DeviceRemoved,
+    PKCS11Error,
+    SessionClosed,
+    SessionHandleInvalid,
+    TokenNotPresent,
+    UserNotLoggedIn,
+)
 from pkcs11.util.ec import encode_named_curve_parameters
 
 from hub.config import secret_from_env
-from hub.domain.sealing.errors import HsmError
+from hub.domain.sealing.errors import HsmError, HsmUnavailable
 
 __all__ = ["HsmKey", "Pkcs11Uri", "generate_key", "open_key"]
 
 _ED25519_OID = "1.3.101.112"
+
+#: Errors after which a fresh session may succeed.
+_SESSION_LOST = (
+    SessionClosed,
+    SessionHandleInvalid,
+    UserNotLoggedIn,
+    DeviceRemoved,
+    DeviceError,
+    TokenNotPresent,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +133,13 @@ class _Session:
         self.lock = threading.Lock()
 
     @classmethod
+    def forget(cls, uri: Pkcs11Uri, stale: _Session) -> None:
+        """Drop a session the token no longer honours, so the next use opens a new one."""
+        with cls._guard:
+            if cls._open.get((uri.module_path, uri.token)) is stale:
+                del cls._open[(uri.module_path, uri.token)]
+
+    @classmethod
     def of(cls, uri: Pkcs11Uri) -> _Session:
         key = (uri.module_path, uri.token)
         with cls._guard:
@@ -129,6 +154,10 @@ class HsmKey:
 
     def __init__(self, uri: Pkcs11Uri) -> None:
         self.uri = uri
+        self._attach()
+
+    def _attach(self) -> None:
+        uri = self.uri
         self._session = _Session.of(uri)
         with self._session.lock:
             try:
@@ -148,17 +177,32 @@ class HsmKey:
         return self._public
 
     def sign(self, data: bytes) -> bytes:
-        with self._session.lock:
+        try:
+            raw = self._sign(data)
+        except _SESSION_LOST:
+            # The token was restarted or the session timed out: log in again
+            # once; a second failure is the HSM's, and issuance answers 503.
+            _Session.forget(self.uri, self._session)
             try:
-                if isinstance(self._public, ed25519.Ed25519PublicKey):
-                    return bytes(self._private.sign(data, mechanism=Mechanism.EDDSA))
-                raw = self._private.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA)
-            except PKCS11Error as exc:
-                raise HsmError(f"the HSM refused to sign with {self.uri.object!r}") from exc
+                self._attach()
+                raw = self._sign(data)
+            except (PKCS11Error, HsmError) as exc:
+                raise HsmUnavailable(f"the HSM cannot sign with {self.uri.object!r}") from exc
+        except PKCS11Error as exc:
+            raise HsmUnavailable(f"the HSM refused to sign with {self.uri.object!r}") from exc
+        if isinstance(self._public, ed25519.Ed25519PublicKey):
+            return raw
         half = len(raw) // 2
         return encode_dss_signature(
             int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
         )
+
+    def _sign(self, data: bytes) -> bytes:
+        with self._session.lock:
+            if isinstance(self._public, ed25519.Ed25519PublicKey):
+                return bytes(self._private.sign(data, mechanism=Mechanism.EDDSA))
+            digest = hashlib.sha256(data).digest()
+            return bytes(self._private.sign(digest, mechanism=Mechanism.ECDSA))
 
 
 def open_key(uri: str) -> HsmKey:

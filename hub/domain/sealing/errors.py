@@ -16,7 +16,8 @@ The leaves::
     │   │   └── HsmError           a PKCS#11 token or key cannot be used
     │   └── TimestampUnavailable   a sealing level needs a TSA that is not set
     ├── ServiceUnavailable
-    │   └── TimestampAuthorityDown the TSA did not answer with a timestamp
+    │   ├── TimestampAuthorityDown the TSA did not answer with a timestamp
+    │   └── HsmUnavailable         the HSM did not sign
     ├── Conflict
     │   └── KeyStoreExists         init would overwrite existing key material
     └── SealingError               a document could not be sealed or rendered
@@ -28,6 +29,7 @@ from hub.errors import ConfigError, Conflict, HubError, ServiceUnavailable
 
 __all__ = [
     "HsmError",
+    "HsmUnavailable",
     "KeyStoreError",
     "KeyStoreExists",
     "KeyStoreLocked",
@@ -83,6 +85,15 @@ class TimestampAuthorityDown(ServiceUnavailable):
     title = "Timestamp authority unavailable"
     title_el = "Η αρχή χρονοσήμανσης δεν είναι διαθέσιμη"
     detail_el = "Η αρχή χρονοσήμανσης δεν απάντησε: δοκιμάστε ξανά σε λίγο."
+
+
+class HsmUnavailable(ServiceUnavailable):
+    """The HSM did not sign (it is down, or refused); retry later."""
+
+    slug = "hsm-unavailable"
+    title = "Signing device unavailable"
+    title_el = "Η συσκευή υπογραφής δεν είναι διαθέσιμη"
+    detail_el = "Η συσκευή υπογραφής δεν απάντησε: δοκιμάστε ξανά σε λίγο."
 
 
 class SealingError(HubError):

@@ -91,6 +91,7 @@ from hub.domain.sealing.pdf import CODE_KEYWORD
 from hub.domain.sealing.pki import certificate_kid
 from hub.domain.sealing.report import Indication, Status, SubIndication, status_for
 from hub.domain.sealing.trust import Trust
+from hub.errors import ServiceUnavailable
 
 __all__ = [
     "SEAL_FIELD",
@@ -446,7 +447,8 @@ class PdfSealer:
                     raise
                 signer.container_size = known = None
                 out = self._sign(pdf, meta, signer, None)
-        except (SealingError, TimestampAuthorityDown):
+        except (SealingError, ServiceUnavailable):
+            # A TSA or an HSM that is down: 503, for a retry, not a broken PDF.
             raise
         except Exception as exc:
             raise SealingError(f"could not seal the PDF: {type(exc).__name__}: {exc}") from exc

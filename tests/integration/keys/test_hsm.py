@@ -19,6 +19,8 @@ from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from adapters.hsm import Pkcs11Uri, generate_key, open_key
@@ -208,3 +210,15 @@ def _spki(store: keystore.FileKeyStore, kid: str) -> bytes:
     return store.public_key(kid).public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def test_a_lost_session_is_opened_again(token: str, label: Callable[[str], str]) -> None:
+    key = generate_key(_uri(token, label("seal")), "ES256")
+    before = key.sign(b"first")
+    # The token forgets the session (a restart, a timeout): the next signature logs in again.
+    key._session.session.close()
+    after = key.sign(b"second")
+    public = key.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public.verify(before, b"first", ec.ECDSA(hashes.SHA256()))
+    public.verify(after, b"second", ec.ECDSA(hashes.SHA256()))

@@ -3,7 +3,8 @@
 Everything the hub signs — JSON seals, PDF seals, QR tokens, access tokens,
 audit checkpoints, development timestamps — goes through the ``KeyStore``
 protocol, which hands out public material and signs bytes by key id but never
-exposes a private key. A PKCS#11 HSM can therefore replace ``FileKeyStore``
+exposes a private key. A key may therefore live in a PKCS#11 HSM (a
+``RemoteKey``, opened by ``adapters/hsm.py`` from the URI in the manifest)
 without the sealing code noticing.
 
 ``FileKeyStore`` is the development (and small-deployment) implementation: a
@@ -19,7 +20,15 @@ which key is current for each purpose. Layout::
       seal-<kid>.crt.pem  seal-<kid>.key.pem     one pair per seal key
       tsa.crt.pem  tsa.key.pem                   development TSA
       token-<kid>.key.pem                        access/ID token key (P-256)
-      log.key.pem                                audit checkpoint key (Ed25519)
+      log.key.pem  log-<hash>.key.pem            audit checkpoint keys (Ed25519)
+      log-keys.note                              the last log key rotation, signed by the old key
+      seal-<kid>.chain.pem                       CA chain of an imported seal certificate
+      external-ca.pem  external-<id>.crl.pem     outside CAs (imported seals, an outside TSA)
+      <purpose>-<id>.pub.pem                     public half of a token or log key in an HSM
+
+Keys come from ``init`` and the rotations (origin "generated"), from a trust
+service provider (``import_seal_key``, "imported") or from an HSM
+(``adopt_hsm_key``, "hsm": only the PKCS#11 URI is written).
 
 Key ids: a certified key's ``kid`` is its certificate's ``x5t#S256``
 (base64url SHA-256 of the DER certificate); the token key's is its RFC 7638

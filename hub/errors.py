@@ -14,7 +14,8 @@ The tree::
     ├── ConfigError (500)
     ├── BadRequest (400)
     │   ├── InvalidIdentifier (400)
-    │   └── ValidationFailed (400)
+    │   ├── ValidationFailed (400)
+    │   └── WebhookUrlRefused (400)
     ├── Unauthorized (401)
     │   └── InvalidToken (401)
     ├── Forbidden (403)
@@ -66,6 +67,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "WebhookUrlRefused",
 ]
 
 #: Problem type URIs are stable identifiers; they need not resolve, but the
@@ -145,6 +147,23 @@ class ValidationFailed(BadRequest):
     title = "Request validation failed"
     title_el = "Το αίτημα δεν πέρασε τον έλεγχο"
     detail_el = "Το αίτημα δεν συμφωνεί με την περιγραφή της διεπαφής: ελέγξτε τα πεδία του."
+
+
+class WebhookUrlRefused(BadRequest):
+    """A webhook URL the hub will not call: not https, or reaching an internal address.
+
+    The hub calls these URLs from inside its own network, so a URL that
+    resolves to loopback, a private or link-local address (a cloud metadata
+    service, a database) would turn the hub into a tool for reaching them.
+    """
+
+    slug = "webhook-url-refused"
+    title = "Webhook URL refused"
+    title_el = "Η διεύθυνση webhook δεν γίνεται δεκτή"
+    detail_el = (
+        "Η διεύθυνση πρέπει να είναι https και να οδηγεί σε δημόσια διεύθυνση "
+        "που επιτρέπει ο διαχειριστής του Κόμβου."
+    )
 
 
 class Unauthorized(HubError):

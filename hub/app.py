@@ -40,6 +40,7 @@ from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore
 from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer
 from hub.errors import ConfigError
+from hub.issuance import IssuanceGate
 from hub.metrics import Metrics
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
@@ -209,6 +210,7 @@ def build_services(settings: Settings) -> Services:
         certificates = disabled(CertificateService, f"The hub has no seal key: {problem}")
         consents = disabled(ConsentService, f"The hub has no seal key: {problem}")
         audit = disabled(AuditService, f"The access log has no signing key: {problem}")
+        issuance = disabled(IssuanceGate, f"The hub has no seal key: {problem}")
     else:
         tokens = TokenService(
             issuer=settings.public_url,
@@ -238,6 +240,16 @@ def build_services(settings: Settings) -> Services:
             trust=keystore.trust,
             public_url=settings.public_url,
         )
+        issuance = IssuanceGate(
+            SqlRateLimiter(
+                db,
+                limit=settings.certificate_rate_limit,
+                window=settings.certificate_rate_window,
+                scope="certificate",
+            ),
+            workers=settings.certificate_workers,
+            queue=settings.certificate_queue,
+        )
         consents = ConsentService(
             catalog=loaded.catalog,
             store=consent_store,
@@ -266,6 +278,7 @@ def build_services(settings: Settings) -> Services:
         audit=audit,
         certificates=certificates,
         consents=consents,
+        issuance=issuance,
         verify_limiter=SqlRateLimiter(
             db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
         ),

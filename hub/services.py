@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from hub.domain.evidence import EvidenceService
     from hub.domain.ports import CitizenSignIn, RateLimiter, RegistryClient
     from hub.domain.sealing.keystore import FileKeyStore
+    from hub.issuance import IssuanceGate
     from hub.metrics import Metrics
     from hub.persistence.auditlog import SqlAccessLog
     from hub.persistence.db import Database
@@ -84,6 +85,8 @@ class Services:
     audit: AuditService
     certificates: CertificateService
     consents: ConsentService
+    #: Certificate issuance: a per-citizen limit and a bounded worker pool.
+    issuance: IssuanceGate
     #: The public verification endpoints' limit per client address.
     verify_limiter: RateLimiter
     #: The token endpoint's limit per client address.
@@ -102,4 +105,6 @@ class Services:
     def close(self) -> None:
         for client in self.registries.values():
             client.close()
+        if unavailable_reason(self.issuance) is None:
+            self.issuance.close()
         self.db.dispose()

@@ -14,6 +14,7 @@ from hub.persistence import (
     certificate_models,
     consent_models,
     models,
+    notification_models,
     webhook_models,
 )
 from hub.persistence.base import Base
@@ -21,6 +22,13 @@ from hub.persistence.base import Base
 __all__ = ["FEATURE_MODELS", "metadata"]
 
 #: The modules whose tables make up the schema.
-FEATURE_MODELS = (models, certificate_models, consent_models, case_models, webhook_models)
+FEATURE_MODELS = (
+    models,
+    certificate_models,
+    consent_models,
+    notification_models,
+    case_models,
+    webhook_models,
+)
 
 metadata = Base.metadata

@@ -104,7 +104,9 @@ class UrlPolicy:
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
             raise WebhookUrlRefused("The URL has no host.")
-        if self.allowed_hosts and not any(_host_matches(host, a) for a in self.allowed_hosts):
+        if self.allowed_hosts and not any(
+            _host_matches(host, a.lower()) for a in self.allowed_hosts
+        ):
             raise WebhookUrlRefused("The host is not on the hub's list of webhook hosts.")
         port = port or (443 if scheme == "https" else 80)
         addresses = tuple(self.resolver(host, port))

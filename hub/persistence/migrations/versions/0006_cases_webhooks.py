@@ -3,8 +3,8 @@
 Adds the cases and their changes, the webhook endpoints, the delivery queue
 and its attempts, and marks on consent requests whose expiry was announced.
 
-Revision ID: 0005_cases_webhooks
-Revises: 0004_merge
+Revision ID: 0006_cases_webhooks
+Revises: 0005_notifications
 Create Date: 2026-12-02
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_cases_webhooks"
-down_revision = "0004_merge"
+revision = "0006_cases_webhooks"
+down_revision = "0005_notifications"
 branch_labels = None
 depends_on = None
 

@@ -85,7 +85,6 @@ class CaseService:
         evidence_log: CaseEvidenceLog,
         access_log: AccessLog,
         certificate_types: Collection[str] = (),
-        hidden_purposes: Callable[[], Collection[str]] = tuple,
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self.catalog = catalog
@@ -93,7 +92,6 @@ class CaseService:
         self.evidence_log = evidence_log
         self.access_log = access_log
         self.certificate_types = frozenset(certificate_types)
-        self.hidden_purposes = hidden_purposes
         self._clock = clock
 
     @property
@@ -158,7 +156,9 @@ class CaseService:
                 )
             return None, None
         if document is None or deadline is None:
-            raise ValidationFailed(f"The status {MISSING_DOCUMENT} needs a document and a deadline.")
+            raise ValidationFailed(
+                f"The status {MISSING_DOCUMENT} needs a document and a deadline."
+            )
         if document not in self.catalog.evidence_types:
             raise ValidationFailed("document is an evidence type of the catalogue.")
         if isinstance(deadline, dt.date):
@@ -254,7 +254,7 @@ class CaseService:
 
     def cases_of(self, citizen: CitizenPrincipal) -> list[CaseView]:
         """Every case naming the citizen, most recently changed first, with timelines."""
-        hidden = tuple(self.hidden_purposes())
+        hidden = self._hidden_purposes()
         views = []
         for case in self.store.cases_for(citizen.subjects, limit=_MAX_CASES):
             changes = self.store.history(case.agency_id, case.reference)
@@ -289,7 +289,16 @@ class CaseService:
     def now(self) -> dt.datetime:
         return self._clock()
 
+    def _hidden_purposes(self) -> tuple[str, ...]:
+        """Purposes whose accesses are not shown before their ``hidden_until`` date,
+        the rule the citizen's access history follows too."""
+        today = self._clock().date()
+        return tuple(
+            p.id
+            for p in self.catalog.purposes.values()
+            if p.hidden_until is not None and today <= dt.date.fromisoformat(str(p.hidden_until))
+        )
+
 
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-

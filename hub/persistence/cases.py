@@ -30,10 +30,11 @@ from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.case_models import CaseChangeRow, CaseRow
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
+from hub.persistence.outbox import enqueue_in
 from hub.webhooks.models import AgencyEvent
 from hub.webhooks.ports import EventPublisher
 
-__all__ = ["SqlCaseStore"]
+__all__ = ["OutboxCaseNotices", "SqlCaseStore"]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -230,3 +231,24 @@ class SqlCaseStore:
                     )
                 )
         return found[-limit:]
+
+
+class OutboxCaseNotices:
+    """:class:`~hub.cases.ports.CaseNotices` on the notifications' transactional outbox.
+
+    The outbox row carries codes only (agency, status, case reference, the
+    missing document's type and deadline); the notification templates turn
+    them into words in the citizen's language, with a link that needs sign-in.
+    """
+
+    def case_changed(self, transaction: Any, notice: CaseNotice) -> None:
+        data: dict[str, Any] = {
+            "agency": notice.agency_id,
+            "case_reference": notice.case_reference,
+            "status": notice.status,
+        }
+        if notice.document is not None:
+            data["evidence_type"] = notice.document
+        if notice.deadline is not None:
+            data["deadline"] = notice.deadline.isoformat()
+        enqueue_in(transaction, notice.subject, "case_status", data, at=notice.at)

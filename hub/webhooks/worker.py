@@ -45,7 +45,7 @@ def _now() -> dt.datetime:
 
 def retry_delay(attempt: int, backoff: float, rng: random.Random) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-    full = min(backoff * 2 ** (attempt - 1), _MAX_DELAY)
+    full: float = min(backoff * 2.0 ** (attempt - 1), _MAX_DELAY)
     return full / 2 + rng.uniform(0, full / 2)
 
 

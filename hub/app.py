@@ -25,8 +25,8 @@ from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.auditlog_keys import build_audit_service
-from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.cases.service import CaseService
+from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService

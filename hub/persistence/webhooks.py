@@ -50,7 +50,7 @@ def _iso(value: dt.datetime) -> str:
 
 
 def event_body(message_id: str, event: AgencyEvent) -> str:
-    """The JSON every attempt sends: ``type``, ``timestamp`` and ``data``, as Standard Webhooks suggests."""
+    """The JSON every attempt sends: ``type``, ``timestamp`` and ``data`` (Standard Webhooks)."""
     return json.dumps(
         {"id": message_id, "type": event.type, "timestamp": _iso(event.at), "data": event.data},
         ensure_ascii=False,
@@ -258,10 +258,8 @@ class SqlWebhookStore:
         next_attempt_at: dt.datetime | None,
         dead: bool,
     ) -> None:
-        if attempt.outcome == "delivered":
-            status = "delivered"
-        else:
-            status = "dead" if dead else "pending"
+        failed = "dead" if dead else "pending"
+        status = "delivered" if attempt.outcome == "delivered" else failed
         with self.db.session() as session:
             session.add(
                 WebhookAttemptRow(

@@ -18,7 +18,8 @@ from typing import Final
 
 __all__ = ["SECRET_PREFIX", "headers", "new_secret", "sign"]
 
-SECRET_PREFIX: Final = "whsec_"
+# The prefix the specification gives secrets, not a secret itself.
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105
 #: 32 random bytes: as strong as the HMAC-SHA256 key can use.
 _SECRET_BYTES: Final = 32
 

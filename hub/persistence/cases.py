@@ -112,8 +112,14 @@ class SqlCaseStore:
         # and the other is told it lost, instead of failing with an error.
         dialect = session.get_bind().dialect.name
         maker = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = maker(CaseRow).values(**_values(case)).on_conflict_do_nothing()
-        return _changed(session.execute(statement))
+        statement = (
+            maker(CaseRow)
+            .values(**_values(case))
+            .on_conflict_do_nothing()
+            .returning(CaseRow.version)
+        )
+        # RETURNING, not the row count: psycopg reports -1 for this statement.
+        return session.execute(statement).first() is not None
 
     def save(
         self,

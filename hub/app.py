@@ -24,6 +24,7 @@ from hub import _patches
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
+from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service
 from hub.cases.service import CaseService
 from hub.catalog_files import LoadedCatalog, load_catalog
@@ -330,6 +331,8 @@ class HubApp:
         # Before connexion loads the 3.1 document, and before any certificate
         # is rendered or verified: the guarded library patches, all at once.
         _patches.apply()
+        # Swagger UI 5 (swagger-ui-bundle-v2, found by connexion under the
+        # module name swagger_ui_bundle) renders OpenAPI 3.1; version 4 cannot.
         ui = SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json")
         self.connexion = AsyncApp(
             __name__,
@@ -344,6 +347,7 @@ class HubApp:
             validate_responses=True,
             validator_map=openapi31.VALIDATOR_MAP,
             swagger_ui_options=ui,
+            resolver=OperationResolver(),
         )
         problems.register(self.connexion)
         # People's pages answer their own path prefixes (hub/web); the API has the rest.

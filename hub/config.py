@@ -112,6 +112,11 @@ class Settings:
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///var/hub.db"
+    #: Where run-time state lives (the default SQLite file, the demo's address).
+    var_dir: Path = Path("var")
+    #: Whether HUB_PUBLIC_URL or HUB_PORT named the hub's address; if not,
+    #: ``hub token`` mints for the running demo's address (hub/cli/_running.py).
+    address_configured: bool = False
     keys_dir: Path = Path("keys")
     specs_dir: Path = field(default_factory=default_specs_dir)
     keys_passphrase: str | None = field(default=None, repr=False)
@@ -211,7 +216,8 @@ class Settings:
         d = cls()  # The defaults, read from a plain instance (slots hide class values).
         host = env.get("HUB_HOST", d.host)
         port = _int(env, "HUB_PORT", d.port)
-        default_db = "sqlite:///" + str(Path(env.get("HUB_VAR_DIR", "var")) / "hub.db")
+        var_dir = Path(env.get("HUB_VAR_DIR", "var"))
+        default_db = "sqlite:///" + str(var_dir / "hub.db")
         urls, credentials = _registry_overrides(env)
         settings = cls(
             env=mode,  # checked against _ENVIRONMENTS above
@@ -219,6 +225,8 @@ class Settings:
             port=port,
             public_url=env.get("HUB_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
             database_url=env.get("HUB_DATABASE_URL", default_db),
+            var_dir=var_dir,
+            address_configured="HUB_PUBLIC_URL" in env or "HUB_PORT" in env,
             keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
             specs_dir=Path(env.get("HUB_SPECS_DIR") or d.specs_dir),
             keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
@@ -276,6 +284,7 @@ class Settings:
         base = cls(
             env="test",
             database_url=f"sqlite:///{tmp / 'hub.db'}",
+            var_dir=tmp / "var",
             keys_dir=tmp / "keys",
         )
         return replace(base, **overrides)  # type: ignore[arg-type]

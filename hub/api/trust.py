@@ -2,7 +2,9 @@
 
 Everything an offline verifier needs to check a seal without calling the hub
 again: the public seal keys (current and retired, each with its ``x5c``), the
-root and issuing CA certificates, and the CRLs of both CAs.
+root and issuing CA certificates, and the CRLs of both CAs. The seal JWKS holds
+seal keys only: the keys of access tokens are published apart
+(``/oauth2/jwks.json``, hub/api/auth.py), so that no token passes for a seal.
 """
 
 from __future__ import annotations

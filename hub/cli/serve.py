@@ -15,6 +15,7 @@ import uvicorn
 
 from adapters.sandbox.runner import start_sandbox
 from hub.app import create_app
+from hub.cli import _running as running
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
@@ -103,7 +104,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = replace(settings, registry_urls={**sandbox.urls, **settings.registry_urls})
     print(f"hub on {settings.public_url}  (API docs: {settings.public_url}/ui/)", flush=True)
     print("try: hub sandbox citizens --limit 3   and   hub token agency opeka", flush=True)
+    # 'hub token' reads this address, so its tokens name this demo as issuer.
+    running.record(settings)
     try:
         return run_server(settings)
     finally:
+        running.forget(settings)
         sandbox.stop()

@@ -15,6 +15,7 @@ from hub.persistence import (
     consent_models,
     models,
     notification_models,
+    ratelimit_models,
     webhook_models,
 )
 from hub.persistence.base import Base
@@ -27,6 +28,7 @@ FEATURE_MODELS = (
     certificate_models,
     consent_models,
     notification_models,
+    ratelimit_models,
     case_models,
     webhook_models,
 )

@@ -487,6 +487,42 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Κάθε σημείο ελέγχου δεσμεύει το αρχείο μέχρι εκείνο το μέγεθος.",
         "Each checkpoint commits the log up to that size.",
     ),
+    # The front door (/).
+    "home_title": ("Κόμβος Διαλειτουργικότητας", "Interoperability Hub"),
+    "home_lead": (
+        "Οι υπηρεσίες παίρνουν τα στοιχεία σας απευθείας από τα μητρώα, μία φορά, με νομική "
+        "βάση ή με τη συγκατάθεσή σας, ώστε να μη χρειάζεται να τα προσκομίζετε εσείς.",
+        "Public services obtain your data straight from the registries, once, on a legal "
+        "basis or with your consent, so that you need not bring it yourself.",
+    ),
+    "home_verify": (
+        "Ελέγξτε αν ένα πιστοποιητικό είναι γνήσιο, χωρίς σύνδεση.",
+        "Check that a certificate is genuine, without signing in.",
+    ),
+    "home_me": (
+        "Δείτε ποιος είδε τα στοιχεία σας, δώστε ή ανακαλέστε συγκατάθεση, κατεβάστε "
+        "πιστοποιητικά.",
+        "See who accessed your data, give or revoke consent, download certificates.",
+    ),
+    "home_audit": (
+        "Για ελεγκτές: αναζήτηση στο αρχείο πρόσβασης και απόδειξη ότι δεν αλλοιώθηκε.",
+        "For auditors: search the access log and prove it was not altered.",
+    ),
+    "home_catalogue": ("Κατάλογος υπηρεσιών", "Service catalogue"),
+    "home_catalogue_lead": (
+        "Τα στοιχεία που μπορούν να ανταλλάσσονται μέσω του κόμβου:",
+        "The evidence that can be exchanged through the hub:",
+    ),
+    "home_developers": ("Για φορείς και προγραμματιστές", "For agencies and developers"),
+    "home_developers_lead": (
+        "Οι φορείς συνδέονται με OAuth 2.0 (client credentials, private_key_jwt) και το "
+        "REST API που περιγράφεται σε OpenAPI 3.1.",
+        "Agencies connect with OAuth 2.0 (client credentials, private_key_jwt) and the "
+        "REST API described in OpenAPI 3.1.",
+    ),
+    "home_api_docs": ("Τεκμηρίωση του API (Swagger UI)", "API documentation (Swagger UI)"),
+    "home_openapi": ("Η περιγραφή OpenAPI", "The OpenAPI description"),
+    "home_oauth": ("Τα μεταδεδομένα OAuth (RFC 8414)", "The OAuth metadata (RFC 8414)"),
 }
 
 

@@ -295,7 +295,7 @@ class FileKeyStore:
         return {p: c.public_bytes(serialization.Encoding.DER) for p, c in self._crls.items()}
 
     def jwks(self) -> dict[str, Any]:
-        """Public seal keys (current first, then retired) with ``x5c``, and the token key."""
+        """Public seal keys (current first, then retired), each with ``x5c``; no token key."""
         keys: list[dict[str, Any]] = []
         seals = [r for r in self._records if r.purpose is KeyPurpose.SEAL]
         seals.sort(key=lambda r: (r.status is not KeyStatus.CURRENT, -r.not_before.timestamp()))
@@ -318,11 +318,8 @@ class FileKeyStore:
                     "x5t#S256": record.kid,
                 }
             )
-        for record in self._records:
-            if record.purpose is KeyPurpose.TOKEN and record.status is not KeyStatus.REVOKED:
-                key = self.public_key(record.kid)
-                assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101
-                keys.append({**ec_public_jwk(key), "kid": record.kid, "use": "sig", "alg": "ES256"})
+        # The token keys are published apart (hub/token_keys.py): a verifier that
+        # trusts this set must never take an access token for a sealed document.
         return {"keys": keys}
 
     def pem_chain(self) -> str:

@@ -126,18 +126,16 @@ def test_manifest_lists_every_key_with_derived_kids(store: FileKeyStore, keys_di
     assert store.current(KeyPurpose.LOG).kid.startswith("oncehub.gov.gr/log+")
 
 
-def test_jwks_publishes_seal_and_token_keys_without_secrets(store: FileKeyStore) -> None:
+def test_jwks_publishes_only_seal_keys_without_secrets(store: FileKeyStore) -> None:
     jwks = store.jwks()
     seal_kid = store.current(KeyPurpose.SEAL).kid
-    token_kid = store.current(KeyPurpose.TOKEN).kid
     by_kid = {k["kid"]: k for k in jwks["keys"]}
-    assert set(by_kid) == {seal_kid, token_kid}
+    # The token key is published apart (hub/token_keys.py), never among the seals.
+    assert set(by_kid) == {seal_kid}
     seal = by_kid[seal_kid]
     assert seal["alg"] == "ES256"
     assert seal["crv"] == "P-256"
     assert "d" not in seal
-    assert "d" not in by_kid[token_kid]
-    assert "x5c" not in by_kid[token_kid]
     chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in seal["x5c"]]
     assert [certificate_kid(c) for c in chain] == [
         seal_kid,

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -314,7 +317,7 @@ def test_registration_of_a_private_url_in_production_is_a_problem(hub: Hub) -> N
     production = UrlPolicy.for_settings(
         dataclasses.replace(hub.services.settings, env="production")
     )
-    object.__setattr__(hub.services.webhooks, "policy", production)
+    hub.services.webhooks.policy = production
     opeka = hub.agency("opeka")
     refused = hub.call(
         "POST",
@@ -325,3 +328,194 @@ def test_registration_of_a_private_url_in_production_is_a_problem(hub: Hub) -> N
     assert refused.status_code == 400
     assert refused.json()["type"] == PROBLEM_BASE + "webhook-url-refused"
     assert hub.call("GET", "/v1/agency/webhooks", opeka).json()["items"] == []
+
+
+class _Misbehaving:
+    """A raw TCP server: ``hang`` never answers; ``flood`` answers 200 and endless bytes."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.sent = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            try:
+                conn.recv(65536)
+                if self.mode == "hang":
+                    self.stopped.wait(10)
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+                chunk = b"x" * 65536
+                while not self.stopped.is_set():
+                    conn.sendall(chunk)
+                    self.sent += len(chunk)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+def _register(hub: Hub, token: str, url: str) -> str:
+    made = hub.call("POST", "/v1/agency/webhooks", token, {"url": url, "events": ["case.updated"]})
+    assert made.status_code == 201, made.text
+    endpoint_id: str = made.json()["id"]
+    return endpoint_id
+
+
+def _open_case(hub: Hub, token: str, reference: str, citizen: dict[str, Any]) -> None:
+    body = {"citizen": {"afm": citizen["afm"]}, "title": "Αίτηση", "status": "received"}
+    assert hub.call("PUT", f"/v1/cases/{reference}", token, body).status_code == 201
+
+
+def test_a_hanging_or_flooding_receiver_cannot_hold_the_worker(
+    hub: Hub, citizens: list[dict[str, Any]]
+) -> None:
+    hanging, flooding = _Misbehaving("hang"), _Misbehaving("flood")
+    try:
+        opeka = hub.agency("opeka")
+        slow_id = _register(hub, opeka, hanging.url)
+        big_id = _register(hub, opeka, flooding.url)
+        _open_case(hub, opeka, "HOOK-3", citizens[2])
+        started = time.monotonic()
+        hub.deliver()
+        # Two attempts under a 3-second deadline each; a generous liveness bound.
+        assert time.monotonic() - started < 15
+        (slow,) = hub.call("GET", f"/v1/agency/webhooks/{slow_id}/deliveries", opeka).json()[
+            "items"
+        ]
+        assert slow["status"] == "pending"
+        assert slow["attempts"][0]["error"] == "timeout"
+        (big,) = hub.call("GET", f"/v1/agency/webhooks/{big_id}/deliveries", opeka).json()["items"]
+        assert big["status"] == "delivered"
+        # The hub stopped reading long before the receiver's gigabyte.
+        assert flooding.sent < 50 * 1024 * 1024
+    finally:
+        hanging.close()
+        flooding.close()
+
+
+def test_a_name_rebound_to_an_internal_address_is_refused_at_delivery(
+    hub: Hub, receiver: Receiver, citizens: list[dict[str, Any]]
+) -> None:
+    opeka = hub.agency("opeka")
+    endpoint_id = _register(hub, opeka, receiver.url)
+    _open_case(hub, opeka, "HOOK-4", citizens[3])
+    # Between registration and delivery the rules became production's and the
+    # name now resolves to loopback: the worker checks again and sends nothing.
+    production = dataclasses.replace(hub.services.settings, env="production")
+    worker = hub.services.webhook_worker
+    worker.policy = UrlPolicy.for_settings(production)
+    hub.deliver()
+    assert receiver.received == []
+    (refused,) = hub.call("GET", f"/v1/agency/webhooks/{endpoint_id}/deliveries", opeka).json()[
+        "items"
+    ]
+    assert refused["attempts"][0]["error"] == "refused-address"
+
+
+def test_two_nodes_deliver_each_message_once(
+    hub: Hub, receiver: Receiver, citizens: list[dict[str, Any]]
+) -> None:
+    from hub.persistence.db import Database  # noqa: PLC0415
+    from hub.persistence.webhooks import SqlWebhookStore  # noqa: PLC0415
+    from hub.webhooks.worker import WebhookWorker  # noqa: PLC0415
+
+    opeka = hub.agency("opeka")
+    _register(hub, opeka, receiver.url)
+    for number in range(12):
+        _open_case(hub, opeka, f"HOOK-N{number}", citizens[number % 20])
+    nodes = []
+    for _ in range(2):
+        # Each "node" has its own engine and pool, as two processes would.
+        db = Database(hub.services.settings.database_url)
+        main = hub.services.webhook_worker
+        nodes.append(
+            (
+                db,
+                WebhookWorker(
+                    queue=SqlWebhookStore(db),
+                    policy=main.policy,
+                    sender=main.sender,
+                    max_attempts=3,
+                    backoff=30.0,
+                    poll_seconds=0.05,
+                ),
+            )
+        )
+    try:
+        barrier = threading.Barrier(2)
+
+        def run(worker: WebhookWorker) -> None:
+            barrier.wait()
+            for _ in range(5):
+                worker.run_once()
+
+        threads = [threading.Thread(target=run, args=(w,)) for _, w in nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for db, _ in nodes:
+            db.dispose()
+    ids = [_headers(r)["webhook-id"] for r in receiver.received]
+    assert len(ids) == 12
+    assert len(set(ids)) == 12
+
+
+def test_an_undecided_request_that_expires_is_announced_once(
+    hub: Hub, receiver: Receiver, citizens: list[dict[str, Any]]
+) -> None:
+    from sqlalchemy import update  # noqa: PLC0415
+
+    from hub.persistence.consent_models import ConsentRequestRow  # noqa: PLC0415
+
+    bank = hub.agency("bank-demo")
+    made = hub.call(
+        "POST", "/v1/agency/webhooks", bank, {"url": receiver.url, "events": ["consent.expired"]}
+    )
+    assert made.status_code == 201
+    person = next(c for c in citizens if c.get("owns_property") and not c.get("deceased"))
+    opened = hub.call(
+        "POST",
+        "/v1/consent-requests",
+        bank,
+        {
+            "citizen": {"afm": person["afm"]},
+            "purpose": "mortgage-application",
+            "evidence_types": ["property-ownership"],
+        },
+    )
+    assert opened.status_code == 201
+    hub.deliver()
+    assert receiver.received == []
+    with hub.services.db.session() as session:
+        session.execute(
+            update(ConsentRequestRow)
+            .where(ConsentRequestRow.id == opened.json()["id"])
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+        )
+    hub.deliver(rounds=3)
+    (got,) = receiver.received
+    payload = json.loads(got["body"])
+    assert payload["type"] == "consent.expired"
+    assert payload["data"]["request_id"] == opened.json()["id"]

@@ -55,7 +55,7 @@ _MAX_REFERENCE: Final = 200
 _MAX_CASES: Final = 100
 _MAX_EVIDENCE: Final = 200
 #: Attempts at a change that keeps losing races before giving up with 409.
-_RETRIES: Final = 3
+_RETRIES: Final = 5
 
 
 def _now() -> dt.datetime:

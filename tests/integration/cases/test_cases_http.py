@@ -119,6 +119,18 @@ def test_a_case_timeline_reaches_the_citizen(hub: Hub, citizens: list[dict[str, 
         },
     )
     assert evidence.status_code == 200, evidence.text
+    # An access under a purpose still hidden from the citizen stays out of the timeline.
+    hidden = post_evidence(
+        hub.url,
+        opeka,
+        {
+            "citizen": {"afm": person["afm"]},
+            "evidence_type": "insurance-status",
+            "purpose": "benefit-fraud-investigation",
+            "case_reference": reference,
+        },
+    )
+    assert hidden.status_code == 200, hidden.text
 
     opened = hub.put_case(
         opeka,
@@ -283,3 +295,16 @@ def test_a_cases_citizen_never_changes(hub: Hub, citizens: list[dict[str, Any]])
     moved = hub.put_case(opeka, "C-1", {"citizen": {"afm": second["afm"]}, **body})
     _problem(moved, 409, "conflict")
     assert hub.get("/v1/me/cases", hub.citizen(second)).json()["items"] == []
+
+
+def test_a_case_naming_the_citizen_by_amka_reaches_them(
+    hub: Hub, citizens: list[dict[str, Any]]
+) -> None:
+    person = _citizen(citizens, 6)
+    athens = hub.agency("municipality-athens")
+    body = {"citizen": {"amka": person["amka"]}, "title": "Δημοτικός παιδικός σταθμός"}
+    assert hub.put_case(athens, "DA-55", {**body, "status": "decided"}).status_code == 201
+    (case,) = hub.get("/v1/me/cases", hub.citizen(person)).json()["items"]
+    assert case["agency"]["id"] == "municipality-athens"
+    assert case["status"] == "decided"
+    assert case["offer"] is None

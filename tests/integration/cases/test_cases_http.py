@@ -208,6 +208,9 @@ def test_a_case_timeline_reaches_the_citizen(hub: Hub, citizens: list[dict[str, 
     assert "<script" not in page
     english = _page(hub, person, "/me/cases?lang=en")
     assert "A document is missing" in english
+    # The offer leads to issuing that certificate, its type already chosen.
+    issue = _page(hub, person, offer["certificate_url"])
+    assert 'value="birth-certificate" selected' in issue
 
 
 def _page(hub: Hub, person: dict[str, Any], path: str) -> str:

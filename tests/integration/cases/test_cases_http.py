@@ -311,3 +311,26 @@ def test_a_case_naming_the_citizen_by_amka_reaches_them(
     assert case["agency"]["id"] == "municipality-athens"
     assert case["status"] == "decided"
     assert case["offer"] is None
+
+
+@pytest.mark.parametrize(
+    ("reference", "status", "slug"),
+    [
+        # A line break never matches a route at all.
+        ("A%0AB", 404, "not-found"),
+        ("A%E2%80%AEB", 400, "validation-failed"),
+        ("%20%20", 400, "validation-failed"),
+    ],
+)
+def test_a_reference_with_control_characters_or_blank_is_refused(
+    hub: Hub, citizens: list[dict[str, Any]], reference: str, status: int, slug: str
+) -> None:
+    person = _citizen(citizens, 7)
+    response = requests.put(
+        f"{hub.url}/v1/cases/{reference}",
+        json={"citizen": {"afm": person["afm"]}, "title": "Αίτηση", "status": "received"},
+        headers={"Authorization": f"Bearer {hub.agency('opeka')}"},
+        timeout=30,
+    )
+    _problem(response, status, slug)
+    assert hub.log("case.update") == []

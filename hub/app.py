@@ -70,6 +70,10 @@ __all__ = [
     "create_app",
 ]
 
+#: The threads that run synchronous handlers, registry calls included:
+#: anyio's default limiter, which connexion's AsyncApp uses for every sync handler.
+WORKER_THREADS = 40
+
 
 def _database_check(db: Database) -> ReadinessCheck:
     def check() -> tuple[bool, str]:
@@ -122,14 +126,31 @@ def build_registry_clients(
     def outcome(registry: str, result: str) -> None:
         metrics.registry_calls.labels(registry, result).inc()
 
+    in_flight = sum(
+        min(spec.max_concurrency, settings.registry_max_in_flight)
+        for spec in loaded.catalog.registries.values()
+    )
+    if in_flight >= WORKER_THREADS:
+        # Then registries stuck all at once could hold every worker thread,
+        # and /healthz with them.
+        raise ConfigError(
+            f"the registries' bulkheads add up to {in_flight} calls in flight, not fewer "
+            f"than the server's {WORKER_THREADS} worker threads: lower "
+            "HUB_REGISTRY_MAX_IN_FLIGHT or the catalogue's max_concurrency"
+        )
     clients: dict[str, RegistryClient] = {}
     for spec in loaded.catalog.registries.values():
-        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout.
+        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout, and
+        # HUB_REGISTRY_MAX_IN_FLIGHT its bulkhead: the worker threads that
+        # run registry calls are shared with every other request.
         timeout = min(spec.timeout or settings.registry_timeout, settings.registry_timeout)
         policy = Policy(
             timeout=timeout,
             retries=spec.retries,
-            max_concurrency=spec.max_concurrency,
+            max_concurrency=min(spec.max_concurrency, settings.registry_max_in_flight),
+            queue_timeout=min(settings.registry_queue_wait, timeout),
+            failure_threshold=settings.registry_breaker_failures,
+            reset_after=settings.registry_breaker_pause,
         )
         resilient = Resilient(spec.id, policy, on_outcome=outcome)
         url = settings.registry_urls.get(spec.id, spec.endpoint)
@@ -141,6 +162,7 @@ def build_registry_clients(
                 policy,
                 resilient=resilient,
                 description=settings.registries_dir / spec.description,
+                ca_file=settings.registry_ca_file,
             )
         else:
             user, password = _credentials(settings, spec) or (None, None)
@@ -152,6 +174,7 @@ def build_registry_clients(
                 username=user,
                 password=password,
                 resilient=resilient,
+                ca_file=settings.registry_ca_file,
             )
     return clients
 

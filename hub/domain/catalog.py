@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hub.domain.mapping import check_rules, fold
+from hub.domain.mapping import compile_rules, fold
 from hub.errors import ConfigError, ParameterNotAllowed
 
 __all__ = [
@@ -286,8 +286,7 @@ def _evidence_type(
         if source.identifier not in ("afm", "amka"):
             raise ConfigError(f"{where}: identifier must be afm or amka")
     schema = _need(t, "schema", where)
-    mapping = _need(t, "mapping", where)
-    check_rules(mapping)
+    mapping = compile_rules(_need(t, "mapping", where), where)
     missing = set(schema.get("properties", {})) - set(mapping)
     if missing:
         raise ConfigError(f"{where}: no mapping for {', '.join(sorted(missing))}")

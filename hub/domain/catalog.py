@@ -24,6 +24,8 @@ from hub.errors import ConfigError, ParameterNotAllowed
 __all__ = [
     "Agency",
     "Catalog",
+    "CatalogHolder",
+    "CatalogView",
     "EvidenceType",
     "Labels",
     "ParameterRule",
@@ -178,6 +180,12 @@ class Purpose:
         return self.evidence.get(evidence_type)
 
 
+def _mapping(data: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: an entry is a mapping of keys to values")
+    return data
+
+
 def _need(data: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in data:
         raise ConfigError(f"{where}: '{key}' is required")
@@ -192,6 +200,8 @@ class Catalog:
     purposes: Mapping[str, Purpose]
     #: Section (actions, outcomes, reasons, ...) -> code -> its words.
     vocabulary: Mapping[str, Mapping[str, Labels]] = field(default_factory=dict)
+    #: A digest of the files it was read from (``sha256:…``); each access-log entry names it.
+    version: str = ""
 
     def purposes_of(self, agency_id: str) -> tuple[str, ...]:
         return tuple(p.id for p in self.purposes.values() if p.allows_agency(agency_id))
@@ -205,6 +215,7 @@ class Catalog:
         agencies: Mapping[str, Any],
         purposes: Mapping[str, Any],
         vocabulary: Mapping[str, Any] | None = None,
+        version: str = "",
     ) -> Catalog:
         """Build and cross-check a catalogue from parsed YAML documents."""
         regs = {rid: _registry(rid, r) for rid, r in registries.items()}
@@ -230,8 +241,59 @@ class Catalog:
             for section, entries in (vocabulary or {}).items()
         }
         return cls(
-            registries=regs, evidence_types=types, agencies=ags, purposes=purps, vocabulary=words
+            registries=regs,
+            evidence_types=types,
+            agencies=ags,
+            purposes=purps,
+            vocabulary=words,
+            version=version,
         )
+
+    @staticmethod
+    def problems(
+        *,
+        registries: Mapping[str, Any],
+        evidence_types: Mapping[str, Mapping[str, Any]],
+        agencies: Mapping[str, Any],
+        purposes: Mapping[str, Any],
+    ) -> list[tuple[str, str, ConfigError]]:
+        """Every entry that does not build, as (kind, id, error), each checked on its own.
+
+        :meth:`from_documents` stops at the first error, which is right for
+        a hub starting up; an operator checking a catalogue wants them all.
+        An entry that refers to a broken one is checked against what did build.
+        """
+        found: list[tuple[str, str, ConfigError]] = []
+        regs: dict[str, RegistrySpec] = {}
+        for rid, r in registries.items():
+            try:
+                regs[rid] = _registry(rid, _mapping(r, f"registry {rid}"))
+            except ConfigError as exc:
+                found.append(("registry", rid, exc))
+        types: dict[str, EvidenceType] = {}
+        for tid, t in evidence_types.items():
+            try:
+                types[tid] = _evidence_type(tid, _mapping(t, f"evidence type {tid}"), regs)
+            except ConfigError as exc:
+                found.append(("evidence type", tid, exc))
+        ags: dict[str, Agency] = {}
+        for aid, a in agencies.items():
+            try:
+                entry = _mapping(a, f"agency {aid}")
+                ags[aid] = Agency(
+                    id=aid,
+                    name=str(_need(entry, "name", f"agency {aid}")),
+                    kind=str(_need(entry, "kind", f"agency {aid}")),
+                    jurisdiction=_jurisdiction(aid, entry.get("jurisdiction") or {}),
+                )
+            except ConfigError as exc:
+                found.append(("agency", aid, exc))
+        for pid, p in purposes.items():
+            try:
+                _purpose(pid, _mapping(p, f"purpose {pid}"), types, ags)
+            except ConfigError as exc:
+                found.append(("purpose", pid, exc))
+        return found
 
 
 def _labels(value: Any, where: str) -> Labels:
@@ -287,6 +349,16 @@ def _evidence_type(
             raise ConfigError(f"{where}: identifier must be afm or amka")
     schema = _need(t, "schema", where)
     mapping = compile_rules(_need(t, "mapping", where), where)
+    names = {source.name for source in sources}
+    for name, rule in mapping.items():
+        path = rule if isinstance(rule, str) else rule.get("from")
+        if isinstance(path, str) and path.split(".")[0] not in names:
+            raise ConfigError(
+                f"{where} of {name}: {path} names no source (sources: {', '.join(sorted(names))})"
+            )
+    unmapped = set(mapping) - set(schema.get("properties", {}))
+    if unmapped:
+        raise ConfigError(f"{where}: the schema has no fields {', '.join(sorted(unmapped))}")
     missing = set(schema.get("properties", {})) - set(mapping)
     if missing:
         raise ConfigError(f"{where}: no mapping for {', '.join(sorted(missing))}")
@@ -374,3 +446,63 @@ def _parameter(where: str, name: str, rule: Any) -> ParameterRule:
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
         raise ConfigError(f"{where}: values is a non-empty list of strings")
     return ParameterRule(name=name, values=tuple(values))
+
+
+class CatalogHolder:
+    """The catalogue in force, replaced whole and at once by a reload.
+
+    The services that read the catalogue (evidence, consent, certificates,
+    tokens, pages) hold this object, not a :class:`Catalog`, and read
+    through it on every use, so a reload reaches them all without a restart.
+    :meth:`swap` replaces one reference: a request sees either the old
+    catalogue or the new one, never a mixture, and a catalogue that failed
+    to load never gets here, so the old one keeps serving.
+
+    It answers the same questions as a :class:`Catalog` (see
+    :data:`CatalogView`), each from the catalogue in force at the call.
+    """
+
+    __slots__ = ("_current",)
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._current = catalog
+
+    @property
+    def current(self) -> Catalog:
+        return self._current
+
+    def swap(self, catalog: Catalog) -> Catalog:
+        """Put ``catalog`` in force; the one it replaces is returned."""
+        previous, self._current = self._current, catalog
+        return previous
+
+    @property
+    def version(self) -> str:
+        return self._current.version
+
+    @property
+    def registries(self) -> Mapping[str, RegistrySpec]:
+        return self._current.registries
+
+    @property
+    def evidence_types(self) -> Mapping[str, EvidenceType]:
+        return self._current.evidence_types
+
+    @property
+    def agencies(self) -> Mapping[str, Agency]:
+        return self._current.agencies
+
+    @property
+    def purposes(self) -> Mapping[str, Purpose]:
+        return self._current.purposes
+
+    @property
+    def vocabulary(self) -> Mapping[str, Mapping[str, Labels]]:
+        return self._current.vocabulary
+
+    def purposes_of(self, agency_id: str) -> tuple[str, ...]:
+        return self._current.purposes_of(agency_id)
+
+
+#: What a service that reads the catalogue accepts: a fixed one, or the one in force.
+CatalogView = Catalog | CatalogHolder

@@ -10,6 +10,8 @@ the domain.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from connexion import AsyncApp
@@ -28,9 +30,10 @@ from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service
 from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
+from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
-from hub.domain.catalog import RegistrySpec
+from hub.domain.catalog import CatalogHolder, RegistrySpec
 from hub.domain.certificates import CertificateService, RegistryHolderNames
 from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
@@ -208,15 +211,27 @@ def build_citizen_issuer(
     return arguments, signin
 
 
+def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
+    """Name the catalogue in force in every entry the log appends (version 3 on)."""
+
+    def stamp(entry: AccessEntry) -> AccessEntry:
+        if entry.v < 3 or entry.catalog_version is not None or not holder.version:
+            return entry
+        return replace(entry, catalog_version=holder.version)
+
+    return stamp
+
+
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
     loaded = load_catalog(settings.catalog_dir)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
+    access_log.stamp = stamp_catalog_version(loaded.holder)
     consent_store = SqlConsentStore(db, access_log)
     evidence = EvidenceService(
-        catalog=loaded.catalog,
+        catalog=loaded.holder,
         registries=registries,
         access_log=access_log,
         identity=loaded.identity,
@@ -242,7 +257,7 @@ def build_services(settings: Settings) -> Services:
             agency_keys=AgencyKeyRing(
                 loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
             ),
-            agency_purposes=loaded.catalog.purposes_of,
+            agency_purposes=loaded.holder.purposes_of,
             keys=KeyStoreTokenKeys(keystore),
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
@@ -252,7 +267,7 @@ def build_services(settings: Settings) -> Services:
         level = PadesLevel(settings.pades_level)
         timestamper = None if level is PadesLevel.B_B else KeyStoreTimeStamper(keystore)
         certificates = CertificateService(
-            catalog=loaded.catalog,
+            catalog=loaded.holder,
             evidence=evidence,
             names=RegistryHolderNames(
                 registries[loaded.identity.registry], loaded.identity.operation
@@ -275,7 +290,7 @@ def build_services(settings: Settings) -> Services:
             queue=settings.certificate_queue,
         )
         consents = ConsentService(
-            catalog=loaded.catalog,
+            catalog=loaded.holder,
             store=consent_store,
             access_log=access_log,
             log_reader=consent_store,

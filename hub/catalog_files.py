@@ -80,7 +80,9 @@ def _yaml(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: cannot read catalogue file: {exc.problem or exc}") from exc
+        raise ConfigError(
+            f"{path}{line}: cannot read catalogue file: {exc.problem or exc}"
+        ) from exc
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read catalogue file {path}: {exc}") from exc
     data = data or {}

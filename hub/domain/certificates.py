@@ -38,7 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auth import CitizenPrincipal
-from hub.domain.catalog import Catalog, EvidenceType
+from hub.domain.catalog import CatalogView, EvidenceType
 from hub.domain.identity import CitizenRef
 from hub.domain.ports import AccessLog, RegistryClient
 from hub.domain.sealing.jws import MAX_TOKEN_LENGTH, verify_jws
@@ -425,7 +425,7 @@ class CertificateService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: CatalogView,
         evidence: HolderEvidence,
         names: HolderNames | None,
         store: CertificateStore,

@@ -32,7 +32,7 @@ from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.canonical import canonical_json
-from hub.domain.catalog import Catalog, EvidenceType, Purpose
+from hub.domain.catalog import Catalog, CatalogHolder, CatalogView, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
 from hub.domain.ports import AccessLog, JsonSealer, RegistryClient
@@ -206,7 +206,7 @@ class EvidenceService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: CatalogView,
         registries: Mapping[str, RegistryClient],
         access_log: AccessLog,
         identity: IdentityLookup,
@@ -215,7 +215,7 @@ class EvidenceService:
         clock: Callable[[], dt.datetime] = _now,
         log_origin: str = DEFAULT_ORIGIN,
     ) -> None:
-        self.catalog = catalog
+        self._catalog = catalog
         self.registries = registries
         self.access_log = access_log
         self.identity = identity
@@ -225,9 +225,25 @@ class EvidenceService:
         #: The access log's name (its checkpoints' origin line), named in each seal.
         self.log_origin = log_origin
         self._clock = clock
-        self._validators = {
-            tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
-        }
+        self._validators: tuple[Catalog | None, dict[str, Draft202012Validator]] = (None, {})
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalogue in force now (a reload swaps it whole)."""
+        found = self._catalog
+        return found.current if isinstance(found, CatalogHolder) else found
+
+    def _validator(self, evidence_type: EvidenceType) -> Draft202012Validator:
+        """The schema validator of ``evidence_type``, built once per catalogue."""
+        catalog = self.catalog
+        built, validators = self._validators
+        if built is not catalog:
+            validators = {
+                tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
+            }
+            self._validators = (catalog, validators)
+        found = validators.get(evidence_type.id)
+        return found if found is not None else Draft202012Validator(evidence_type.schema)
 
     # -- policy ---------------------------------------------------------------
 
@@ -470,7 +486,7 @@ class EvidenceService:
         return evidence, tuple(used)
 
     def _check_schema(self, evidence_type: EvidenceType, evidence: dict[str, Any]) -> None:
-        errors = list(self._validators[evidence_type.id].iter_errors(evidence))
+        errors = list(self._validator(evidence_type).iter_errors(evidence))
         if errors:
             raise RegistryError(
                 "A registry's answer does not fit the evidence type; nothing was shared.",

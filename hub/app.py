@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from connexion import AsyncApp
@@ -225,7 +226,7 @@ def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], Acce
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
-    loaded = load_catalog(settings.catalog_dir)
+    loaded = load_catalog(*catalog_directories(settings))
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
     access_log.stamp = stamp_catalog_version(loaded.holder)
@@ -371,3 +372,40 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = build_services(settings or Settings.from_env())
     return HubApp(services)
+
+
+def catalog_directories(settings: Settings) -> tuple[Path, tuple[Path, ...]]:
+    """The catalogue directory and those ``HUB_CATALOG_DIRS`` merges over it."""
+    extra: tuple[Path, ...] = tuple(getattr(settings, "catalog_dirs", ()))
+    return settings.catalog_dir, extra
+
+
+def reload_catalog(services: Services) -> str:
+    """Read the catalogue again and put it in force; its version, or ConfigError.
+
+    Everything that can fail happens before the swap: reading and checking
+    the files, and building clients for registries that are new or whose
+    entry changed. A catalogue that fails any of it is not installed and the
+    one in force keeps serving. Clients of unchanged registries are kept
+    (with their breakers and pools); the identity lookup is fixed at start-up.
+    """
+    directory, extra = catalog_directories(services.settings)
+    fresh = load_catalog(directory, extra)
+    holder = services.catalog.holder
+    if fresh.identity != services.catalog.identity:
+        raise ConfigError("the identity lookup (registries.yaml identity:) changes only on restart")
+    old = holder.current.registries
+    changed = {rid for rid, spec in fresh.catalog.registries.items() if old.get(rid) != spec}
+    clients = build_registry_clients(services.settings, fresh, services.metrics)
+    for rid, client in clients.items():
+        if rid not in changed:
+            client.close()
+    registries = services.registries
+    if changed:
+        if not isinstance(registries, dict):
+            raise ConfigError("this hub's registries cannot change without a restart")
+        # Added before the swap: the catalogue in force does not name a new id,
+        # and a changed registry's new client is what the new catalogue expects.
+        registries.update({rid: clients[rid] for rid in changed})
+    holder.swap(fresh.catalog)
+    return fresh.catalog.version

@@ -16,7 +16,7 @@ from typing import Any, Final
 from connexion.exceptions import ResolverError
 from connexion.resolver import Resolver
 
-from hub.api import audit, auth, certificates, consent, evidence, ops, trust, verify
+from hub.api import audit, auth, catalog, certificates, consent, evidence, ops, trust, verify
 
 __all__ = ["HANDLERS", "OperationResolver"]
 
@@ -27,6 +27,9 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "getTokenKeys": auth.token_jwks,
     # evidence
     "requestEvidence": evidence.request_evidence,
+    # catalog
+    "getMyCatalog": catalog.agency_catalog,
+    "listEvidenceTypes": catalog.evidence_types,
     # ops
     "checkLiveness": ops.healthz,
     "checkReadiness": ops.readyz,

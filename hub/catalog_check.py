@@ -46,6 +46,11 @@ def _from_error(exc: ConfigError, fallback: Location | None = None) -> Finding:
 
 def _locate(docs: CatalogDocuments, kind: str, ident: str, message: str) -> Location | None:
     """The deepest recorded key of the entry whose name the message mentions."""
+    field = re.match(rf"evidence type {re.escape(ident)} of ([\w.]+)", message)
+    if kind == "evidence type" and field:
+        found = docs.where(kind, ident, "mapping", *field[1].split("."))
+        if found is not None:
+            return found
     words = set(re.findall(r"[\w.\-]+", message))
     best: tuple[str, ...] = (kind, ident)
     for key in docs.lines:

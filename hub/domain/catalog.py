@@ -288,9 +288,18 @@ class Catalog:
                 )
             except ConfigError as exc:
                 found.append(("agency", aid, exc))
+        broken = {ident for kind, ident, _ in found if kind in ("evidence type", "agency")}
         for pid, p in purposes.items():
             try:
-                _purpose(pid, _mapping(p, f"purpose {pid}"), types, ags)
+                entry = dict(_mapping(p, f"purpose {pid}"))
+                # An entry that failed is reported once, not again by each purpose naming it.
+                if isinstance(entry.get("evidence"), Mapping):
+                    entry["evidence"] = {
+                        k: v for k, v in entry["evidence"].items() if k not in broken
+                    }
+                if isinstance(entry.get("agencies"), list):
+                    entry["agencies"] = [a for a in entry["agencies"] if a not in broken]
+                _purpose(pid, entry, types, ags)
             except ConfigError as exc:
                 found.append(("purpose", pid, exc))
         return found

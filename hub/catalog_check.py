@@ -131,6 +131,7 @@ def check_catalog(
         evidence_types=docs.evidence,
         agencies=docs.agencies,
         purposes=docs.purposes,
+        identifiers=docs.identifiers,
     ):
         text = problem.detail or str(problem)
         findings.append(_from_error(problem, _locate(docs, kind, ident, text)))

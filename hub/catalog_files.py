@@ -3,6 +3,7 @@
 Layout::
 
     registries.yaml        registries, and where identities are resolved
+    identifiers.yaml       identifier kinds besides AFM and AMKA, their checks, their resolution
     agencies.yaml          agencies and their public keys
     purposes.yaml          purposes, legal bases, allowed agencies and fields
     vocabulary.yaml        the words people read for codes: actions, outcomes, reasons, ...
@@ -102,6 +103,7 @@ class CatalogDocuments:
     purposes: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)
+    identifiers: dict[str, Any] = field(default_factory=dict)
     vocabulary: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: (document, key, ...) -> where it is written; the later directory wins.
     lines: dict[tuple[str, ...], Location] = field(default_factory=dict)
@@ -145,7 +147,11 @@ def read_documents(directory: Path, extra_dirs: Iterable[Path] = ()) -> CatalogD
             docs.lines.update(
                 {("registry", *k[1:]) if k[0] == "registries" else k: v for k, v in lines.items()}
             )
-        for name, kind in (("agencies", "agency"), ("purposes", "purpose")):
+        for name, kind in (
+            ("agencies", "agency"),
+            ("purposes", "purpose"),
+            ("identifiers", "identifier"),
+        ):
             path = folder / f"{name}.yaml"
             if path.exists():
                 lines = {}
@@ -201,6 +207,7 @@ def build(docs: CatalogDocuments) -> tuple[Catalog, IdentityLookup]:
         purposes=purposes,
         vocabulary=vocabulary,
         version=docs.version(),
+        identifiers=docs.identifiers,
     )
     lookup = IdentityLookup(
         registry=str(identity["registry"]),

@@ -104,5 +104,9 @@ def evidence_types() -> JsonResult:
             _evidence_type(catalog, kind)
             for kind in sorted(catalog.evidence_types.values(), key=lambda k: k.id)
         ],
+        "identifier_kinds": [
+            {"kind": spec.kind, "label": _words(spec.labels, spec.kind), "subject": spec.subject}
+            for spec in catalog.identifiers.values()
+        ],
     }
     return json_body(body, headers=_PUBLIC)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hub.domain.identity import BUILTIN_IDENTIFIERS, IdentifierSpec, Resolution
 from hub.domain.mapping import compile_rules, fold
 from hub.errors import ConfigError, ParameterNotAllowed
 
@@ -37,7 +38,8 @@ __all__ = [
 Protocol = Literal["soap", "rest"]
 #: A text people read, in Greek and in English.
 Labels = tuple[str, str]
-IdentifierKind = Literal["afm", "amka"]
+#: An identifier kind: ``afm``, ``amka`` or one ``identifiers.yaml`` declares.
+IdentifierKind = str
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,10 @@ class Catalog:
     vocabulary: Mapping[str, Mapping[str, Labels]] = field(default_factory=dict)
     #: A digest of the files it was read from (``sha256:…``); each access-log entry names it.
     version: str = ""
+    #: Every kind of identifier a request may name a citizen by (AFM and AMKA always).
+    identifiers: Mapping[str, IdentifierSpec] = field(
+        default_factory=lambda: dict(BUILTIN_IDENTIFIERS)
+    )
 
     def purposes_of(self, agency_id: str) -> tuple[str, ...]:
         return tuple(p.id for p in self.purposes.values() if p.allows_agency(agency_id))
@@ -216,10 +222,12 @@ class Catalog:
         purposes: Mapping[str, Any],
         vocabulary: Mapping[str, Any] | None = None,
         version: str = "",
+        identifiers: Mapping[str, Any] | None = None,
     ) -> Catalog:
         """Build and cross-check a catalogue from parsed YAML documents."""
         regs = {rid: _registry(rid, r) for rid, r in registries.items()}
-        types = {tid: _evidence_type(tid, t, regs) for tid, t in evidence_types.items()}
+        kinds = _identifiers(identifiers or {}, regs)
+        types = {tid: _evidence_type(tid, t, regs, kinds) for tid, t in evidence_types.items()}
         ags = {
             aid: Agency(
                 id=aid,
@@ -247,6 +255,7 @@ class Catalog:
             purposes=purps,
             vocabulary=words,
             version=version,
+            identifiers=kinds,
         )
 
     @staticmethod
@@ -256,6 +265,7 @@ class Catalog:
         evidence_types: Mapping[str, Mapping[str, Any]],
         agencies: Mapping[str, Any],
         purposes: Mapping[str, Any],
+        identifiers: Mapping[str, Any] | None = None,
     ) -> list[tuple[str, str, ConfigError]]:
         """Every entry that does not build, as (kind, id, error), each checked on its own.
 
@@ -270,10 +280,16 @@ class Catalog:
                 regs[rid] = _registry(rid, _mapping(r, f"registry {rid}"))
             except ConfigError as exc:
                 found.append(("registry", rid, exc))
+        kinds: dict[str, IdentifierSpec] = dict(BUILTIN_IDENTIFIERS)
+        for kind, spec in (identifiers or {}).items():
+            try:
+                kinds.update(_identifiers({kind: spec}, regs))
+            except ConfigError as exc:
+                found.append(("identifier", str(kind), exc))
         types: dict[str, EvidenceType] = {}
         for tid, t in evidence_types.items():
             try:
-                types[tid] = _evidence_type(tid, _mapping(t, f"evidence type {tid}"), regs)
+                types[tid] = _evidence_type(tid, _mapping(t, f"evidence type {tid}"), regs, kinds)
             except ConfigError as exc:
                 found.append(("evidence type", tid, exc))
         ags: dict[str, Agency] = {}
@@ -337,8 +353,56 @@ def _registry(rid: str, r: Mapping[str, Any]) -> RegistrySpec:
     )
 
 
+def _identifiers(
+    declared: Mapping[str, Any], regs: Mapping[str, RegistrySpec]
+) -> dict[str, IdentifierSpec]:
+    """The identifier kinds: AFM and AMKA, then those ``identifiers.yaml`` declares."""
+    kinds: dict[str, IdentifierSpec] = dict(BUILTIN_IDENTIFIERS)
+    for kind, entry in declared.items():
+        where = f"identifier {kind}"
+        data = _mapping(entry, where)
+        unknown = set(data) - {"labels", "check", "pattern", "subject", "resolve", "description"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        resolve = None
+        if data.get("resolve") is not None:
+            r = _mapping(data["resolve"], f"{where} resolve")
+            registry = str(_need(r, "registry", f"{where} resolve"))
+            if registry not in regs:
+                raise ConfigError(f"{where}: resolve names unknown registry {registry}")
+            fields = _need(r, "fields", f"{where} resolve")
+            if not isinstance(fields, Mapping) or not fields:
+                raise ConfigError(f"{where}: resolve fields map identifier kinds to answer paths")
+            resolve = Resolution(
+                registry=registry,
+                operation=str(_need(r, "operation", f"{where} resolve")),
+                fields={str(k): str(v) for k, v in fields.items()},
+            )
+        if str(kind) in BUILTIN_IDENTIFIERS and (data.get("check") or data.get("pattern")):
+            raise ConfigError(f"{where}: AFM and AMKA keep their own checks")
+        base = BUILTIN_IDENTIFIERS.get(str(kind))
+        kinds[str(kind)] = IdentifierSpec.build(
+            str(kind),
+            _labels(_need(data, "labels", where), where)
+            if "labels" in data or not base
+            else base.labels,
+            check=data.get("check") if base is None else base.check,
+            pattern=data.get("pattern"),
+            subject=str(data.get("subject", "person")),
+            resolve=resolve,
+        )
+    for spec in kinds.values():
+        for target in spec.resolve.fields if spec.resolve else {}:
+            if target not in kinds:
+                raise ConfigError(f"identifier {spec.kind}: resolve names unknown kind {target}")
+    return kinds
+
+
 def _evidence_type(
-    tid: str, t: Mapping[str, Any], regs: Mapping[str, RegistrySpec]
+    tid: str,
+    t: Mapping[str, Any],
+    regs: Mapping[str, RegistrySpec],
+    kinds: Mapping[str, IdentifierSpec] = BUILTIN_IDENTIFIERS,
 ) -> EvidenceType:
     where = f"evidence type {tid}"
     sources = tuple(
@@ -354,8 +418,10 @@ def _evidence_type(
     for source in sources:
         if source.registry not in regs:
             raise ConfigError(f"{where}: unknown registry {source.registry}")
-        if source.identifier not in ("afm", "amka"):
-            raise ConfigError(f"{where}: identifier must be afm or amka")
+        if source.identifier not in kinds:
+            raise ConfigError(
+                f"{where}: identifier must be one of {', '.join(sorted(kinds))} (identifiers.yaml)"
+            )
     schema = _need(t, "schema", where)
     mapping = compile_rules(_need(t, "mapping", where), where)
     names = {source.name for source in sources}

@@ -445,17 +445,30 @@ class EvidenceService:
         return shared
 
     def _identifiers(self, citizen: CitizenRef, request_id: str) -> dict[str, str]:
-        """Both identifiers of the citizen, asking the identity registry if needed."""
-        client = self.registries[self.identity.registry]
-        answer = client.call(
-            self.identity.operation, {citizen.kind: citizen.value}, request_id=request_id
+        """The citizen's other identifiers, from the registry the catalogue says resolves them.
+
+        The identifier's own ``resolve`` (identifiers.yaml) names a registry
+        operation and where each other kind is in its answer; AFM and AMKA
+        fall back to the identity lookup of registries.yaml. A kind nothing
+        resolves yields only itself, and a source that needs another finds none.
+        """
+        spec = self.catalog.identifiers.get(citizen.kind)
+        resolve = spec.resolve if spec is not None else None
+        if resolve is not None:
+            registry, operation, fields = resolve.registry, resolve.operation, resolve.fields
+        elif citizen.kind in ("afm", "amka"):
+            registry, operation = self.identity.registry, self.identity.operation
+            fields = {"afm": self.identity.afm_path, "amka": self.identity.amka_path}
+        else:
+            return {citizen.kind: citizen.value}
+        answer = self.registries[registry].call(
+            operation, {citizen.kind: citizen.value}, request_id=request_id
         )
-        afm, amka = lookup(answer, self.identity.afm_path), lookup(answer, self.identity.amka_path)
         ids: dict[str, str] = {citizen.kind: citizen.value}
-        if isinstance(afm, str):
-            ids.setdefault("afm", afm)
-        if isinstance(amka, str):
-            ids.setdefault("amka", amka)
+        for kind, path in fields.items():
+            value = lookup(answer, path)
+            if isinstance(value, str):
+                ids.setdefault(kind, value)
         return ids
 
     def _fetch(

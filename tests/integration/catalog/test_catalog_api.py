@@ -160,3 +160,29 @@ def test_an_invalid_catalogue_leaves_the_old_one_serving(reloadable_hub: Reloada
     with pytest.raises(ConfigError):
         reload_catalog(hub.services)
     assert _directory(hub.url) == before
+
+
+@pytest.mark.parametrize(
+    "citizen", [{"passport": "X1234"}, {"adt": "AB123456"}, {"kaek": "000000000000"}]
+)
+def test_an_undeclared_kind_or_a_failing_value_is_an_invalid_identifier(
+    hub_url: str, keys_dir: Path, citizen: dict[str, str]
+) -> None:
+    token = agency_token(hub_url, keys_dir, "opeka")
+    response = post_evidence(
+        hub_url,
+        token,
+        {
+            "citizen": citizen,
+            "evidence_type": "property-ownership",
+            "purpose": "social-benefit-eligibility",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith("/invalid-identifier")
+
+
+def test_the_directory_lists_the_identifier_kinds(hub_url: str) -> None:
+    kinds = {k["kind"]: k for k in _directory(hub_url)["identifier_kinds"]}
+    assert {"afm", "amka", "adt", "company_afm", "kaek"} <= set(kinds)
+    assert kinds["kaek"]["subject"] == "property"

@@ -136,7 +136,7 @@ def test_a_source_naming_an_unknown_registry_is_refused() -> None:
 def test_a_source_with_an_unknown_identifier_kind_is_refused() -> None:
     docs = documents()
     docs["evidence_types"]["birth-certificate"]["sources"][0]["identifier"] = "passport"
-    with pytest.raises(ConfigError, match="identifier must be afm or amka"):
+    with pytest.raises(ConfigError, match="identifier must be one of afm, amka "):
         build(docs)
 
 

@@ -46,6 +46,7 @@ def request_evidence(body: dict[str, Any]) -> JsonResult:
         "consent_id": result.consent_id,
         "parameters": dict(result.parameters),
         "log_index": result.log_index,
+        "provenance": {name: list(items) for name, items in result.provenance.items()},
     }
     if result.seal is not None:
         answer["seal"] = result.seal

@@ -14,6 +14,7 @@ outside what it allows, is refused (:class:`~hub.errors.ParameterNotAllowed`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -67,6 +68,8 @@ class Source:
     operation: str
     identifier: IdentifierKind
     optional: bool = False
+    #: Where the registry's answer says as of when it is true (a dotted path), if it does.
+    as_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ class EvidenceType:
     labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: Field name -> code -> its words, for fields whose values are codes (sex: M).
     values: Mapping[str, Mapping[str, Labels]] = field(default_factory=dict)
+    #: Field name -> the sources (their ``as`` names) its value is drawn from.
+    field_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -412,6 +417,7 @@ def _evidence_type(
             operation=str(_need(s, "operation", where)),
             identifier=_need(s, "identifier", where),
             optional=bool(s.get("optional", False)),
+            as_of=None if s.get("as_of") is None else str(s["as_of"]),
         )
         for s in _need(t, "sources", where)
     )
@@ -431,6 +437,7 @@ def _evidence_type(
             raise ConfigError(
                 f"{where} of {name}: {path} names no source (sources: {', '.join(sorted(names))})"
             )
+    field_sources = {name: _rule_sources(rule, names) for name, rule in mapping.items()}
     unmapped = set(mapping) - set(schema.get("properties", {}))
     if unmapped:
         raise ConfigError(f"{where}: the schema has no fields {', '.join(sorted(unmapped))}")
@@ -451,7 +458,20 @@ def _evidence_type(
             }
             for name, codes in (t.get("values") or {}).items()
         },
+        field_sources=field_sources,
     )
+
+
+def _rule_sources(rule: Any, names: set[str]) -> tuple[str, ...]:
+    """The sources a mapping rule reads: its path's first step, or those an expression names."""
+    found: list[str] = []
+    path = rule if isinstance(rule, str) else rule.get("from")
+    if isinstance(path, str):
+        found.append(path.split(".")[0])
+    if isinstance(rule, Mapping) and "expr" in rule:
+        source = getattr(rule["expr"], "source", "")
+        found.extend(n for n in sorted(names) if re.search(rf"answers\.{re.escape(n)}\b", source))
+    return tuple(dict.fromkeys(n for n in found if n in names))
 
 
 def _purpose(

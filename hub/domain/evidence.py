@@ -91,6 +91,8 @@ class EvidenceResult:
     log_index: int
     parameters: Mapping[str, str] = field(default_factory=dict)
     seal: str | None = None
+    #: Field -> where its value came from: each registry, and as of when it says it is true.
+    provenance: Mapping[str, list[dict[str, str | None]]] = field(default_factory=dict)
 
 
 class ConsentGate(Protocol):
@@ -174,6 +176,7 @@ def seal_payload(
     evidence: Mapping[str, Any],
     log_origin: str,
     log_index: int,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the seal of an evidence answer signs, read from its granted log entry.
 
@@ -199,6 +202,7 @@ def seal_payload(
         "issued_at": obj["time"],
         "log_origin": log_origin,
         "log_index": log_index,
+        "provenance": dict(provenance or {}),
     }
 
 
@@ -297,10 +301,11 @@ class EvidenceService:
                     citizen=request.citizen,
                     consent_id=request.consent_id,
                 )
-            evidence, used = self._fetch(
+            evidence, used, origins = self._fetch_with_provenance(
                 evidence_type, replace(request, parameters=parameters), request_id
             )
             shared = minimise(evidence, allowed)
+            provenance = {name: origins.get(name, []) for name in shared}
             self._check_schema(evidence_type, shared)
             granted = AccessEntry(
                 time=self._clock(),
@@ -326,7 +331,7 @@ class EvidenceService:
                 index = self.consents.record_use(consent_id, granted)
             else:
                 index = self.access_log.record(granted)
-            seal = self._seal(principal, request, granted, index, shared)
+            seal = self._seal(principal, request, granted, index, shared, provenance=provenance)
         except HubError as exc:
             self._deny(
                 exc,
@@ -351,6 +356,7 @@ class EvidenceService:
             log_index=index,
             parameters=parameters,
             seal=seal,
+            provenance=provenance,
         )
 
     def _seal(
@@ -360,6 +366,8 @@ class EvidenceService:
         granted: AccessEntry,
         index: int,
         shared: dict[str, Any],
+        *,
+        provenance: Mapping[str, Any],
     ) -> str | None:
         if self.sealer is None:
             return None
@@ -371,6 +379,7 @@ class EvidenceService:
                 evidence=shared,
                 log_origin=self.log_origin,
                 log_index=index,
+                provenance=provenance,
             )
         )
 
@@ -474,11 +483,18 @@ class EvidenceService:
     def _fetch(
         self, evidence_type: EvidenceType, request: EvidenceRequest, request_id: str
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        evidence, used, _ = self._fetch_with_provenance(evidence_type, request, request_id)
+        return evidence, used
+
+    def _fetch_with_provenance(
+        self, evidence_type: EvidenceType, request: EvidenceRequest, request_id: str
+    ) -> tuple[dict[str, Any], tuple[str, ...], dict[str, list[dict[str, str | None]]]]:
         ids: dict[str, str] = {request.citizen.kind: request.citizen.value}
         if any(s.identifier not in ids for s in evidence_type.sources):
             ids = self._identifiers(request.citizen, request_id)
         answers: dict[str, Any] = {}
         used: list[str] = []
+        origin: dict[str, dict[str, str | None]] = {}
         for source in evidence_type.sources:
             value = ids.get(source.identifier)
             if value is None:
@@ -493,10 +509,19 @@ class EvidenceService:
                 answers[source.name] = None
             if source.registry not in used:
                 used.append(source.registry)
+            as_of = lookup(answers[source.name], source.as_of) if source.as_of else None
+            origin[source.name] = {
+                "registry": source.registry,
+                "as_of": as_of if isinstance(as_of, str) else None,
+            }
         evidence = apply_mapping(
             evidence_type.mapping, answers, params=request.parameters, today=self._clock().date()
         )
-        return evidence, tuple(used)
+        provenance = {
+            name: [origin[s] for s in evidence_type.field_sources.get(name, ()) if s in origin]
+            for name in evidence
+        }
+        return evidence, tuple(used), provenance
 
     def _check_schema(self, evidence_type: EvidenceType, evidence: dict[str, Any]) -> None:
         errors = list(self._validator(evidence_type).iter_errors(evidence))

@@ -132,6 +132,7 @@ def check_catalog(
         agencies=docs.agencies,
         purposes=docs.purposes,
         identifiers=docs.identifiers,
+        certificates=docs.certificates,
     ):
         text = problem.detail or str(problem)
         findings.append(_from_error(problem, _locate(docs, kind, ident, text)))

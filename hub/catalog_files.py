@@ -4,6 +4,7 @@ Layout::
 
     registries.yaml        registries, and where identities are resolved
     identifiers.yaml       identifier kinds besides AFM and AMKA, their checks, their resolution
+    certificates.yaml      the certificates citizens may ask for: titles, evidence, fields, validity
     agencies.yaml          agencies and their public keys
     purposes.yaml          purposes, legal bases, allowed agencies and fields
     vocabulary.yaml        the words people read for codes: actions, outcomes, reasons, ...
@@ -104,6 +105,7 @@ class CatalogDocuments:
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)
     identifiers: dict[str, Any] = field(default_factory=dict)
+    certificates: dict[str, Any] = field(default_factory=dict)
     vocabulary: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: (document, key, ...) -> where it is written; the later directory wins.
     lines: dict[tuple[str, ...], Location] = field(default_factory=dict)
@@ -151,6 +153,7 @@ def read_documents(directory: Path, extra_dirs: Iterable[Path] = ()) -> CatalogD
             ("agencies", "agency"),
             ("purposes", "purpose"),
             ("identifiers", "identifier"),
+            ("certificates", "certificate"),
         ):
             path = folder / f"{name}.yaml"
             if path.exists():
@@ -208,6 +211,7 @@ def build(docs: CatalogDocuments) -> tuple[Catalog, IdentityLookup]:
         vocabulary=vocabulary,
         version=docs.version(),
         identifiers=docs.identifiers,
+        certificates=docs.certificates,
     )
     lookup = IdentityLookup(
         registry=str(identity["registry"]),

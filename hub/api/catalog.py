@@ -18,7 +18,7 @@ from typing import Any
 from hub.api._context import services
 from hub.api._responses import JsonResult, json_body
 from hub.api.evidence import agency_principal
-from hub.domain.catalog import Catalog, EvidenceType, Labels, Purpose
+from hub.domain.catalog import Catalog, CertificateType, EvidenceType, Labels, Purpose
 
 __all__ = ["agency_catalog", "evidence_types"]
 
@@ -47,6 +47,22 @@ def _evidence_type(catalog: Catalog, kind: EvidenceType) -> dict[str, Any]:
             if rid in catalog.registries
         ],
         "identifiers": sorted({source.identifier for source in kind.sources}),
+    }
+
+
+def _certificate(catalog: Catalog, certificate: CertificateType) -> dict[str, Any]:
+    kind = catalog.evidence_types[certificate.evidence_type]
+    fields = [
+        {"name": name, "label": _words(certificate.labels.get(name) or kind.labels.get(name), name)}
+        for name in (certificate.fields or kind.fields)
+    ]
+    return {
+        "id": certificate.id,
+        "title": _words(certificate.title, certificate.id),
+        "evidence_type": certificate.evidence_type,
+        "fields": fields,
+        "holder": certificate.holder,
+        "valid_for_days": certificate.valid_for_days,
     }
 
 
@@ -103,6 +119,9 @@ def evidence_types() -> JsonResult:
         "evidence_types": [
             _evidence_type(catalog, kind)
             for kind in sorted(catalog.evidence_types.values(), key=lambda k: k.id)
+        ],
+        "certificate_types": [
+            _certificate(catalog, certificate) for certificate in catalog.certificate_types.values()
         ],
         "identifier_kinds": [
             {"kind": spec.kind, "label": _words(spec.labels, spec.kind), "subject": spec.subject}

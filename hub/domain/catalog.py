@@ -28,6 +28,7 @@ __all__ = [
     "Catalog",
     "CatalogHolder",
     "CatalogView",
+    "CertificateType",
     "EvidenceType",
     "Labels",
     "ParameterRule",
@@ -89,6 +90,28 @@ class EvidenceType:
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.schema.get("properties", {}))
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateType:
+    """A certificate a citizen may ask for: which evidence, which fields, for how long.
+
+    Declared in ``certificates.yaml``, so an evidence type becomes a
+    certificate by configuration. ``holder`` says who may have it issued:
+    ``citizen``, the person the evidence is about, signed in (the only kind
+    of holder today; the field makes the rule explicit and checked).
+    """
+
+    id: str
+    title: Labels
+    evidence_type: str
+    #: The fields printed, in order; empty for every field of the evidence type.
+    fields: tuple[str, ...] = ()
+    #: Field -> words overriding the evidence type's label on the certificate.
+    labels: Mapping[str, Labels] = field(default_factory=dict)
+    holder: str = "citizen"
+    #: Days the certificate is valid for after issue; None when it does not expire.
+    valid_for_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +232,8 @@ class Catalog:
     vocabulary: Mapping[str, Mapping[str, Labels]] = field(default_factory=dict)
     #: A digest of the files it was read from (``sha256:…``); each access-log entry names it.
     version: str = ""
+    #: The certificates citizens may ask for, by id (``certificates.yaml``).
+    certificate_types: Mapping[str, CertificateType] = field(default_factory=dict)
     #: Every kind of identifier a request may name a citizen by (AFM and AMKA always).
     identifiers: Mapping[str, IdentifierSpec] = field(
         default_factory=lambda: dict(BUILTIN_IDENTIFIERS)
@@ -228,6 +253,7 @@ class Catalog:
         vocabulary: Mapping[str, Any] | None = None,
         version: str = "",
         identifiers: Mapping[str, Any] | None = None,
+        certificates: Mapping[str, Any] | None = None,
     ) -> Catalog:
         """Build and cross-check a catalogue from parsed YAML documents."""
         regs = {rid: _registry(rid, r) for rid, r in registries.items()}
@@ -261,6 +287,9 @@ class Catalog:
             vocabulary=words,
             version=version,
             identifiers=kinds,
+            certificate_types={
+                cid: _certificate(cid, c, types) for cid, c in (certificates or {}).items()
+            },
         )
 
     @staticmethod
@@ -271,6 +300,7 @@ class Catalog:
         agencies: Mapping[str, Any],
         purposes: Mapping[str, Any],
         identifiers: Mapping[str, Any] | None = None,
+        certificates: Mapping[str, Any] | None = None,
     ) -> list[tuple[str, str, ConfigError]]:
         """Every entry that does not build, as (kind, id, error), each checked on its own.
 
@@ -309,21 +339,39 @@ class Catalog:
                 )
             except ConfigError as exc:
                 found.append(("agency", aid, exc))
-        broken = {ident for kind, ident, _ in found if kind in ("evidence type", "agency")}
-        for pid, p in purposes.items():
-            try:
-                entry = dict(_mapping(p, f"purpose {pid}"))
-                # An entry that failed is reported once, not again by each purpose naming it.
-                if isinstance(entry.get("evidence"), Mapping):
-                    entry["evidence"] = {
-                        k: v for k, v in entry["evidence"].items() if k not in broken
-                    }
-                if isinstance(entry.get("agencies"), list):
-                    entry["agencies"] = [a for a in entry["agencies"] if a not in broken]
-                _purpose(pid, entry, types, ags)
-            except ConfigError as exc:
-                found.append(("purpose", pid, exc))
+        found.extend(_dependent_problems(found, purposes, certificates or {}, types, ags))
         return found
+
+
+def _dependent_problems(
+    found: list[tuple[str, str, ConfigError]],
+    purposes: Mapping[str, Any],
+    certificates: Mapping[str, Any],
+    types: Mapping[str, EvidenceType],
+    ags: Mapping[str, Agency],
+) -> list[tuple[str, str, ConfigError]]:
+    """Problems of the purposes and certificates, not counting what already failed."""
+    more: list[tuple[str, str, ConfigError]] = []
+    broken = {ident for kind, ident, _ in found if kind in ("evidence type", "agency")}
+    for pid, p in purposes.items():
+        try:
+            entry = dict(_mapping(p, f"purpose {pid}"))
+            # An entry that failed is reported once, not again by each purpose naming it.
+            if isinstance(entry.get("evidence"), Mapping):
+                entry["evidence"] = {k: v for k, v in entry["evidence"].items() if k not in broken}
+            if isinstance(entry.get("agencies"), list):
+                entry["agencies"] = [a for a in entry["agencies"] if a not in broken]
+            _purpose(pid, entry, types, ags)
+        except ConfigError as exc:
+            more.append(("purpose", pid, exc))
+    for cid, c in (certificates or {}).items():
+        try:
+            certificate = _mapping(c, f"certificate {cid}")
+            if certificate.get("evidence") not in broken:
+                _certificate(cid, certificate, types)
+        except ConfigError as exc:
+            more.append(("certificate", cid, exc))
+    return more
 
 
 def _labels(value: Any, where: str) -> Labels:
@@ -520,6 +568,39 @@ def _purpose(
     )
 
 
+def _certificate(cid: str, c: Any, types: Mapping[str, EvidenceType]) -> CertificateType:
+    where = f"certificate {cid}"
+    data = _mapping(c, where)
+    unknown = set(data) - {"title", "evidence", "fields", "labels", "holder", "valid_for_days"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    evidence = str(_need(data, "evidence", where))
+    kind = types.get(evidence)
+    if kind is None:
+        raise ConfigError(f"{where}: unknown evidence type {evidence}")
+    fields = data.get("fields") or []
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise ConfigError(f"{where}: fields is a list of field names")
+    missing = set(fields) - set(kind.fields)
+    if missing:
+        raise ConfigError(f"{where}: {evidence} has no fields {', '.join(sorted(missing))}")
+    holder = str(data.get("holder", "citizen"))
+    if holder != "citizen":
+        raise ConfigError(f"{where}: holder is citizen (the person the evidence is about)")
+    days = data.get("valid_for_days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+        raise ConfigError(f"{where}: valid_for_days is a whole number of days")
+    return CertificateType(
+        id=cid,
+        title=_labels(_need(data, "title", where), where),
+        evidence_type=evidence,
+        fields=tuple(fields),
+        labels={k: _labels(v, f"{where} label {k}") for k, v in (data.get("labels") or {}).items()},
+        holder=holder,
+        valid_for_days=days,
+    )
+
+
 def _jurisdiction(aid: str, data: Any) -> dict[str, str]:
     if not isinstance(data, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
@@ -594,6 +675,14 @@ class CatalogHolder:
     @property
     def vocabulary(self) -> Mapping[str, Mapping[str, Labels]]:
         return self._current.vocabulary
+
+    @property
+    def certificate_types(self) -> Mapping[str, CertificateType]:
+        return self._current.certificate_types
+
+    @property
+    def identifiers(self) -> Mapping[str, IdentifierSpec]:
+        return self._current.identifiers
 
     def purposes_of(self, agency_id: str) -> tuple[str, ...]:
         return self._current.purposes_of(agency_id)

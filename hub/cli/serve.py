@@ -92,6 +92,8 @@ def run_server(settings: Settings) -> int:
     timer = CheckpointTimer(app.services.audit) if app.services.audit else None
     if timer:
         timer.start()
+    # Agency webhooks are sent from the database queue by this node's worker.
+    app.services.webhook_worker.start()
     _reload_on_sighup(app.services)
     pid = pid_file(settings)
     pid.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +103,7 @@ def run_server(settings: Settings) -> int:
     finally:
         if pid.read_text(encoding="utf-8").strip() == str(os.getpid()):
             pid.unlink(missing_ok=True)
+        app.services.webhook_worker.stop()
         if timer:
             timer.stop()
         if metrics is not None:

@@ -656,6 +656,11 @@ def test_the_seal_is_made_after_the_entry_and_names_whom_and_why(world: World) -
         "issued_at": entry["time"],
         "log_origin": DEFAULT_ORIGIN,
         "log_index": result.log_index,
+        "provenance": {
+            "insured": [{"registry": "social-security", "as_of": None}],
+            "category": [{"registry": "social-security", "as_of": None}],
+            "adult": [{"registry": "population", "as_of": None}],
+        },
     }
     assert result.log_index == 100
     assert entry["response_digest"] == digest(payload["evidence"])

@@ -186,3 +186,17 @@ def test_the_directory_lists_the_identifier_kinds(hub_url: str) -> None:
     kinds = {k["kind"]: k for k in _directory(hub_url)["identifier_kinds"]}
     assert {"afm", "amka", "adt", "company_afm", "kaek"} <= set(kinds)
     assert kinds["kaek"]["subject"] == "property"
+
+
+def test_the_public_page_lists_the_services_in_greek_and_english(hub_url: str) -> None:
+    html = {"Accept": "text/html"}
+    greek = requests.get(f"{hub_url}/", headers=html, timeout=10).text
+    assert "Κατάλογος υπηρεσιών" in greek
+    assert "Βεβαίωση ακίνητης περιουσίας" in greek
+    assert "Κατέχει ακίνητο στον δήμο" in greek  # a field's Greek label
+    assert "Land registry (Ktimatologio)" in greek  # the registry, as the catalogue names it
+    assert "διατίθεται και ως πιστοποιητικό" in greek
+    assert 'href="/v1/catalog/evidence-types"' in greek
+    english = requests.get(f"{hub_url}/?lang=en", headers=html, timeout=10).text
+    assert "Property ownership certificate" in english
+    assert "Owns property in the municipality" in english

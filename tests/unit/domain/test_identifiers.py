@@ -189,3 +189,28 @@ def test_a_kind_nothing_resolves_finds_no_citizen() -> None:
     with pytest.raises(CitizenNotFound):
         service.request(OPEKA, request, "req-2")
     assert population.calls == []
+
+
+def test_provenance_follows_paths_and_the_answers_an_expression_names() -> None:
+    kind = catalog().evidence_types["insurance-status"]
+    assert kind.field_sources == {"insured": ("ins",), "category": ("ins",), "adult": ("person",)}
+    built = Catalog.from_documents(
+        registries={
+            "r": {"name": "r", "protocol": "rest", "description": "d", "endpoint": "http://r.test"}
+        },
+        evidence_types={
+            "t": {
+                "title_el": "τ",
+                "title_en": "t",
+                "sources": [
+                    {"as": "a", "registry": "r", "operation": "O", "identifier": "afm"},
+                    {"as": "b", "registry": "r", "operation": "P", "identifier": "afm"},
+                ],
+                "schema": {"properties": {"n": {}, "k": {}}},
+                "mapping": {"n": {"expr": "size(answers.b.items) + 1"}, "k": {"const": "GR"}},
+            }
+        },
+        agencies={},
+        purposes={},
+    )
+    assert built.evidence_types["t"].field_sources == {"n": ("b",), "k": ()}

@@ -158,6 +158,8 @@ class Expression:
 
     source: str
     _program: Any
+    #: The variables it reads: only those are converted for the engine at each call.
+    _reads: frozenset[str] = frozenset(_VARIABLES)
 
     def evaluate(
         self,
@@ -175,12 +177,12 @@ class Expression:
         """
         # A context per call: the library's contexts are not thread-safe, and
         # requests run on a thread pool.
+        given = {"value": value, "answers": answers, "params": params, "today": today.isoformat()}
         context = cel.Context(
             {
-                "value": value,
-                "answers": dict(answers),
-                "params": dict(params),
-                "today": today.isoformat(),
+                name: dict(found) if isinstance(found, Mapping) and name != "value" else found
+                for name, found in given.items()
+                if name in self._reads
             }
         )
         for name, function in _FUNCTIONS.items():
@@ -221,7 +223,8 @@ def compile_expression(source: Any, where: str) -> Expression:
         raise ConfigError(
             f"{where}: the expression calls unknown functions {', '.join(unknown_calls)}"
         )
-    return Expression(source=source, _program=program)
+    reads = frozenset(references.get("variables", [])) & _VARIABLES
+    return Expression(source=source, _program=program, _reads=reads)
 
 
 #: CEL's own global functions and conversions an expression may call.

@@ -486,7 +486,8 @@ def _evidence_type(
                 f"{where} of {name}: {path} names no source (sources: {', '.join(sorted(names))})"
             )
     field_sources = {name: _rule_sources(rule, names) for name, rule in mapping.items()}
-    unmapped = set(mapping) - set(schema.get("properties", {}))
+    # A schema that lists no properties (an open object) constrains no names.
+    unmapped = set(mapping) - set(schema.get("properties", {})) if "properties" in schema else ()
     if unmapped:
         raise ConfigError(f"{where}: the schema has no fields {', '.join(sorted(unmapped))}")
     missing = set(schema.get("properties", {})) - set(mapping)

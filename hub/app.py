@@ -26,7 +26,7 @@ from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service
-from hub.catalog_files import LoadedCatalog, load_catalog
+from hub.catalog_files import LoadedCatalog, load_configured_catalog
 from hub.config import Settings
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
@@ -211,7 +211,7 @@ def build_citizen_issuer(
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
-    loaded = load_catalog(settings.catalog_dir)
+    loaded = load_configured_catalog(settings)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
     consent_store = SqlConsentStore(db, access_log)

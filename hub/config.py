@@ -61,6 +61,11 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """A list of directories separated like ``PATH`` (``:`` here)."""
+    return tuple(Path(item.strip()) for item in env.get(name, "").split(os.pathsep) if item.strip())
+
+
 def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
     raw = _optional(env, name)
     return Path(raw) if raw else None
@@ -124,6 +129,10 @@ class Settings:
     address_configured: bool = False
     keys_dir: Path = Path("keys")
     specs_dir: Path = field(default_factory=default_specs_dir)
+    #: Catalogue directories merged over ``specs/catalog``, later ones winning
+    #: (``HUB_CATALOG_DIRS``, separated by ``:``): how an operator adds
+    #: registries, evidence types and purposes with files only.
+    catalog_dirs: tuple[Path, ...] = ()
     keys_passphrase: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
@@ -232,6 +241,7 @@ class Settings:
             address_configured="HUB_PUBLIC_URL" in env or "HUB_PORT" in env,
             keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
             specs_dir=Path(env.get("HUB_SPECS_DIR") or d.specs_dir),
+            catalog_dirs=_paths(env, "HUB_CATALOG_DIRS"),
             keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
             log_level=level,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", d.max_body_bytes),
@@ -314,6 +324,9 @@ class Settings:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:
             raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")
+        for folder in self.catalog_dirs:
+            if not folder.is_dir():
+                raise ConfigError(f"HUB_CATALOG_DIRS names no directory: {folder}")
         self._check_registry_limits()
         self._check_citizen_issuer()
         self._check_abuse_limits()

@@ -17,7 +17,13 @@ from typing import Literal
 
 from hub.errors import ConfigError
 
-__all__ = ["CITIZEN_ALGORITHMS", "Environment", "Settings", "default_specs_dir"]
+__all__ = [
+    "CITIZEN_ALGORITHMS",
+    "REGISTRY_FILE_KINDS",
+    "Environment",
+    "Settings",
+    "default_specs_dir",
+]
 
 Environment = Literal["development", "production", "test"]
 
@@ -93,6 +99,11 @@ def _registry_id(suffix: str) -> str:
     return suffix.lower().replace("_", "-")
 
 
+#: Files that a registry's access needs, by the setting that names each one:
+#: ``HUB_REGISTRY_<KIND>_<NAME>`` where NAME is the catalogue's ``credentials:``.
+REGISTRY_FILE_KINDS = ("client_cert", "client_key", "ca_file", "signing_key", "signing_cert")
+
+
 def _registry_overrides(
     env: Mapping[str, str],
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
@@ -111,6 +122,27 @@ def _registry_overrides(
                 password,
             )
     return urls, credentials
+
+
+def _registry_access(
+    env: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, dict[str, Path]]]:
+    """``HUB_REGISTRY_SECRET_<NAME>`` (an API key) and the files of each registry's access."""
+    secrets: dict[str, str] = {}
+    files: dict[str, dict[str, Path]] = {}
+    for name, value in env.items():
+        if not value.strip():
+            continue
+        if name.startswith("HUB_REGISTRY_SECRET_"):
+            secrets[_registry_id(name.removeprefix("HUB_REGISTRY_SECRET_"))] = value.strip()
+            continue
+        for kind in REGISTRY_FILE_KINDS:
+            prefix = f"HUB_REGISTRY_{kind.upper()}_"
+            if name.startswith(prefix):
+                files.setdefault(_registry_id(name.removeprefix(prefix)), {})[kind] = Path(
+                    value.strip()
+                )
+    return secrets, files
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +196,11 @@ class Settings:
     checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     registry_credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    #: Single secrets (API keys) by credentials name: ``HUB_REGISTRY_SECRET_<NAME>``.
+    registry_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Files by credentials name and kind (client_cert, client_key, ca_file,
+    #: signing_key, signing_cert): ``HUB_REGISTRY_CLIENT_CERT_<NAME>`` and so on.
+    registry_files: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
     #: The citizens' OpenID Connect identity issuer; None: the hub's own
     #: development issuer (``<public_url>/dev-idp``), as before.
     citizen_issuer: str | None = None
@@ -231,6 +268,7 @@ class Settings:
         var_dir = Path(env.get("HUB_VAR_DIR", "var"))
         default_db = "sqlite:///" + str(var_dir / "hub.db")
         urls, credentials = _registry_overrides(env)
+        secrets, files = _registry_access(env)
         settings = cls(
             env=mode,  # checked against _ENVIRONMENTS above
             host=host,
@@ -270,6 +308,8 @@ class Settings:
             checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
             registry_credentials=credentials,
+            registry_secrets=secrets,
+            registry_files=files,
             citizen_issuer=(_optional(env, "HUB_CITIZEN_ISSUER") or "").rstrip("/") or None,
             citizen_jwks_url=_optional(env, "HUB_CITIZEN_JWKS_URL"),
             citizen_client_id=_optional(env, "HUB_CITIZEN_CLIENT_ID"),
@@ -379,6 +419,11 @@ class Settings:
             )
         if self.registry_ca_file is not None and not self.registry_ca_file.is_file():
             raise ConfigError(f"HUB_REGISTRY_CA_FILE names no file: {self.registry_ca_file}")
+        for name, files in self.registry_files.items():
+            for kind, path in files.items():
+                if not path.is_file():
+                    setting = f"HUB_REGISTRY_{kind.upper()}_{name.upper().replace('-', '_')}"
+                    raise ConfigError(f"{setting} names no file: {path}")
 
     def _check_citizen_issuer(self) -> None:
         issuer = self.citizen_issuer

@@ -59,6 +59,8 @@ class Access:
     ca_file: Path | None = None
     signing_key: Path | None = None
     signing_cert: Path | None = None
+    #: The registry's certificate, which signed replies are checked against.
+    registry_cert: Path | None = None
 
     def client_certificate(self, name: str) -> tuple[str, str]:
         """The certificate and key files for mutual TLS, or a ConfigError naming them."""

@@ -101,7 +101,14 @@ def _registry_id(suffix: str) -> str:
 
 #: Files that a registry's access needs, by the setting that names each one:
 #: ``HUB_REGISTRY_<KIND>_<NAME>`` where NAME is the catalogue's ``credentials:``.
-REGISTRY_FILE_KINDS = ("client_cert", "client_key", "ca_file", "signing_key", "signing_cert")
+REGISTRY_FILE_KINDS = (
+    "client_cert",
+    "client_key",
+    "ca_file",
+    "signing_key",
+    "signing_cert",
+    "registry_cert",
+)
 
 
 def _registry_overrides(
@@ -199,7 +206,7 @@ class Settings:
     #: Single secrets (API keys) by credentials name: ``HUB_REGISTRY_SECRET_<NAME>``.
     registry_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: Files by credentials name and kind (client_cert, client_key, ca_file,
-    #: signing_key, signing_cert): ``HUB_REGISTRY_CLIENT_CERT_<NAME>`` and so on.
+    #: signing_key, signing_cert, registry_cert): ``HUB_REGISTRY_CLIENT_CERT_<NAME>`` and so on.
     registry_files: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
     #: The citizens' OpenID Connect identity issuer; None: the hub's own
     #: development issuer (``<public_url>/dev-idp``), as before.

@@ -276,7 +276,10 @@ def _registry(rid: str, r: Mapping[str, Any]) -> RegistrySpec:
     protocol = _need(r, "protocol", where)
     if protocol not in ("soap", "rest"):
         raise ConfigError(f"{where}: protocol must be soap or rest")
-    auth = r.get("auth") or {"kind": "none"}
+    # A SOAP registry that names credentials and no auth wants a
+    # UsernameToken, as before auth: existed.
+    implied = "username_token" if protocol == "soap" and r.get("credentials") else "none"
+    auth = r.get("auth") or {"kind": implied}
     if not isinstance(auth, Mapping) or auth.get("kind") not in _AUTH_BY_PROTOCOL[protocol]:
         raise ConfigError(
             f"{where}: auth.kind must be one of {', '.join(_AUTH_BY_PROTOCOL[protocol])}"

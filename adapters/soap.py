@@ -12,7 +12,8 @@ The catalogue picks the binding (``soap11`` or ``soap12``: the WSDL's port
 with that binding), how the hub authenticates (a WS-Security UsernameToken
 as text or digest, an X.509 signature of the body and timestamp made with
 xmlsec, a client certificate for mutual TLS) and, per operation, the WSDL
-operation and its input as a template filled from the call's parameters.
+operation, its input as a template filled from the call's parameters and
+its ``answer:`` as JSON Pointers into the reply, as for REST registries.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from zeep.wsse.username import UsernameToken
 from adapters._auth import Access, session_tls
 from adapters._zeep import build_request
 from adapters.resilience import Policy, Resilient
-from adapters.rest import exchange, fill, pooled_session
+from adapters.rest import exchange, fill, pointer, pooled_session
 from hub.errors import (
     CitizenNotFound,
     ConfigError,
@@ -210,9 +211,13 @@ class SoapRegistryClient:
                 raise RegistryError(
                     f"registry {self.name}: operation {operation} needs parameter {exc}"
                 ) from exc
-        return self.resilient.call(
+        answer = self.resilient.call(
             lambda budget: self._once(wsdl_name, arguments, budget, request_id), idempotent=True
         )
+        shape = spec.get("answer")
+        if shape:
+            return {str(k): pointer(answer, str(v)) for k, v in shape.items()}
+        return answer
 
     def _once(
         self, operation: str, params: Mapping[str, Any], budget: float, request_id: str

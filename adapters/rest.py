@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,6 +115,21 @@ def pooled_session(
     return session
 
 
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether a transport error was TLS refusing a certificate, at any depth."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return True
+        pending.extend((current.__cause__, current.__context__, *current.args))
+    return False
+
+
 def exchange(
     session: requests.Session,
     method: str,
@@ -147,6 +163,10 @@ def exchange(
         except requests.RequestException as exc:
             if watch.expired:
                 raise RegistryTimeout(f"registry {name} did not answer in time") from exc
+            if _tls_failure(exc):
+                # A certificate refused either way (theirs by us, ours by them)
+                # will be refused again: not worth a retry, and an operator's to fix.
+                raise RegistryError(f"registry {name}: the TLS handshake failed") from exc
             raise RegistryUnavailable(f"registry {name} cannot be reached") from exc
         body = read_bounded(response, deadline, name, watch)
         if watch.expired:

@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 import zeep
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 import zeep.exceptions
 from lxml import etree
 from zeep.helpers import serialize_object
@@ -98,9 +100,27 @@ def _signature(name: str, access: Access) -> Any:
                 verify_envelope(envelope, str(reply_cert))
             return envelope
 
+    import xmlsec  # noqa: PLC0415 - as above
+
     try:
-        return Signed(str(access.signing_key), str(access.signing_cert))
-    except (OSError, ValueError) as exc:
+        key = load_pem_private_key(access.signing_key.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"registry {name}: cannot read its signing key") from exc
+    # zeep would sign with RSA-SHA1 unless told: SHA-256 with the key's own algorithm.
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        method = xmlsec.constants.TransformEcdsaSha256
+    elif isinstance(key, rsa.RSAPrivateKey):
+        method = xmlsec.constants.TransformRsaSha256
+    else:
+        raise ConfigError(f"registry {name}: the signing key must be EC or RSA")
+    try:
+        return Signed(
+            str(access.signing_key),
+            str(access.signing_cert),
+            signature_method=method,
+            digest_method=xmlsec.constants.TransformSha256,
+        )
+    except (OSError, ValueError, xmlsec.Error) as exc:
         raise ConfigError(f"registry {name}: cannot read its signing key or certificate") from exc
 
 

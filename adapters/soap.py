@@ -26,9 +26,9 @@ from typing import Any
 
 import requests
 import zeep
+import zeep.exceptions
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-import zeep.exceptions
 from lxml import etree
 from zeep.helpers import serialize_object
 from zeep.transports import Transport

@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import http.client
 import ipaddress
+import signal
 import ssl
 import threading
 import time
@@ -292,14 +293,17 @@ def main(argv: list[str] | None = None) -> int:
     handle = start_onboarding_sandbox(
         args.directory, vehicles_port=args.vehicles_port, education_port=args.education_port
     )
-    print("Set these for the hub (with HUB_CATALOG_DIRS naming the catalogue extension):")
+    extension = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "catalog_onboarding"
+    print("Set these for the hub:")
+    print(f"export HUB_CATALOG_DIRS={extension}")
     for name, value in handle.settings().items():
-        print(f"export {name}={value}")
+        print(f"export {name}={value}", flush=True)
     stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _signum, _frame: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         handle.stop()
     return 0

@@ -159,8 +159,6 @@ class ClientCredentials:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
-        #: Token requests made, for operators' curiosity and the tests.
-        self.fetched = 0
 
     def headers(self, send: Send, budget: float) -> dict[str, str]:
         with self._lock:
@@ -227,7 +225,6 @@ class ClientCredentials:
             )
         ):
             raise RegistryError(f"registry {self.name}: token answer without a bearer token")
-        self.fetched += 1
         margin = min(REFRESH_MARGIN, max(lifetime, 0.0) / 10)
         return token, self.clock() + max(lifetime - margin, 0.0)
 

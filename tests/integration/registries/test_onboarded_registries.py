@@ -159,6 +159,26 @@ def test_a_client_certificate_the_registry_does_not_trust_is_a_problem(
     assert onboarding.education.answered == answered
 
 
+def test_a_registry_certificate_from_another_ca_is_a_registry_error(
+    onboarded_hub: Any,
+    onboarding: OnboardingSandbox,
+    keys_dir: Path,
+    population: Population,
+    tmp_path: Path,
+) -> None:
+    stranger = make_test_pki(tmp_path / "stranger")
+    graduate = _alive(population, lambda c: bool(qualifications_of(c)))
+    answered = onboarding.education.answered
+    with onboarded_hub(HUB_REGISTRY_CA_FILE_EDUCATION=str(stranger.ca_cert)) as (url, _, _):
+        response = _ask(
+            url, keys_dir, "education-qualifications", "scholarship-check", {"amka": graduate.amka}
+        )
+    # The hub refuses the handshake itself: always a TLS failure, never retried.
+    assert response.status_code == 502, response.text
+    assert response.json()["type"].endswith("registry-error")
+    assert onboarding.education.answered == answered
+
+
 def test_without_a_client_certificate_the_hub_does_not_start(
     settings: Settings, onboarding: OnboardingSandbox
 ) -> None:

@@ -367,3 +367,23 @@ def test_mutual_tls_needs_both_files_and_sets_them(tmp_path: Path) -> None:
     registry = client(mutual_tls=True, access=Access(client_cert=cert, client_key=key, ca_file=ca))
     assert registry.session.cert == (str(cert), str(key))
     assert registry.session.verify == str(ca)
+
+
+def test_answers_are_still_checked_against_the_registrys_openapi(
+    mock: responses.RequestsMock,
+) -> None:
+    description = (
+        Path(__file__).resolve().parents[2]
+        / "fixtures"
+        / "catalog_onboarding"
+        / "registries"
+        / "vehicles.yaml"
+    )
+    mock.post(SEARCH, json={"result": {"asOf": "2026-01-01", "vehicles": [{"plate": 7}]}})
+    with pytest.raises(RegistryError, match="outside its description"):
+        client(description=description).call("VehiclesByOwner", {"afm": AFM}, request_id="r")
+    mock.replace(
+        responses.POST, SEARCH, json=ANSWER | {"result": {**ANSWER["result"], "vehicles": []}}
+    )
+    answer = client(description=description).call("VehiclesByOwner", {"afm": AFM}, request_id="r")
+    assert answer["vehicles"] == []

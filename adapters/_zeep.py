@@ -50,7 +50,12 @@ def build_request(
     envelope = client.create_message(service or client.service, operation, **params)
     action = binding.get(operation).soapaction
     if isinstance(binding, Soap12Binding):
-        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+        # zeep sends SOAPAction with SOAP 1.2 too (its message serialiser
+        # sets it for both); the action that counts is in the Content-Type.
+        headers = {
+            "SOAPAction": f'"{action}"' if action else '""',
+            "Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"',
+        }
     else:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
     if client.settings.extra_http_headers:

@@ -263,29 +263,23 @@ def request_auth(name: str, endpoint: str, auth: Mapping[str, Any], access: Acce
         if not isinstance(token_url, str) or not token_url:
             raise ConfigError(f"registry {name}: OAuth2 needs a token_url")
         method = str(auth.get("client_auth", "client_secret_basic"))
-        client_id, secret = access.pair(name)
-        if method == "private_key_jwt":
-            if access.signing_key is None:
-                raise ConfigError(
-                    f"registry {name}: private_key_jwt needs HUB_REGISTRY_SIGNING_KEY_<NAME>"
-                )
-            return ClientCredentials(
-                name,
-                urljoin(endpoint.rstrip("/") + "/", token_url),
-                client_id,
-                signing_key=access.signing_key,
-                scope=auth.get("scope"),
-                audience=auth.get("audience"),
-            )
-        if method != "client_secret_basic":
+        if method not in ("client_secret_basic", "private_key_jwt"):
             raise ConfigError(
                 f"registry {name}: client_auth is client_secret_basic or private_key_jwt"
             )
+        client_id, secret = access.pair(name)
+        if method == "private_key_jwt" and access.signing_key is None:
+            raise ConfigError(
+                f"registry {name}: private_key_jwt needs HUB_REGISTRY_SIGNING_KEY_<NAME>"
+            )
+        signed = method == "private_key_jwt"
         return ClientCredentials(
             name,
+            # Resolved like a link: "/oauth/token" is at the endpoint's host.
             urljoin(endpoint.rstrip("/") + "/", token_url),
             client_id,
-            secret=secret,
+            secret=None if signed else secret,
+            signing_key=access.signing_key if signed else None,
             scope=auth.get("scope"),
             audience=auth.get("audience"),
         )

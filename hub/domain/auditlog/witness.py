@@ -77,6 +77,7 @@ __all__ = [
     "WitnessStore",
     "WitnessedLog",
     "cosignature_message",
+    "cosigner_key_id",
     "format_add_checkpoint",
     "parse_add_checkpoint",
     "parse_cosigner_key",

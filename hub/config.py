@@ -158,7 +158,10 @@ class Settings:
     sandbox_base_port: int = 8100
     sandbox_population: int = 10_000
     sandbox_seed: int = 20_26
-    pades_level: str = "B-B"
+    #: PAdES baseline level of sealed certificates: B-LT (signature timestamp,
+    #: chain and CRLs embedded) outlives the seal key; B-LTA adds a document
+    #: timestamp. B-B and B-T are kept for deployments without a TSA.
+    pades_level: str = "B-LT"
     verify_rate_limit: int = 60
     verify_rate_window: int = 60
     #: Token requests per minute per client address: each one checks a
@@ -327,8 +330,8 @@ class Settings:
             raise ConfigError("HUB_MAX_BODY_BYTES must be at least 1024")
         if self.access_token_ttl <= 0 or self.access_token_ttl > 3600:
             raise ConfigError("HUB_ACCESS_TOKEN_TTL must be between 1 and 3600 seconds")
-        if self.pades_level not in ("B-B", "B-T", "B-LT"):
-            raise ConfigError("HUB_PADES_LEVEL must be B-B, B-T or B-LT")
+        if self.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA"):
+            raise ConfigError("HUB_PADES_LEVEL must be B-B, B-T, B-LT or B-LTA")
         if self.verify_rate_limit < 1 or self.verify_rate_window < 1:
             raise ConfigError("HUB_VERIFY_RATE_LIMIT and HUB_VERIFY_RATE_WINDOW must be >= 1")
         if self.token_rate_limit < 1:

@@ -53,6 +53,7 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "getSealKeys": trust.jwks,
     "getCaChain": trust.ca_chain,
     "getCrl": trust.crl,
+    "getPkiObject": trust.pki_object,
     # consent
     "createConsentRequest": consent.create_request,
     "getConsentRequest": consent.get_request,

@@ -131,6 +131,36 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Μην βασιστείτε σε αυτό το έγγραφο: η σφραγίδα του δεν επαληθεύεται.",
         "Do not rely on this document: its seal does not verify.",
     ),
+    "verdict_modified_text": (
+        "Μην βασιστείτε σε αυτό το έγγραφο: η σφραγίδα του είναι γνήσια, αλλά το αρχείο "
+        "άλλαξε μετά τη σφράγιση.",
+        "Do not rely on this document: its seal is genuine, but the file was changed "
+        "after it was sealed.",
+    ),
+    "modified_after": ("Άλλαξε μετά τη σφράγιση", "Changed after sealing"),
+    # What a revision appended after the seal changed (PdfReport.modifications).
+    "mod:document information changed": (
+        "τα στοιχεία του εγγράφου (τίτλος, θέμα, λέξεις-κλειδιά)",
+        "document information changed",
+    ),
+    "mod:XMP metadata changed": ("τα μεταδεδομένα XMP", "XMP metadata changed"),
+    "mod:pages added or removed": ("προστέθηκαν ή αφαιρέθηκαν σελίδες", "pages added or removed"),
+    "mod:page content changed": ("το περιεχόμενο σελίδας", "page content changed"),
+    "mod:annotation added": ("προστέθηκε σχόλιο ή σήμανση", "annotation added"),
+    "mod:annotation removed": ("αφαιρέθηκε σχόλιο ή σήμανση", "annotation removed"),
+    "mod:form field added": ("προστέθηκε πεδίο φόρμας", "form field added"),
+    "mod:form field filled in": ("συμπληρώθηκε πεδίο φόρμας", "form field filled in"),
+    "mod:form field removed": ("αφαιρέθηκε πεδίο φόρμας", "form field removed"),
+    "mod:signature field added": ("προστέθηκε πεδίο υπογραφής", "signature field added"),
+    "mod:second signature": ("προστέθηκε δεύτερη υπογραφή", "second signature"),
+    "mod:the document's content changed": (
+        "το περιεχόμενο του εγγράφου",
+        "the document's content changed",
+    ),
+    "mod:the document's structure changed": (
+        "η δομή του εγγράφου",
+        "the document's structure changed",
+    ),
     "verdict_revoked": ("Ανακλήθηκε", "Revoked"),
     "verdict_revoked_text": (
         "Το πιστοποιητικό ανακλήθηκε και δεν ισχύει πλέον.",
@@ -153,6 +183,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "sealed_by": ("Σφραγίστηκε από", "Sealed by"),
     "sealed_at": ("Σφραγίστηκε στις", "Sealed on"),
+    "seal_level": ("Επίπεδο σφραγίδας (PAdES)", "Seal level (PAdES)"),
     "sealed_key": ("Κλειδί σφράγισης", "Sealing key"),
     "issued_at": ("Εκδόθηκε στις", "Issued on"),
     "code": ("Κωδικός", "Code"),

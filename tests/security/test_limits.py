@@ -42,6 +42,7 @@ PATH_VALUES = {
     "request_id": "00000000-0000-4000-8000-000000000000",
     "consent_id": "00000000-0000-4000-8000-000000000000",
     "index": "0",
+    "name": "issuing-ca.crl",
 }
 #: The content type each body-taking operation reads.
 CONTENT_TYPES = {
@@ -67,6 +68,7 @@ UNLIMITED = {
     ("GET", "/v1/trust/crl"): "static public document",
     ("GET", "/.well-known/oauth-authorization-server"): "static public document",
     ("GET", "/oauth2/jwks.json"): "static public document",
+    ("GET", "/pki/{name}"): "static public document",
 }
 
 

@@ -11,6 +11,7 @@ submissions racing on one log cannot both win, on SQLite or PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -68,10 +69,11 @@ class SqlCosignatureStore:
             ).all()
             return [_cosignature(row) for row in rows]
 
-    def latest_witnessed(self, quorum: int) -> int | None:
+    def latest_witnessed(self, quorum: int, witnesses: Collection[str]) -> int | None:
         with self._db.session() as session:
             size = session.scalar(
                 select(AuditCosignature.size)
+                .where(AuditCosignature.witness.in_(list(witnesses)))
                 .group_by(AuditCosignature.size)
                 .having(func.count() >= quorum)
                 .order_by(AuditCosignature.size.desc())

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
@@ -113,8 +113,8 @@ class CosignatureStore(Protocol):
 
     def cosignatures_at(self, size: int) -> list[StoredCosignature]: ...
 
-    def latest_witnessed(self, quorum: int) -> int | None:
-        """The largest checkpoint size with at least ``quorum`` cosignatures."""
+    def latest_witnessed(self, quorum: int, witnesses: Collection[str]) -> int | None:
+        """The largest checkpoint size cosigned by at least ``quorum`` of ``witnesses``."""
         ...
 
 
@@ -152,13 +152,15 @@ class WitnessSubmitter:
 
     def latest_witnessed(self) -> WitnessedCheckpoint | None:
         """The largest checkpoint with a quorum of cosignatures, with them."""
-        size = self._store.latest_witnessed(self.quorum)
+        # Only the witnesses configured now count: one removed from
+        # HUB_WITNESSES is no longer trusted, whatever it cosigned before.
+        names = {w.name for w in self.witnesses}
+        size = self._store.latest_witnessed(self.quorum, names)
         if size is None:
             return None
         checkpoint = self._checkpoints.checkpoint_at(size)
         if checkpoint is None:
             return None
-        names = {w.name for w in self.witnesses}
         lines = tuple(c for c in self._store.cosignatures_at(size) if c.witness in names)
         return WitnessedCheckpoint(checkpoint, lines)
 

@@ -70,6 +70,7 @@ def run_server(settings: Settings) -> int:
     witnessing = app.services.witnessing
     if timer:
         timer.start()
+<<<<<<< HEAD
     if witnessing is not None:
         witnessing.start(may_run=singleton.held)
     try:
@@ -77,6 +78,14 @@ def run_server(settings: Settings) -> int:
     finally:
         if witnessing is not None:
             witnessing.stop()
+=======
+    # Agency webhooks are sent from the database queue by this node's worker.
+    app.services.webhook_worker.start()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        app.services.webhook_worker.stop()
+>>>>>>> main
         if timer:
             timer.stop()
         singleton.release()

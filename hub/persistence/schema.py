@@ -10,17 +10,39 @@ tests that empty every table) reads :data:`metadata` from this module.
 from __future__ import annotations
 
 from hub.persistence import (
+<<<<<<< HEAD
     certificate_models,
     consent_models,
     models,
     ratelimit_models,
     witness_models,
+=======
+    case_models,
+    certificate_models,
+    consent_models,
+    models,
+    notification_models,
+    ratelimit_models,
+    webhook_models,
+>>>>>>> main
 )
 from hub.persistence.base import Base
 
 __all__ = ["FEATURE_MODELS", "metadata"]
 
 #: The modules whose tables make up the schema.
+<<<<<<< HEAD
 FEATURE_MODELS = (models, certificate_models, consent_models, ratelimit_models, witness_models)
+=======
+FEATURE_MODELS = (
+    models,
+    certificate_models,
+    consent_models,
+    notification_models,
+    ratelimit_models,
+    case_models,
+    webhook_models,
+)
+>>>>>>> main
 
 metadata = Base.metadata

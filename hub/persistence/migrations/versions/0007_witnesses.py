@@ -1,7 +1,7 @@
 """Witness cosignatures of checkpoints, and a witness's own per-log state.
 
-Revision ID: 0005_witnesses
-Revises: 0004_merge
+Revision ID: 0007_witnesses
+Revises: 0006_cases_webhooks
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_witnesses"
-down_revision = "0004_merge"
+revision = "0007_witnesses"
+down_revision = "0006_cases_webhooks"
 branch_labels = None
 depends_on = None
 

@@ -25,12 +25,8 @@ from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
-<<<<<<< HEAD
 from hub.auditlog_keys import build_audit_service, build_witnessing
-=======
-from hub.auditlog_keys import build_audit_service
 from hub.cases.service import CaseService
->>>>>>> main
 from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
 from hub.domain.auditlog.service import AuditService
@@ -302,9 +298,7 @@ def build_services(settings: Settings) -> Services:
             checkpoint_every=settings.checkpoint_every,
             checkpoint_seconds=settings.checkpoint_seconds,
         )
-<<<<<<< HEAD
         witnessing = build_witnessing(settings, db, audit)
-=======
     webhook_policy = UrlPolicy.for_settings(settings)
     case_store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=webhook_store)
     cases = CaseService(
@@ -324,7 +318,6 @@ def build_services(settings: Settings) -> Services:
         poll_seconds=settings.webhook_poll_seconds,
         sweeps=[webhook_store.announce_expired_requests],
     )
->>>>>>> main
     return Services(
         settings=settings,
         db=db,
@@ -344,13 +337,10 @@ def build_services(settings: Settings) -> Services:
         ),
         token_limiter=SqlRateLimiter(db, limit=settings.token_rate_limit, window=60, scope="token"),
         citizen_signin=citizen_signin,
-<<<<<<< HEAD
         witnessing=witnessing,
-=======
         cases=cases,
         webhooks=webhooks,
         webhook_worker=webhook_worker,
->>>>>>> main
         readiness={
             "database": _database_check(db),
             "migrations": _migrations_check(db),

@@ -209,7 +209,6 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     #: ``host:port`` of a separate metrics listener; ``/metrics`` on the main port is then off.
     metrics_address: str | None = None
-<<<<<<< HEAD
     #: Witnesses the hub submits its checkpoints to, as (vkey, submission URL)
     #: pairs: ``HUB_WITNESSES="<vkey> <url>; <vkey> <url>"``.
     witnesses: tuple[tuple[str, str], ...] = ()
@@ -217,7 +216,6 @@ class Settings:
     witness_quorum: int = 0
     #: Seconds between rounds of submissions while a witness owes a cosignature.
     witness_retry_seconds: float = 10.0
-=======
     #: Hosts an agency may register webhooks on (``*.example.gr`` for a domain);
     #: empty: any host with public addresses.
     webhook_allowed_hosts: tuple[str, ...] = ()
@@ -232,7 +230,6 @@ class Settings:
     webhook_backoff: float = 30.0
     #: How often the delivery worker looks for due deliveries, in seconds.
     webhook_poll_seconds: float = 2.0
->>>>>>> main
 
     @property
     def catalog_dir(self) -> Path:
@@ -322,18 +319,15 @@ class Settings:
             max_connections=_int(env, "HUB_MAX_CONNECTIONS", d.max_connections),
             metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
             metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
-<<<<<<< HEAD
             witnesses=_witnesses(env),
             witness_quorum=_int(env, "HUB_WITNESS_QUORUM", d.witness_quorum),
             witness_retry_seconds=_float(env, "HUB_WITNESS_RETRY_SECONDS", d.witness_retry_seconds),
-=======
             webhook_allowed_hosts=_list(env, "HUB_WEBHOOK_ALLOWED_HOSTS"),
             webhook_private_networks=_list(env, "HUB_WEBHOOK_PRIVATE_NETWORKS"),
             webhook_timeout=_float(env, "HUB_WEBHOOK_TIMEOUT", d.webhook_timeout),
             webhook_max_attempts=_int(env, "HUB_WEBHOOK_MAX_ATTEMPTS", d.webhook_max_attempts),
             webhook_backoff=_float(env, "HUB_WEBHOOK_BACKOFF", d.webhook_backoff),
             webhook_poll_seconds=_float(env, "HUB_WEBHOOK_POLL_SECONDS", d.webhook_poll_seconds),
->>>>>>> main
         )
         settings.check()
         return settings
@@ -369,7 +363,7 @@ class Settings:
         self._check_registry_limits()
         self._check_citizen_issuer()
         self._check_abuse_limits()
-<<<<<<< HEAD
+        self._check_webhooks()
         self._check_witnesses()
 
     @property
@@ -399,9 +393,6 @@ class Settings:
             )
         if self.witness_retry_seconds <= 0:
             raise ConfigError("HUB_WITNESS_RETRY_SECONDS must be positive")
-=======
-        self._check_webhooks()
->>>>>>> main
 
     def _check_abuse_limits(self) -> None:
         if self.certificate_rate_limit < 1 or self.certificate_rate_window < 1:

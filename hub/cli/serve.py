@@ -70,22 +70,16 @@ def run_server(settings: Settings) -> int:
     witnessing = app.services.witnessing
     if timer:
         timer.start()
-<<<<<<< HEAD
     if witnessing is not None:
         witnessing.start(may_run=singleton.held)
-    try:
-        uvicorn.Server(config).run()
-    finally:
-        if witnessing is not None:
-            witnessing.stop()
-=======
     # Agency webhooks are sent from the database queue by this node's worker.
     app.services.webhook_worker.start()
     try:
         uvicorn.Server(config).run()
     finally:
         app.services.webhook_worker.stop()
->>>>>>> main
+        if witnessing is not None:
+            witnessing.stop()
         if timer:
             timer.stop()
         singleton.release()

@@ -10,13 +10,6 @@ tests that empty every table) reads :data:`metadata` from this module.
 from __future__ import annotations
 
 from hub.persistence import (
-<<<<<<< HEAD
-    certificate_models,
-    consent_models,
-    models,
-    ratelimit_models,
-    witness_models,
-=======
     case_models,
     certificate_models,
     consent_models,
@@ -24,16 +17,13 @@ from hub.persistence import (
     notification_models,
     ratelimit_models,
     webhook_models,
->>>>>>> main
+    witness_models,
 )
 from hub.persistence.base import Base
 
 __all__ = ["FEATURE_MODELS", "metadata"]
 
 #: The modules whose tables make up the schema.
-<<<<<<< HEAD
-FEATURE_MODELS = (models, certificate_models, consent_models, ratelimit_models, witness_models)
-=======
 FEATURE_MODELS = (
     models,
     certificate_models,
@@ -42,7 +32,7 @@ FEATURE_MODELS = (
     ratelimit_models,
     case_models,
     webhook_models,
+    witness_models,
 )
->>>>>>> main
 
 metadata = Base.metadata

@@ -287,6 +287,10 @@ def test_a_node_killed_behind_nginx_loses_no_answered_request(
         for thread in threads:
             thread.join(120)
         assert not any(t.is_alive() for t in threads), "a client hangs"
+        # The numbers of the run, shown with pytest -s.
+        print(
+            f"answered {len(load.ok)} ({load.ok_after_kill} after the kill), failed {dict(load.failed)}"
+        )
         # Requests sent after the kill were answered by the other node.
         assert load.ok_after_kill >= THREADS, (load.ok_after_kill, load.failed)
         # Only a request in flight on the killed node may have failed (a 502).

@@ -289,7 +289,8 @@ def test_a_node_killed_behind_nginx_loses_no_answered_request(
         assert not any(t.is_alive() for t in threads), "a client hangs"
         # The numbers of the run, shown with pytest -s.
         print(
-            f"answered {len(load.ok)} ({load.ok_after_kill} after the kill), failed {dict(load.failed)}"
+            f"answered {len(load.ok)} ({load.ok_after_kill} after the kill),"
+            f" failed {dict(load.failed)}"
         )
         # Requests sent after the kill were answered by the other node.
         assert load.ok_after_kill >= THREADS, (load.ok_after_kill, load.failed)

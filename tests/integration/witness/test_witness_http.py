@@ -36,6 +36,8 @@ from hub.persistence.auditlog import SqlAccessLog
 from hub.services import Services
 from tests.common.server import free_port, serve_hub
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[3]
 ORIGIN = "oncehub.gov.gr/log"
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)

@@ -16,6 +16,7 @@ from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 
+from adapters._auth import Access, request_auth
 from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
@@ -27,7 +28,7 @@ from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service, build_witnessing
 from hub.cases.service import CaseService
-from hub.catalog_files import LoadedCatalog, load_catalog
+from hub.catalog_files import LoadedCatalog, load_configured_catalog
 from hub.config import Settings
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
@@ -104,13 +105,20 @@ def _keys_check(keystore: FileKeyStore) -> ReadinessCheck:
     return check
 
 
+#: The kinds of access that need a name and a password (or client id and secret).
+_PAIR_KINDS = ("basic", "oauth2_client_credentials", "username_token")
+
+
 def _credentials(settings: Settings, spec: RegistrySpec) -> tuple[str, str] | None:
-    if spec.credentials is None:
+    kind = spec.auth.get("kind")
+    if spec.credentials is None or kind not in _PAIR_KINDS:
         return None
     found = settings.registry_credentials.get(spec.credentials)
     if found is not None:
         return found
-    if settings.is_production:
+    if settings.is_production or kind != "username_token":
+        # The sandbox's default pair stands in for WS-Security only, outside
+        # production: every other secret is named by the operator, always.
         raise ConfigError(
             f"registry {spec.id} needs credentials: set HUB_REGISTRY_CREDENTIALS_"
             f"{spec.credentials.upper().replace('-', '_')}=user:password"
@@ -118,6 +126,23 @@ def _credentials(settings: Settings, spec: RegistrySpec) -> tuple[str, str] | No
     from adapters.sandbox.runner import DEFAULT_CREDENTIALS  # noqa: PLC0415 - development only
 
     return DEFAULT_CREDENTIALS
+
+
+def _access(settings: Settings, spec: RegistrySpec) -> Access:
+    """The secrets and files the catalogue's ``credentials`` name, from the settings."""
+    if spec.credentials is None:
+        return Access(ca_file=settings.registry_ca_file)
+    files = settings.registry_files.get(spec.credentials, {})
+    return Access(
+        credentials=_credentials(settings, spec),
+        secret=settings.registry_secrets.get(spec.credentials),
+        client_cert=files.get("client_cert"),
+        client_key=files.get("client_key"),
+        ca_file=files.get("ca_file", settings.registry_ca_file),
+        signing_key=files.get("signing_key"),
+        signing_cert=files.get("signing_cert"),
+        registry_cert=files.get("registry_cert"),
+    )
 
 
 def build_registry_clients(
@@ -154,6 +179,7 @@ def build_registry_clients(
         )
         resilient = Resilient(spec.id, policy, on_outcome=outcome)
         url = settings.registry_urls.get(spec.id, spec.endpoint)
+        access = _access(settings, spec)
         if spec.protocol == "rest":
             clients[spec.id] = RestRegistryClient(
                 spec.id,
@@ -163,18 +189,23 @@ def build_registry_clients(
                 resilient=resilient,
                 description=settings.registries_dir / spec.description,
                 ca_file=settings.registry_ca_file,
+                auth=request_auth(spec.id, url, spec.auth, access),
+                access=access,
+                mutual_tls=spec.mutual_tls,
             )
         else:
-            user, password = _credentials(settings, spec) or (None, None)
             clients[spec.id] = SoapRegistryClient(
                 spec.id,
                 settings.registries_dir / spec.description,
                 url,
                 policy,
-                username=user,
-                password=password,
                 resilient=resilient,
                 ca_file=settings.registry_ca_file,
+                auth=spec.auth,
+                access=access,
+                binding=spec.binding,
+                mutual_tls=spec.mutual_tls,
+                operations=spec.operations,
             )
     return clients
 
@@ -218,7 +249,7 @@ def build_citizen_issuer(
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
-    loaded = load_catalog(settings.catalog_dir)
+    loaded = load_configured_catalog(settings)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
     webhook_store = SqlWebhookStore(db)

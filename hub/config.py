@@ -17,7 +17,13 @@ from typing import Literal
 
 from hub.errors import ConfigError
 
-__all__ = ["CITIZEN_ALGORITHMS", "Environment", "Settings", "default_specs_dir"]
+__all__ = [
+    "CITIZEN_ALGORITHMS",
+    "REGISTRY_FILE_KINDS",
+    "Environment",
+    "Settings",
+    "default_specs_dir",
+]
 
 Environment = Literal["development", "production", "test"]
 
@@ -61,6 +67,11 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """A list of directories separated like ``PATH`` (``:`` here)."""
+    return tuple(Path(item.strip()) for item in env.get(name, "").split(os.pathsep) if item.strip())
+
+
 def _witnesses(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """``HUB_WITNESSES``: ``<vkey> <url>`` pairs separated by ``;`` or newlines."""
     found: list[tuple[str, str]] = []
@@ -101,6 +112,18 @@ def _registry_id(suffix: str) -> str:
     return suffix.lower().replace("_", "-")
 
 
+#: Files that a registry's access needs, by the setting that names each one:
+#: ``HUB_REGISTRY_<KIND>_<NAME>`` where NAME is the catalogue's ``credentials:``.
+REGISTRY_FILE_KINDS = (
+    "client_cert",
+    "client_key",
+    "ca_file",
+    "signing_key",
+    "signing_cert",
+    "registry_cert",
+)
+
+
 def _registry_overrides(
     env: Mapping[str, str],
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
@@ -121,6 +144,27 @@ def _registry_overrides(
     return urls, credentials
 
 
+def _registry_access(
+    env: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, dict[str, Path]]]:
+    """``HUB_REGISTRY_SECRET_<NAME>`` (an API key) and the files of each registry's access."""
+    secrets: dict[str, str] = {}
+    files: dict[str, dict[str, Path]] = {}
+    for name, value in env.items():
+        if not value.strip():
+            continue
+        if name.startswith("HUB_REGISTRY_SECRET_"):
+            secrets[_registry_id(name.removeprefix("HUB_REGISTRY_SECRET_"))] = value.strip()
+            continue
+        for kind in REGISTRY_FILE_KINDS:
+            prefix = f"HUB_REGISTRY_{kind.upper()}_"
+            if name.startswith(prefix):
+                files.setdefault(_registry_id(name.removeprefix(prefix)), {})[kind] = Path(
+                    value.strip()
+                )
+    return secrets, files
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the hub needs to know about where and how it runs."""
@@ -137,6 +181,10 @@ class Settings:
     address_configured: bool = False
     keys_dir: Path = Path("keys")
     specs_dir: Path = field(default_factory=default_specs_dir)
+    #: Catalogue directories merged over ``specs/catalog``, later ones winning
+    #: (``HUB_CATALOG_DIRS``, separated by ``:``): how an operator adds
+    #: registries, evidence types and purposes with files only.
+    catalog_dirs: tuple[Path, ...] = ()
     keys_passphrase: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
@@ -171,6 +219,11 @@ class Settings:
     checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     registry_credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    #: Single secrets (API keys) by credentials name: ``HUB_REGISTRY_SECRET_<NAME>``.
+    registry_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Files by credentials name and kind (client_cert, client_key, ca_file,
+    #: signing_key, signing_cert, registry_cert): ``HUB_REGISTRY_CLIENT_CERT_<NAME>`` and so on.
+    registry_files: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
     #: The citizens' OpenID Connect identity issuer; None: the hub's own
     #: development issuer (``<public_url>/dev-idp``), as before.
     citizen_issuer: str | None = None
@@ -259,6 +312,7 @@ class Settings:
         var_dir = Path(env.get("HUB_VAR_DIR", "var"))
         default_db = "sqlite:///" + str(var_dir / "hub.db")
         urls, credentials = _registry_overrides(env)
+        secrets, files = _registry_access(env)
         settings = cls(
             env=mode,  # checked against _ENVIRONMENTS above
             host=host,
@@ -269,6 +323,7 @@ class Settings:
             address_configured="HUB_PUBLIC_URL" in env or "HUB_PORT" in env,
             keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
             specs_dir=Path(env.get("HUB_SPECS_DIR") or d.specs_dir),
+            catalog_dirs=_paths(env, "HUB_CATALOG_DIRS"),
             keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
             log_level=level,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", d.max_body_bytes),
@@ -297,6 +352,8 @@ class Settings:
             checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
             registry_credentials=credentials,
+            registry_secrets=secrets,
+            registry_files=files,
             citizen_issuer=(_optional(env, "HUB_CITIZEN_ISSUER") or "").rstrip("/") or None,
             citizen_jwks_url=_optional(env, "HUB_CITIZEN_JWKS_URL"),
             citizen_client_id=_optional(env, "HUB_CITIZEN_CLIENT_ID"),
@@ -360,6 +417,9 @@ class Settings:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:
             raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")
+        for folder in self.catalog_dirs:
+            if not folder.is_dir():
+                raise ConfigError(f"HUB_CATALOG_DIRS names no directory: {folder}")
         self._check_registry_limits()
         self._check_citizen_issuer()
         self._check_abuse_limits()
@@ -442,6 +502,11 @@ class Settings:
             )
         if self.registry_ca_file is not None and not self.registry_ca_file.is_file():
             raise ConfigError(f"HUB_REGISTRY_CA_FILE names no file: {self.registry_ca_file}")
+        for name, files in self.registry_files.items():
+            for kind, path in files.items():
+                if not path.is_file():
+                    setting = f"HUB_REGISTRY_{kind.upper()}_{name.upper().replace('-', '_')}"
+                    raise ConfigError(f"{setting} names no file: {path}")
 
     def _check_webhooks(self) -> None:
         if not 0 < self.webhook_timeout <= 60:

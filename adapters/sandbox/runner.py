@@ -105,9 +105,12 @@ class SandboxHandle:
 
 
 def serve_in_thread(
-    app: Any, sock: socket.socket, name: str
+    app: Any, sock: socket.socket, name: str, **tls: Any
 ) -> tuple[uvicorn.Server, threading.Thread]:
-    """Serve ``app`` on the bound ``sock`` from a daemon thread, quietly."""
+    """Serve ``app`` on the bound ``sock`` from a daemon thread, quietly.
+
+    ``tls`` holds uvicorn's ``ssl_*`` options, for registries served over https.
+    """
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -117,6 +120,7 @@ def serve_in_thread(
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=2,
+        **tls,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)

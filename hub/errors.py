@@ -14,6 +14,7 @@ The tree::
     ├── ConfigError (500)
     ├── BadRequest (400)
     │   ├── InvalidIdentifier (400)
+    │   ├── InvalidContact (400)
     │   └── ValidationFailed (400)
     ├── Unauthorized (401)
     │   └── InvalidToken (401)
@@ -31,9 +32,10 @@ The tree::
     ├── StorageError (503)
     ├── ServiceUnavailable (503)
     │   └── IdentityProviderUnavailable (503)
-    └── RegistryError (502)
-        ├── RegistryUnavailable (503)
-        └── RegistryTimeout (504)
+    ├── RegistryError (502)
+    │   ├── RegistryUnavailable (503)
+    │   └── RegistryTimeout (504)
+    └── DeliveryError (502)
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ConsentRequired",
+    "DeliveryError",
     "Forbidden",
     "HubError",
     "IdentityProviderUnavailable",
+    "InvalidContact",
     "InvalidIdentifier",
     "InvalidToken",
     "MethodNotAllowed",
@@ -138,6 +142,16 @@ class InvalidIdentifier(BadRequest):
     title = "Invalid citizen identifier"
     title_el = "Λανθασμένο αναγνωριστικό πολίτη"
     detail_el = "Ο ΑΦΜ ή ο ΑΜΚΑ δεν είναι έγκυρος: ελέγξτε τα ψηφία του."
+
+
+class InvalidContact(BadRequest):
+    slug = "invalid-contact"
+    title = "Invalid contact point"
+    title_el = "Λανθασμένα στοιχεία επικοινωνίας"
+    detail_el = (
+        "Η διεύθυνση email ή ο αριθμός κινητού δεν είναι έγκυρος, "
+        "ή ο κωδικός επιβεβαίωσης δεν είναι σωστός."
+    )
 
 
 class ValidationFailed(BadRequest):
@@ -318,3 +332,18 @@ class RegistryTimeout(RegistryError):
     title = "Registry timeout"
     title_el = "Το μητρώο άργησε"
     detail_el = "Ένα μητρώο δεν απάντησε εγκαίρως: δοκιμάστε ξανά σε λίγο."
+
+
+class DeliveryError(HubError):
+    """A notification provider (SMTP server, SMS or Viber gateway) did not take a message."""
+
+    status = 502
+    slug = "delivery-failed"
+    title = "Notification delivery failed"
+    title_el = "Η αποστολή ειδοποίησης απέτυχε"
+    detail_el = "Ο πάροχος αποστολής δεν δέχτηκε το μήνυμα."
+
+    def __init__(self, detail: str | None = None, *, permanent: bool = False, **extensions: Any):
+        super().__init__(detail, **extensions)
+        #: Whether trying again cannot help (the provider refused this address).
+        self.permanent = permanent

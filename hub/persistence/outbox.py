@@ -84,7 +84,7 @@ def enqueue_in(
         raise ValidationFailed("a citizen subject is afm:… or amka:…")
     event = Event(
         subject=citizen_subject,
-        kind=kind,  # type: ignore[arg-type]  # checked against EVENT_KINDS above
+        kind=kind,
         data=dict(data),
         at=at or dt.datetime.now(dt.UTC),
         not_before=not_before,

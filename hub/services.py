@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hub.domain.ports import CitizenSignIn, RateLimiter, RegistryClient
     from hub.domain.sealing.keystore import FileKeyStore
     from hub.metrics import Metrics
+    from hub.notifications.service import NotificationService
     from hub.persistence.auditlog import SqlAccessLog
     from hub.persistence.db import Database
 
@@ -84,6 +85,8 @@ class Services:
     audit: AuditService
     certificates: CertificateService
     consents: ConsentService
+    #: Contacts, preferences and the notification outbox's delivery.
+    notifications: NotificationService
     #: The public verification endpoints' limit per client address.
     verify_limiter: RateLimiter
     #: The token endpoint's limit per client address.
@@ -100,6 +103,7 @@ class Services:
         return all(r["ok"] for r in results.values()), results
 
     def close(self) -> None:
+        self.notifications.close()
         for client in self.registries.values():
             client.close()
         self.db.dispose()

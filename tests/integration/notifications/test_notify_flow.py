@@ -1,0 +1,94 @@
+"""The bank asks for consent; the citizen's sandbox mailbox and phone are told.
+
+Real HTTP to a served hub, the real sandbox registries, a real SMTP server
+(aiosmtpd) and the real sandbox SMS gateway; the message links to the
+request's page and carries no AFM, AMKA or name.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from adapters.sandbox.contacts import SandboxContactRegistry
+from adapters.sandbox.population import Population
+from tests.common.clients import agency_token
+from tests.conftest import SANDBOX_SEED, SANDBOX_SIZE
+from tests.integration.notifications.conftest import Hub, Providers
+
+
+def _wait(predicate: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def _contacts(afm: str) -> Any:
+    registry = SandboxContactRegistry(Population(SANDBOX_SIZE, SANDBOX_SEED))
+    return registry.lookup(f"afm:{afm}")
+
+
+def _ask(hub: Hub, keys_dir: Path, citizen: dict[str, Any]) -> dict[str, Any]:
+    bank = agency_token(hub.url, keys_dir, "bank-demo")
+    opened = hub.call(
+        "POST",
+        "/v1/consent-requests",
+        bank,
+        {
+            "citizen": {"afm": citizen["afm"]},
+            "purpose": "mortgage-application",
+            "evidence_types": ["property-ownership"],
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    request: dict[str, Any] = opened.json()
+    return request
+
+
+def _adult(citizens: list[dict[str, Any]], skip: int = 0) -> dict[str, Any]:
+    found = [c for c in citizens if c["owns_property"] and not c["deceased"] and not c["minor"]]
+    return found[skip]
+
+
+def _no_identifiers(citizen: dict[str, Any], *texts: str) -> None:
+    for text in texts:
+        for secret in (citizen["afm"], citizen["amka"], citizen["name"], citizen["name_latin"]):
+            assert secret not in text
+        for part in citizen["name"].split() + citizen["name_latin"].split():
+            assert part not in text
+
+
+def test_a_consent_request_reaches_the_citizens_mailbox_and_phone(
+    notifying_hub: Hub, providers: Providers, keys_dir: Path, citizens: list[dict[str, Any]]
+) -> None:
+    alice = _adult(citizens)
+    contacts = _contacts(alice["afm"])
+    request = _ask(notifying_hub, keys_dir, alice)
+
+    mails = _wait(lambda: providers.box.list(to=[contacts.email], channel="email"))
+    (mail,) = mails
+    link = f"{notifying_hub.url}/me/requests/{request['id']}"
+    assert link in mail["text"]
+    assert mail["subject"] in ("Αίτημα συγκατάθεσης", "Consent request")
+    _no_identifiers(alice, mail["text"], mail["subject"])
+
+    (sms,) = _wait(lambda: providers.box.list(to=[contacts.mobile], channel="sms"))
+    assert link in sms["text"]
+    _no_identifiers(alice, sms["text"])
+
+    # The gateway's signed delivery receipt moves the SMS to delivered.
+    token = notifying_hub.citizen_token(alice)
+
+    def delivered() -> Any:
+        mine = notifying_hub.call("GET", "/v1/me/notifications", token).json()["items"]
+        return [m for m in mine if m["channel"] == "sms" and m["status"] == "delivered"]
+
+    _wait(delivered)
+    # Nothing was sent twice.
+    time.sleep(0.3)
+    assert providers.box.count() == 2

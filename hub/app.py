@@ -45,6 +45,7 @@ from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore
 from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer
 from hub.errors import ConfigError, HubError
+from hub.issuance import IssuanceGate
 from hub.metrics import Metrics
 from hub.notifications.ports import ChannelSender, ContactDirectory
 from hub.notifications.service import DeliveryPolicy, NotificationService, NotificationWorker
@@ -193,8 +194,6 @@ def build_citizen_issuer(
     return arguments, signin
 
 
-
-
 def _senders(settings: Settings) -> dict[str, ChannelSender]:
     senders: dict[str, ChannelSender] = {}
     if settings.smtp_host:
@@ -327,6 +326,7 @@ def build_services(settings: Settings) -> Services:
         certificates = disabled(CertificateService, f"The hub has no seal key: {problem}")
         consents = disabled(ConsentService, f"The hub has no seal key: {problem}")
         audit = disabled(AuditService, f"The access log has no signing key: {problem}")
+        issuance = disabled(IssuanceGate, f"The hub has no seal key: {problem}")
     else:
         tokens = TokenService(
             issuer=settings.public_url,
@@ -355,6 +355,16 @@ def build_services(settings: Settings) -> Services:
             sealer=PdfSealer(keystore, level=level, timestamper=timestamper),
             trust=keystore.trust,
             public_url=settings.public_url,
+        )
+        issuance = IssuanceGate(
+            SqlRateLimiter(
+                db,
+                limit=settings.certificate_rate_limit,
+                window=settings.certificate_rate_window,
+                scope="certificate",
+            ),
+            workers=settings.certificate_workers,
+            queue=settings.certificate_queue,
         )
         consents = ConsentService(
             catalog=loaded.catalog,
@@ -385,6 +395,7 @@ def build_services(settings: Settings) -> Services:
         certificates=certificates,
         consents=consents,
         notifications=notifications,
+        issuance=issuance,
         verify_limiter=SqlRateLimiter(
             db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
         ),

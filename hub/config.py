@@ -8,6 +8,7 @@ fresh machine (SQLite under ``./var``, development keys under ``./keys``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name, "").strip() or None
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
 def _algorithms(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -238,6 +243,30 @@ class Settings:
     viber_sender: str = "GOV.GR"
     #: Where the sandbox mail server and gateway keep what they receive.
     sandbox_messages: Path = Path("var/sandbox-messages.db")
+    #: Certificates one citizen may ask for per window: each one is a PDF
+    #: rendered and sealed, the most expensive thing a single caller can ask.
+    certificate_rate_limit: int = 10
+    certificate_rate_window: int = 60
+    #: PDFs rendered and sealed at once, and issuances waiting for a turn;
+    #: beyond both the hub answers 503 with Retry-After instead of queueing.
+    #: Rendering holds the interpreter lock, so a second worker in one process
+    #: adds little throughput and takes turns from the event loop: scale out
+    #: with processes or nodes instead.
+    certificate_workers: int = 1
+    certificate_queue: int = 8
+    #: Addresses (or CIDR networks) of the proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto the hub believes; empty: it believes nobody.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Seconds a connection may take to send its request headers.
+    header_timeout: float = 10.0
+    #: Seconds an idle keep-alive connection stays open.
+    keep_alive_timeout: float = 5.0
+    #: Open connections (and requests in flight) beyond which the hub answers 503.
+    max_connections: int = 1000
+    #: The bearer token ``/metrics`` wants; in production, it or a metrics address is needed.
+    metrics_token: str | None = field(default=None, repr=False)
+    #: ``host:port`` of a separate metrics listener; ``/metrics`` on the main port is then off.
+    metrics_address: str | None = None
 
     @property
     def catalog_dir(self) -> Path:
@@ -300,6 +329,20 @@ class Settings:
             citizen_algorithms=_algorithms(env),
             citizen_scopes=_optional(env, "HUB_CITIZEN_SCOPES") or d.citizen_scopes,
             **_notify_settings(env, d),
+            certificate_rate_limit=_int(
+                env, "HUB_CERTIFICATE_RATE_LIMIT", d.certificate_rate_limit
+            ),
+            certificate_rate_window=_int(
+                env, "HUB_CERTIFICATE_RATE_WINDOW", d.certificate_rate_window
+            ),
+            certificate_workers=_int(env, "HUB_CERTIFICATE_WORKERS", d.certificate_workers),
+            certificate_queue=_int(env, "HUB_CERTIFICATE_QUEUE", d.certificate_queue),
+            trusted_proxies=_list(env, "HUB_TRUSTED_PROXIES"),
+            header_timeout=_float(env, "HUB_HEADER_TIMEOUT", d.header_timeout),
+            keep_alive_timeout=_float(env, "HUB_KEEP_ALIVE_TIMEOUT", d.keep_alive_timeout),
+            max_connections=_int(env, "HUB_MAX_CONNECTIONS", d.max_connections),
+            metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
+            metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
         )
         settings.check()
         return settings
@@ -359,6 +402,42 @@ class Settings:
                 raise ConfigError(f"{name} must be an https URL in production")
         if not 0 < self.smtp_port < 65536:
             raise ConfigError("HUB_SMTP_PORT must be a TCP port")
+        self._check_abuse_limits()
+
+    def _check_abuse_limits(self) -> None:
+        if self.certificate_rate_limit < 1 or self.certificate_rate_window < 1:
+            raise ConfigError(
+                "HUB_CERTIFICATE_RATE_LIMIT and HUB_CERTIFICATE_RATE_WINDOW must be >= 1"
+            )
+        if self.certificate_workers < 1 or self.certificate_queue < 0:
+            raise ConfigError("HUB_CERTIFICATE_WORKERS must be >= 1 and HUB_CERTIFICATE_QUEUE >= 0")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"HUB_TRUSTED_PROXIES lists addresses or networks, not {proxy!r}"
+                ) from exc
+        if self.header_timeout <= 0 or self.keep_alive_timeout <= 0:
+            raise ConfigError("HUB_HEADER_TIMEOUT and HUB_KEEP_ALIVE_TIMEOUT must be positive")
+        if self.max_connections < 1:
+            raise ConfigError("HUB_MAX_CONNECTIONS must be >= 1")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ConfigError("HUB_METRICS_TOKEN must be at least 16 characters")
+        if self.metrics_address is not None:
+            host, sep, port = self.metrics_address.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(
+                    f"HUB_METRICS_ADDRESS must be host:port, not {self.metrics_address!r}"
+                )
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """Where the separate metrics listener binds, if one is configured."""
+        if self.metrics_address is None:
+            return None
+        host, _, port = self.metrics_address.rpartition(":")
+        return host.strip("[]"), int(port)
 
     def _check_citizen_issuer(self) -> None:
         issuer = self.citizen_issuer

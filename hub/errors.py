@@ -15,7 +15,8 @@ The tree::
     ├── BadRequest (400)
     │   ├── InvalidIdentifier (400)
     │   ├── InvalidContact (400)
-    │   └── ValidationFailed (400)
+    │   ├── ValidationFailed (400)
+    │   └── NestingTooDeep (400)
     ├── Unauthorized (401)
     │   └── InvalidToken (401)
     ├── Forbidden (403)
@@ -31,7 +32,8 @@ The tree::
     ├── TooManyRequests (429)
     ├── StorageError (503)
     ├── ServiceUnavailable (503)
-    │   └── IdentityProviderUnavailable (503)
+    │   ├── IdentityProviderUnavailable (503)
+    │   └── ServerBusy (503)
     ├── RegistryError (502)
     │   ├── RegistryUnavailable (503)
     │   └── RegistryTimeout (504)
@@ -57,6 +59,7 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidToken",
     "MethodNotAllowed",
+    "NestingTooDeep",
     "NotFound",
     "ParameterNotAllowed",
     "PayloadTooLarge",
@@ -64,6 +67,7 @@ __all__ = [
     "RegistryError",
     "RegistryTimeout",
     "RegistryUnavailable",
+    "ServerBusy",
     "ServiceUnavailable",
     "StorageError",
     "TooManyRequests",
@@ -159,6 +163,19 @@ class ValidationFailed(BadRequest):
     title = "Request validation failed"
     title_el = "Το αίτημα δεν πέρασε τον έλεγχο"
     detail_el = "Το αίτημα δεν συμφωνεί με την περιγραφή της διεπαφής: ελέγξτε τα πεδία του."
+
+
+class NestingTooDeep(BadRequest):
+    """A JSON document nested deeper than the hub parses.
+
+    Parsers recurse once per level, so a body of a few hundred kilobytes of
+    brackets would exhaust the interpreter's stack; it is refused unread.
+    """
+
+    slug = "nesting-too-deep"
+    title = "JSON nested too deeply"
+    title_el = "Υπερβολικά εμφωλευμένο JSON"
+    detail_el = "Το έγγραφο JSON έχει περισσότερα επίπεδα από όσα δέχεται ο κόμβος (έως 64)."
 
 
 class Unauthorized(HubError):
@@ -299,6 +316,19 @@ class IdentityProviderUnavailable(ServiceUnavailable):
     title = "Identity provider unavailable"
     title_el = "Ο πάροχος ταυτότητας δεν είναι διαθέσιμος"
     detail_el = "Ο πάροχος ταυτότητας των πολιτών δεν απαντά: δοκιμάστε ξανά σε λίγο."
+
+
+class ServerBusy(ServiceUnavailable):
+    """Every worker for this kind of work is busy and its queue is full.
+
+    The client is told when to try again (``Retry-After``) rather than kept
+    waiting in a queue that only grows.
+    """
+
+    slug = "busy"
+    title = "Busy"
+    title_el = "Απασχολημένος κόμβος"
+    detail_el = "Όλοι οι εργάτες για αυτή την εργασία είναι απασχολημένοι· δοκιμάστε ξανά σε λίγο."
 
 
 class RegistryError(HubError):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from hub.domain.evidence import EvidenceService
     from hub.domain.ports import CitizenSignIn, RateLimiter, RegistryClient
     from hub.domain.sealing.keystore import FileKeyStore
+    from hub.issuance import IssuanceGate
     from hub.metrics import Metrics
     from hub.notifications.service import NotificationService
     from hub.persistence.auditlog import SqlAccessLog
@@ -87,6 +88,8 @@ class Services:
     consents: ConsentService
     #: Contacts, preferences and the notification outbox's delivery.
     notifications: NotificationService
+    #: Certificate issuance: a per-citizen limit and a bounded worker pool.
+    issuance: IssuanceGate
     #: The public verification endpoints' limit per client address.
     verify_limiter: RateLimiter
     #: The token endpoint's limit per client address.
@@ -106,4 +109,6 @@ class Services:
         self.notifications.close()
         for client in self.registries.values():
             client.close()
+        if unavailable_reason(self.issuance) is None:
+            self.issuance.close()
         self.db.dispose()

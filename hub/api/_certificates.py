@@ -1,6 +1,6 @@
 """How the certificate, verification and trust handlers reach their services.
 
-Both are always present: without keys they are disabled stand-ins that answer
+They are always present: without keys they are disabled stand-ins that answer
 503 with the reason (see ``hub.services``), so no handler checks for them.
 """
 
@@ -13,12 +13,18 @@ from hub.api._context import services
 if TYPE_CHECKING:
     from hub.domain.certificates import CertificateService
     from hub.domain.sealing.keystore import FileKeyStore
+    from hub.issuance import IssuanceGate
 
-__all__ = ["certificate_service", "keystore"]
+__all__ = ["certificate_service", "issuance_gate", "keystore"]
 
 
 def certificate_service() -> CertificateService:
     return services().certificates
+
+
+def issuance_gate() -> IssuanceGate:
+    """The per-citizen limit and bounded pool every issuance goes through."""
+    return services().issuance
 
 
 def keystore() -> FileKeyStore:

@@ -11,7 +11,7 @@ from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
 
-from hub.api._certificates import certificate_service
+from hub.api._certificates import certificate_service, issuance_gate
 from hub.api._context import citizen_principal
 from hub.api._responses import JsonResult, json_body
 from hub.logs import REQUEST_ID
@@ -36,8 +36,11 @@ def _pdf(pdf: bytes, code: str, status: int = 200) -> ConnexionResponse:
     )
 
 
-def issue_certificate(body: dict[str, Any]) -> ConnexionResponse:
-    issued = certificate_service().issue(citizen_principal(), body["type"], REQUEST_ID.get())
+async def issue_certificate(body: dict[str, Any]) -> ConnexionResponse:
+    # Asynchronous so that waiting for the issuance pool holds no framework thread.
+    issued = await issuance_gate().issue(
+        certificate_service(), citizen_principal(), body["type"], REQUEST_ID.get()
+    )
     return _pdf(issued.pdf, issued.record.code, status=201)
 
 

@@ -2,10 +2,13 @@
 
 It runs before connexion so that it sees everything, including unknown
 routes: it mints the request id (a client's is only echoed), refuses bodies over
-the configured limit, hands the app's services to the handlers through the
-ASGI scope, counts the request for ``/metrics`` and writes exactly one
-structured log line per request (uvicorn's own access log is off: it logs
-paths, which may carry identifiers, and halves throughput).
+the configured limit and JSON nested deeper than the parsers survive, hands
+the app's services to the handlers through the ASGI scope, marks every
+answer ``Cache-Control: no-store`` unless its handler chose a cache policy
+(answers carry personal data and tokens; only a few public documents may be
+cached, and they say so), counts the request for ``/metrics`` and writes
+exactly one structured log line per request (uvicorn's own access log is
+off: it logs paths, which may carry identifiers, and halves throughput).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api._context import CLIENT_REQUEST_ID, STATE_KEY
 from hub.api.problems import PROBLEM_JSON, problem_body, problem_language
-from hub.errors import HubError, PayloadTooLarge, ValidationFailed
+from hub.errors import HubError, NestingTooDeep, PayloadTooLarge, ValidationFailed
+from hub.json_depth import MAX_DEPTH, too_deep
 from hub.logs import REQUEST_ID
 
 if TYPE_CHECKING:
@@ -37,6 +42,62 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _declares_json(scope: Scope) -> bool:
+    """Whether the request's body is JSON (``application/json`` or any ``+json``)."""
+    kind = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def _no_store_by_default(send: Send) -> Send:
+    """``send`` that adds ``Cache-Control: no-store`` to answers without a cache policy."""
+
+    async def send_no_store(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == b"cache-control" for name, _ in headers):
+                headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+        await send(message)
+
+    return send_no_store
+
+
+#: Bodies larger than this are measured off the event loop (a pass over a
+#: megabyte of brackets takes a few hundred milliseconds at worst).
+_DEPTH_INLINE_BYTES = 65_536
+
+
+async def _depth_checked(receive: Receive) -> tuple[Receive, bool]:
+    """Read a JSON body (already bounded by size), measure its nesting, replay it.
+
+    Returns the receive callable that hands the same body on, and whether
+    the body nests deeper than :data:`MAX_DEPTH`.
+    """
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ValidationFailed("The request body did not arrive.")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    if len(body) > _DEPTH_INLINE_BYTES:
+        deep = await run_in_threadpool(too_deep, body)
+    else:
+        deep = too_deep(body)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay, deep
 
 
 def _route(scope: Scope) -> str:
@@ -92,22 +153,18 @@ class HubMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        reply = _no_store_by_default(send_wrapper)
         try:
-            length = _header(scope, b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body:
-                await self._problem(send_wrapper, PayloadTooLarge(self._too_large()), scope)
-            elif length is None and "chunked" in (_header(scope, b"transfer-encoding") or ""):
-                scope, receive = await self._unchunked(scope, receive)
-                await self.app(scope, receive, send_wrapper)
-            else:
-                await self.app(scope, self._bounded(receive), send_wrapper)
+            checked = await self._checked_body(scope, receive, reply)
+            if checked is not None:
+                await self.app(*checked, reply)
         except Exception as exc:
             # Connexion's exception middleware handles errors inside the app;
             # this catches only what escapes it, so the client still gets a
             # problem document rather than a dropped connection.
             if not status_holder["started"]:
                 error = exc if isinstance(exc, HubError) else HubError()
-                await self._problem(send_wrapper, error, scope)
+                await self._problem(reply, error, scope)
             log.error("request escaped the app", extra={"error": exc.__class__.__name__})
         finally:
             elapsed = time.perf_counter() - started
@@ -125,6 +182,26 @@ class HubMiddleware:
             )
             REQUEST_ID.reset(token)
             CLIENT_REQUEST_ID.reset(client_token)
+
+    async def _checked_body(
+        self, scope: Scope, receive: Receive, reply: Send
+    ) -> tuple[Scope, Receive] | None:
+        """The request with its body bounded in size and depth; None once refused."""
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await self._problem(reply, PayloadTooLarge(self._too_large()), scope)
+            return None
+        if length is None and "chunked" in (_header(scope, b"transfer-encoding") or ""):
+            scope, receive = await self._unchunked(scope, receive)
+        else:
+            receive = self._bounded(receive)
+        if _declares_json(scope):
+            receive, deep = await _depth_checked(receive)
+            if deep:
+                deep_error = NestingTooDeep(f"JSON bodies may nest at most {MAX_DEPTH} levels.")
+                await self._problem(reply, deep_error, scope)
+                return None
+        return scope, receive
 
     def _too_large(self) -> str:
         return f"The request body exceeds {self.max_body} bytes."

@@ -15,6 +15,7 @@ import uvicorn
 
 from adapters.sandbox.runner import start_sandbox
 from hub.app import create_app
+from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
 from hub.domain.auditlog.service import CheckpointTimer
@@ -51,15 +52,8 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
 def run_server(settings: Settings) -> int:
     configure_logging(settings.log_level)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_config=None,
-        lifespan="on",
-        server_header=False,
-    )
+    config = server_config(app, settings)
+    metrics = start_metrics_listener(app.services)
     # Checkpoints every N entries are made as entries are appended; this
     # timer makes one every T seconds when the log has grown.
     timer = CheckpointTimer(app.services.audit) if app.services.audit else None
@@ -70,6 +64,8 @@ def run_server(settings: Settings) -> int:
     finally:
         if timer:
             timer.stop()
+        if metrics is not None:
+            metrics.shutdown()
     return 0
 
 

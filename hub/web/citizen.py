@@ -137,7 +137,8 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
                 "errors": {"type": page.t("cert_type_label")},
             }
             return frame.render(page, "me_certificates.html", context, status=422)
-        issued = await run_in_threadpool(service.issue, citizen, kind, REQUEST_ID.get())
+        # The API's gate: the same per-citizen limit and bounded worker pool.
+        issued = await frame.services.issuance.issue(service, citizen, kind, REQUEST_ID.get())
         return frame.redirect(page, "/me/certificates", issued=issued.record.code)
 
     async def download(request: Request) -> Response:

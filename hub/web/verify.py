@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from hub.domain.certificates import CertificateService, VerificationReport
 from hub.domain.sealing.report import Status
-from hub.errors import TooManyRequests
+from hub.errors import NestingTooDeep, TooManyRequests
+from hub.json_depth import MAX_DEPTH, too_deep
 from hub.limits import MAX_UPLOAD_BYTES
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, Page
@@ -79,6 +80,9 @@ def _sealed_part(data: bytes) -> bytes:
     """
     if not data.lstrip().startswith(b"{") or len(data) > MAX_UPLOAD_BYTES:
         return data
+    # The parser recurses per level: a deep document would end in a 500.
+    if too_deep(data):
+        raise NestingTooDeep(f"JSON documents may nest at most {MAX_DEPTH} levels.")
     try:
         answer = json.loads(data)
     except (UnicodeDecodeError, ValueError):
@@ -164,7 +168,10 @@ def routes(frame: Frame) -> list[Route]:
         service = _service(frame)
         _limit(frame, request)
         media = "application/pdf" if document.content_type == "application/pdf" else None
-        data = _sealed_part(document.data) if media is None else document.data
+        # Off the event loop: measuring and parsing a large upload takes a while.
+        data = (
+            await run_in_threadpool(_sealed_part, document.data) if media is None else document.data
+        )
         report = await run_in_threadpool(
             lambda: service.verify_document(data, media, verifier=None, request_id=REQUEST_ID.get())
         )

@@ -239,7 +239,8 @@ def _header(  # noqa: PLR0911  # one return per check, in order, reads best
     """The protected header if it is one this verifier accepts, else why not."""
     try:
         header = json.loads(unb64url(part))
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a header nested deeper than the parser's stack.
         return None, "the JWS header is not valid JSON"
     if not isinstance(header, dict):
         return None, "the JWS header is not a JSON object"

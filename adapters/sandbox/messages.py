@@ -12,7 +12,8 @@ hub retry after a crash without the citizen hearing twice.
 * :class:`SandboxGateway` is a small ASGI app speaking the JSON gateway
   shape of ``adapters.notify_http``; after accepting a message it posts a
   delivery receipt to the message's ``callback_url``, signed with HMAC-SHA256
-  as ``X-Hub-Signature: t=<unix time>,v1=<hex>`` over ``"<t>.<body>"``.
+  as ``X-Hub-Signature: t=<unix time>,v1=<hex>`` over ``"<t>."`` and the
+  receipt's RFC 8785 canonical JSON.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from hub.domain.canonical import canonical_json
+
 __all__ = [
     "CALLBACK_SECRET",
     "GATEWAY_TOKEN",
@@ -68,10 +71,11 @@ CREATE TABLE IF NOT EXISTS messages (
 """
 
 
-def sign_receipt(secret: str, body: bytes, at: int | None = None) -> str:
-    """The ``X-Hub-Signature`` value of a receipt ``body``."""
+def sign_receipt(secret: str, receipt: dict[str, Any], at: int | None = None) -> str:
+    """The ``X-Hub-Signature`` value of a ``receipt``."""
     stamp = int(time.time()) if at is None else at
-    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    signed = f"{stamp}.".encode() + canonical_json(receipt)
+    mac = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return f"t={stamp},v1={mac}"
 
 
@@ -252,10 +256,11 @@ class SandboxGateway:
         return JSONResponse({"id": ident, "duplicate": not new}, status_code=202 if new else 200)
 
     def _receipt(self, url: str, ident: str, channel: str) -> None:
-        body = json.dumps({"id": ident, "status": "delivered", "channel": channel}).encode()
+        receipt = {"id": ident, "status": "delivered", "channel": channel}
+        body = json.dumps(receipt).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Hub-Signature": sign_receipt(self.callback_secret, body),
+            "X-Hub-Signature": sign_receipt(self.callback_secret, receipt),
         }
         for delay in (0.05, 0.5, 2.0):
             time.sleep(delay)
@@ -263,5 +268,7 @@ class SandboxGateway:
                 answer = requests.post(url, data=body, headers=headers, timeout=5)
             except requests.RequestException:
                 continue
-            if answer.status_code < 500:
+            # 404: the hub has not recorded the send yet (the receipt
+            # overtook it); try again shortly.
+            if answer.status_code < 500 and answer.status_code != 404:
                 return

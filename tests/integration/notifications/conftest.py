@@ -79,9 +79,7 @@ class Hub:
         self, method: str, path: str, token: str | None = None, body: Any = None
     ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.request(
-            method, self.url + path, json=body, headers=headers, timeout=30
-        )
+        return requests.request(method, self.url + path, json=body, headers=headers, timeout=30)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ signed with HMAC-SHA256 over ``"<t>."`` followed by the body's RFC 8785
 canonical JSON (``X-Hub-Signature: t=<unix time>,v1=<hex>``) — the
 canonical form, so that the signature survives any re-encoding of the JSON
 on the way and does not depend on the raw bytes reaching the handler); an
-unsigned, wrongly signed or stale receipt is refused with 401 and changes nothing. Every answer about a citizen is
-``Cache-Control: no-store``.
+unsigned, wrongly signed or stale receipt is refused with 401 and changes
+nothing. Every answer about a citizen is ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ hub retry after a crash without the citizen hearing twice.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS messages (
     subject TEXT,
     text TEXT NOT NULL,
     html TEXT,
-    sent_at TEXT NOT NULL
+    sent_at TEXT NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 1
 )
 """
 
@@ -106,15 +108,15 @@ class MessageBox:
         ident = uuid.uuid4().hex
         now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
         with self._connect() as db:
-            cursor = db.execute(
+            db.execute(
                 "INSERT INTO messages (key, id, channel, recipient, subject, text, html, sent_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                # A repeated key is counted (tests tell retries from sends), not stored.
+                " ON CONFLICT (key) DO UPDATE SET hits = hits + 1",
                 (key, ident, channel, to, subject, text, html, now),
             )
-            if cursor.rowcount == 1:
-                return ident, True
-            row = db.execute("SELECT id FROM messages WHERE key = ?", (key,)).fetchone()
-        return str(row[0]), False
+            row = db.execute("SELECT id, hits FROM messages WHERE key = ?", (key,)).fetchone()
+        return str(row[0]), int(row[1]) == 1 and str(row[0]) == ident
 
     def list(
         self, *, to: Sequence[str] | None = None, channel: str | None = None
@@ -141,6 +143,11 @@ class MessageBox:
     def count(self) -> int:
         with self._connect() as db:
             return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+    def hits(self) -> dict[str, int]:
+        """How many times each key was received (more than 1: a retry, deduplicated)."""
+        with self._connect() as db:
+            return {str(k): int(n) for k, n in db.execute("SELECT key, hits FROM messages")}
 
 
 def _plain_text(message: EmailMessage) -> str:
@@ -219,6 +226,9 @@ class SandboxGateway:
         self.token = token
         self.callback_secret = callback_secret
         self.receipts = receipts
+        #: Seconds to hold each answer after storing the message (a slow
+        #: provider: the crash tests kill the hub while it waits).
+        self.hold = 0.0
         self.app = Starlette(
             routes=[
                 Route("/health", self._health, methods=["GET"]),
@@ -248,6 +258,8 @@ class SandboxGateway:
         if not to.startswith("+") or not to[1:].isdigit():
             return JSONResponse({"error": "not a phone number"}, status_code=422)
         ident, new = self.box.add(key=key, channel=channel, to=to, subject=None, text=text)
+        if self.hold:
+            await asyncio.sleep(self.hold)
         callback = body.get("callback_url")
         if new and self.receipts and isinstance(callback, str) and callback.startswith("http"):
             threading.Thread(

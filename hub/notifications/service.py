@@ -73,6 +73,7 @@ _EMAIL: Final = re.compile(
 )
 _E164: Final = re.compile(r"^\+[1-9]\d{7,14}$")
 _GREEK_MOBILE: Final = re.compile(r"^69\d{8}$")
+_GREEK_E164: Final = re.compile(r"^\+3069\d{8}$")
 
 
 def normalise_email(text: str) -> str:
@@ -91,7 +92,8 @@ def normalise_mobile(text: str) -> str:
         value = "+" + value[2:]
     if _GREEK_MOBILE.match(value):
         value = "+30" + value
-    if not _E164.match(value) or (value.startswith("+30") and not value.startswith("+3069")):
+    # Greek numbers have a fixed length: 69 and eight digits for a mobile.
+    if not _E164.match(value) or (value.startswith("+30") and not _GREEK_E164.match(value)):
         raise InvalidContact("That is not a mobile number.", field="mobile")
     return value
 

@@ -397,14 +397,15 @@ class NotificationService:
         ids = [m.id for m in group]
         channel = first.channel
         sender = self.senders.get(channel)
+        lease = first.lease
         if sender is None:
-            self.store.mark_dead(ids, f"the hub has no {channel} provider")
+            self.store.mark_dead(ids, lease, f"the hub has no {channel} provider")
             self._on_outcome(channel, "dead")
             return
         limit = self.limits.get(channel)
         wait = limit.hit(channel) if limit is not None else None
         if wait is not None:
-            self.store.release(ids, self.now() + dt.timedelta(seconds=wait))
+            self.store.release(ids, lease, self.now() + dt.timedelta(seconds=wait))
             self._on_outcome(channel, "throttled")
             return
         if first.digest and len(group) > 1:
@@ -424,13 +425,16 @@ class NotificationService:
             text=body.text if channel == "email" else body.short,
             html=body.html if channel == "email" else None,
         )
+        renewed = self.now() + dt.timedelta(seconds=self.policy.lease)
+        if not self.store.renew(ids, lease, renewed):
+            return  # Another worker took it over after our lease ran out.
         try:
             provider_id = sender.send(outgoing)
         except DeliveryError as exc:
             self._failed(group, exc)
             return
         now = self.now()
-        self.store.mark_sent(ids, provider_id, now)
+        self.store.mark_sent(ids, lease, provider_id, now)
         self._on_outcome(channel, "sent")
         for message in group:
             self._on_latency(channel, max(0.0, (now - message.event_at).total_seconds()))
@@ -440,12 +444,14 @@ class NotificationService:
         channel = group[0].channel
         attempts = max(m.attempts for m in group)
         if exc.permanent or attempts >= self.policy.max_attempts:
-            self.store.mark_dead(ids, exc.detail)
+            self.store.mark_dead(ids, group[0].lease, exc.detail)
             self._on_outcome(channel, "dead")
             log.warning("notification dead-lettered", extra={"channel": channel, "error": exc.slug})
             return
         delay = self.policy.retry_delay(attempts, self._rng)
-        self.store.mark_failed(ids, exc.detail, self.now() + dt.timedelta(seconds=delay))
+        self.store.mark_failed(
+            ids, group[0].lease, exc.detail, self.now() + dt.timedelta(seconds=delay)
+        )
         self._on_outcome(channel, "failed")
 
     def scan_expiring(self) -> int | None:

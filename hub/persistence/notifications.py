@@ -108,6 +108,8 @@ class ClaimedMessage:
     attempts: int
     event_at: dt.datetime
     data: Mapping[str, Any]
+    #: This claim's token: only its holder may renew or settle the message.
+    lease: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,10 +361,12 @@ class SqlNotificationStore:
                 )
             }
             claimed: list[ClaimedMessage] = []
+            token = uuid.uuid4().hex
             for row in rows:
                 row.status = "sending"
                 row.attempts += 1
                 row.next_attempt_at = now + lease
+                row.lease = token
                 claimed.append(
                     ClaimedMessage(
                         id=row.id,
@@ -375,48 +379,56 @@ class SqlNotificationStore:
                         attempts=row.attempts,
                         event_at=_utc(row.event_at),
                         data=events.get(row.event_id, {}),
+                        lease=token,
                     )
                 )
             return claimed
 
-    def _settle(self, ids: Iterable[str], **values: Any) -> int:
+    def _settle(self, ids: Iterable[str], lease: str, **values: Any) -> int:
+        """Change messages still held under ``lease``; how many were."""
         with self.db.session() as session:
             result = session.execute(
                 update(NotificationMessageRow)
                 .where(
                     NotificationMessageRow.id.in_(list(ids)),
                     NotificationMessageRow.status == "sending",
+                    NotificationMessageRow.lease == lease,
                 )
                 .values(**values)
             )
             return cast(CursorResult[Any], result).rowcount
 
-    def mark_sent(self, ids: Sequence[str], provider_id: str, now: dt.datetime) -> None:
+    def renew(self, ids: Sequence[str], lease: str, until: dt.datetime) -> bool:
+        """Extend the lease just before sending; False if it was lost meanwhile.
+
+        A batch is claimed at once but sent one message after another; a
+        message whose lease ran out while earlier ones were sent may have
+        been claimed by another worker, which now sends it: this one skips it.
+        """
+        return self._settle(ids, lease, next_attempt_at=until) == len(ids)
+
+    def mark_sent(self, ids: Sequence[str], lease: str, provider_id: str, now: dt.datetime) -> None:
         self._settle(
-            ids, status="sent", sent_at=now, provider_id=provider_id[:128], last_error=None
+            ids, lease, status="sent", sent_at=now, provider_id=provider_id[:128], last_error=None
         )
 
-    def mark_failed(self, ids: Sequence[str], error: str, retry_at: dt.datetime) -> None:
-        self._settle(ids, status="failed", next_attempt_at=retry_at, last_error=error[:200])
+    def mark_failed(
+        self, ids: Sequence[str], lease: str, error: str, retry_at: dt.datetime
+    ) -> None:
+        self._settle(ids, lease, status="failed", next_attempt_at=retry_at, last_error=error[:200])
 
-    def mark_dead(self, ids: Sequence[str], error: str) -> None:
-        self._settle(ids, status="dead", last_error=error[:200])
+    def mark_dead(self, ids: Sequence[str], lease: str, error: str) -> None:
+        self._settle(ids, lease, status="dead", last_error=error[:200])
 
-    def release(self, ids: Sequence[str], retry_at: dt.datetime) -> None:
+    def release(self, ids: Sequence[str], lease: str, retry_at: dt.datetime) -> None:
         """Give leased messages back untried (a rate limit said wait)."""
-        with self.db.session() as session:
-            session.execute(
-                update(NotificationMessageRow)
-                .where(
-                    NotificationMessageRow.id.in_(list(ids)),
-                    NotificationMessageRow.status == "sending",
-                )
-                .values(
-                    status="queued",
-                    next_attempt_at=retry_at,
-                    attempts=NotificationMessageRow.attempts - 1,
-                )
-            )
+        self._settle(
+            ids,
+            lease,
+            status="queued",
+            next_attempt_at=retry_at,
+            attempts=NotificationMessageRow.attempts - 1,
+        )
 
     def record_receipt(
         self, provider_id: str, delivered: bool, now: dt.datetime, error: str

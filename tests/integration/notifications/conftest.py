@@ -30,6 +30,7 @@ class Providers:
     box: MessageBox
     smtp_port: int
     gateway_url: str
+    gateway: SandboxGateway
 
 
 @pytest.fixture
@@ -37,9 +38,10 @@ def providers(tmp_path: Path) -> Iterator[Providers]:
     box = MessageBox(tmp_path / "messages.db")
     mail = SandboxMailServer(box)
     mail.start()
+    gateway = SandboxGateway(box)
     try:
-        with serve(SandboxGateway(box)) as gateway_url:
-            yield Providers(box, mail.port, gateway_url)
+        with serve(gateway) as gateway_url:
+            yield Providers(box, mail.port, gateway_url, gateway)
     finally:
         mail.stop()
 

@@ -17,6 +17,13 @@ refuses what the hub sent, :class:`hub.errors.InvalidToken` (401):
 The ID token itself is checked by the domain
 (:meth:`hub.domain.auth.TokenService.verify_citizen_token`) with the keys
 from here; nothing in this module decides who a citizen is.
+
+Why not PyJWT's ``PyJWKClient``: measured with ``python -m bench.jwks_clients``
+(PyJWT 2.15.1), it too refuses to refetch for forged key ids, but once its
+cache expires while the issuer is down it raises instead of verifying with the
+keys it had, so every citizen token would fail through an issuer outage; it
+also reads the JWKS unbounded, over urllib instead of the hub's session. The
+code exchange is one POST, which Authlib would not make shorter.
 """
 
 from __future__ import annotations

@@ -1,11 +1,22 @@
 """How every registry call is bounded: deadline, retries, circuit, concurrency.
 
 A registry that is slow, failing or flapping must never make the hub hang or
-answer 500. Each call gets a total deadline; idempotent reads are retried a
-bounded number of times with jittered exponential backoff while the deadline
-allows; a circuit breaker stops calling a registry that keeps failing and
-lets one probe through after a pause; a semaphore caps the calls in flight to
-each registry so a slow one cannot take every worker.
+answer 500. Each call gets a total deadline (enforced on the socket by
+:mod:`adapters._deadline`); idempotent reads are retried a bounded number of
+times with jittered exponential backoff while the deadline allows.
+
+A *bulkhead* caps the calls in flight to each registry. A call that finds it
+full waits at most ``queue_timeout`` (a few tens of milliseconds) and is then
+refused with a 503 and ``Retry-After``: the hub runs registry calls on the
+worker threads it shares with every other request (``/healthz`` included), so
+queueing behind a dead registry would starve everything else. Keep the sum of
+the registries' bulkheads below the server's worker threads (anyio's default
+limiter has 40) and a stuck registry can hold at most its own share.
+
+A circuit breaker stops calling a registry that keeps failing and lets one
+probe through after a pause. Timeouts and refusals for saturation count as
+failures as they happen, so a registry that holds every slot trips its
+circuit within a few refused calls instead of after each stuck call ends.
 
 The circuit's state is per hub process on purpose: it is each node's own
 view of a registry's health, and needs no coordination to be correct.
@@ -13,6 +24,7 @@ view of a registry's health, and needs no coordination to be correct.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -36,8 +48,8 @@ class Policy:
     backoff: float = 0.05
     failure_threshold: int = 5
     reset_after: float = 10.0
-    max_concurrency: int = 32
-    queue_timeout: float = 1.0
+    max_concurrency: int = 8
+    queue_timeout: float = 0.05
 
     @property
     def deadline(self) -> float:
@@ -76,6 +88,19 @@ class CircuitBreaker:
             return "half-open"
         return "open"
 
+    def is_open(self) -> bool:
+        """Open and still pausing: no call, not even a probe, may go through."""
+        with self._lock:
+            return self._state() == "open"
+
+    def retry_after(self) -> int:
+        """Whole seconds until the circuit lets a probe through (at least 1)."""
+        with self._lock:
+            if self._opened_at is None:
+                return 1
+            left = self.reset_after - (self._clock() - self._opened_at)
+            return max(1, math.ceil(left))
+
     def allow(self) -> bool:
         """May a call go through now? In half-open, exactly one probe may."""
         with self._lock:
@@ -100,6 +125,17 @@ class CircuitBreaker:
                 self._opened_at = self._clock()
             self._probing = False
 
+    def record_saturation(self) -> None:
+        """A call refused because every slot is taken: a failure no call will report.
+
+        Unlike :meth:`record_failure` it leaves a probe in flight alone: the
+        probe's own verdict decides the half-open circuit.
+        """
+        with self._lock:
+            self._failures += 1
+            if self._opened_at is None and self._failures >= self.threshold:
+                self._opened_at = self._clock()
+
 
 class Resilient:
     """Runs calls to one registry under its :class:`Policy`."""
@@ -119,6 +155,9 @@ class Resilient:
         self._slots = threading.BoundedSemaphore(policy.max_concurrency)
         self._clock = clock
         self._sleep = sleep
+        #: When a call last came back with an answer: a full bulkhead whose
+        #: calls keep completing is busy, not stuck, and trips no circuit.
+        self._last_answer = clock()
         self._on_outcome = on_outcome or (lambda _registry, _outcome: None)
         # Jitter only spreads retries; it is no secret.
         self._random = random.Random()  # noqa: S311
@@ -130,9 +169,16 @@ class Resilient:
         :class:`RegistryError` subclasses (never library errors) on failure.
         """
         start = self._clock()
+        if self.breaker.is_open():
+            raise self._circuit_open()
         if not self._slots.acquire(timeout=self.policy.queue_timeout):
+            if self._clock() - self._last_answer > self.policy.queue_timeout:
+                self.breaker.record_saturation()
             self._on_outcome(self.name, "saturated")
-            raise RegistryUnavailable(f"registry {self.name} is saturated; try again shortly")
+            raise RegistryUnavailable(
+                f"registry {self.name} is saturated; try again shortly",
+                retry_after=max(1, math.ceil(self.policy.deadline)),
+            )
         try:
             return self._attempts(attempt, start, idempotent)
         finally:
@@ -146,15 +192,12 @@ class Resilient:
             if remaining <= 0.01:
                 break
             if not self.breaker.allow():
-                self._on_outcome(self.name, "circuit-open")
-                raise RegistryUnavailable(
-                    f"registry {self.name} is failing; its circuit is open", retry_after=5
-                )
+                raise self._circuit_open()
             try:
                 result = attempt(remaining)
             except CitizenNotFound as exc:
                 # "No such citizen" is a correct answer from a healthy registry.
-                self.breaker.record_success()
+                self._answered()
                 self._on_outcome(self.name, exc.slug)
                 raise
             except RegistryError as exc:
@@ -164,7 +207,7 @@ class Resilient:
                     if exc.status >= 500:
                         self.breaker.record_failure()
                     else:
-                        self.breaker.record_success()
+                        self._answered()
                     self._on_outcome(self.name, exc.slug)
                     raise
                 self.breaker.record_failure()
@@ -177,13 +220,24 @@ class Resilient:
                 # waiting for ever for its probe's verdict.
                 self.breaker.record_failure()
                 raise
-            self.breaker.record_success()
+            self._answered()
             self._on_outcome(self.name, "ok")
             return result
         self._on_outcome(self.name, last.slug if last else "registry-timeout")
         if last is None:
             raise RegistryTimeout(f"registry {self.name} did not answer in time")
         raise last
+
+    def _answered(self) -> None:
+        self._last_answer = self._clock()
+        self.breaker.record_success()
+
+    def _circuit_open(self) -> RegistryUnavailable:
+        self._on_outcome(self.name, "circuit-open")
+        return RegistryUnavailable(
+            f"registry {self.name} is failing; its circuit is open",
+            retry_after=self.breaker.retry_after(),
+        )
 
     def _backoff(self, number: int, start: float) -> float:
         ceiling = self.policy.backoff * (2**number)

@@ -1,9 +1,11 @@
 """REST registries over a pooled ``requests`` session.
 
 Operations are configuration: the catalogue names each one's method and path
-template (``/v1/owners/{afm}/properties``). Answers are read in bounded
-chunks against the call's deadline, so a registry that drips bytes or sends
-a huge body cannot hold a worker or exhaust memory. A successful answer must
+template (``/v1/owners/{afm}/properties``). Each exchange, from the TCP
+connect through TLS and the headers to the last byte of the body, runs under
+one hard deadline (:mod:`adapters._deadline`), and answers are read in
+bounded chunks, so a registry that drips bytes or sends a huge body cannot
+hold a worker past its budget or exhaust memory. A successful answer must
 match the response schema the registry's own OpenAPI description declares
 for the operation: an answer of another shape would otherwise be mapped as if
 the citizen had nothing, a wrong answer rather than a refusal. Every failure
@@ -27,8 +29,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from requests.adapters import HTTPAdapter
 
+from adapters._deadline import WATCHDOG, DeadlineAdapter, Watch
 from adapters.resilience import Policy, Resilient
 from hub.errors import (
     CitizenNotFound,
@@ -51,7 +53,9 @@ MAX_ANSWER_BYTES = 5 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 
-def read_bounded(response: requests.Response, deadline: float, name: str) -> bytes:
+def read_bounded(
+    response: requests.Response, deadline: float, name: str, watch: Watch | None = None
+) -> bytes:
     """The body, or a typed error if it is too large or arrives too slowly."""
     body = bytearray()
     try:
@@ -62,6 +66,8 @@ def read_bounded(response: requests.Response, deadline: float, name: str) -> byt
             if time.monotonic() > deadline:
                 raise RegistryTimeout(f"registry {name} answered too slowly")
     except requests.RequestException as exc:
+        if watch is not None and watch.expired:
+            raise RegistryTimeout(f"registry {name} answered too slowly") from exc
         raise RegistryUnavailable(f"registry {name} broke off its answer") from exc
     finally:
         response.close()
@@ -69,21 +75,30 @@ def read_bounded(response: requests.Response, deadline: float, name: str) -> byt
 
 
 def pooled_session(
-    url: str, policy: Policy, session: requests.Session | None = None
+    url: str,
+    policy: Policy,
+    session: requests.Session | None = None,
+    *,
+    ca_file: Path | None = None,
 ) -> requests.Session:
     """A session with one connection pool for a registry, sized to its concurrency.
 
     The environment's proxy and CA-bundle settings are read once here: left
     to ``requests``, they are looked up again on every call, which cost about
-    a tenth of an evidence request.
+    a tenth of an evidence request. ``ca_file`` (``HUB_REGISTRY_CA_FILE``)
+    names the certificates that https registries are checked against.
     """
     session = session or requests.Session()
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
+    if ca_file is not None:
+        session.verify = str(ca_file)
+    elif bundle:
         session.verify = bundle
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=policy.max_concurrency, max_retries=0)
+    adapter = DeadlineAdapter(
+        pool_connections=1, pool_maxsize=policy.max_concurrency, max_retries=0
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -102,24 +117,32 @@ def exchange(
     """One HTTP exchange with a registry within ``budget`` seconds, body read bounded.
 
     Shared by the REST and SOAP clients so that both map transport failures
-    the same way: a timeout is RegistryTimeout, anything else unreachable.
+    the same way: a timeout, or a socket the watchdog shut at the deadline,
+    is RegistryTimeout; anything else is unreachable.
     """
     deadline = time.monotonic() + budget
-    try:
-        response = session.request(
-            method,
-            url,
-            data=data,
-            headers=headers,
-            timeout=(min(budget, 2.0), budget),
-            stream=True,
-            allow_redirects=False,
-        )
-    except requests.Timeout as exc:
-        raise RegistryTimeout(f"registry {name} did not answer in time") from exc
-    except requests.RequestException as exc:
-        raise RegistryUnavailable(f"registry {name} cannot be reached") from exc
-    return response, read_bounded(response, deadline, name)
+    with WATCHDOG.watch(budget) as watch:
+        try:
+            response = session.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=(min(budget, 2.0), budget),
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise RegistryTimeout(f"registry {name} did not answer in time") from exc
+        except requests.RequestException as exc:
+            if watch.expired:
+                raise RegistryTimeout(f"registry {name} did not answer in time") from exc
+            raise RegistryUnavailable(f"registry {name} cannot be reached") from exc
+        body = read_bounded(response, deadline, name, watch)
+        if watch.expired:
+            # A socket shut mid-headers can read as a short, complete answer.
+            raise RegistryTimeout(f"registry {name} answered too slowly")
+        return response, body
 
 
 def _pointer(*parts: str) -> str:
@@ -173,13 +196,14 @@ class RestRegistryClient:
         resilient: Resilient | None = None,
         session: requests.Session | None = None,
         description: Path | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.name = name
         self.answers = answer_validators(description, operations) if description else {}
         self.base_url = base_url.rstrip("/")
         self.operations = operations
         self.resilient = resilient or Resilient(name, policy)
-        self.session = pooled_session(self.base_url, policy, session)
+        self.session = pooled_session(self.base_url, policy, session, ca_file=ca_file)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncehub"})
 
     def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any:

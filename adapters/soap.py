@@ -3,8 +3,9 @@
 zeep builds each request envelope from the WSDL (WS-Security UsernameToken
 included where configured) and parses each reply with DTDs, entities and
 external references forbidden. The HTTP exchange itself goes through the
-same bounded, deadline-aware reader as the REST adapter, so a slow, huge or
-hostile reply costs at most the call's budget and a fixed amount of memory.
+same exchange as the REST adapter, under one hard deadline from connect to
+the last body byte and read in bounded chunks, so a slow, huge or hostile
+reply costs at most the call's budget and a fixed amount of memory.
 The WSDL is loaded once, at start-up, from disk: never fetched.
 """
 
@@ -86,11 +87,12 @@ class SoapRegistryClient:
         username: str | None = None,
         password: str | None = None,
         resilient: Resilient | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.name = name
         self.endpoint = endpoint
         self.resilient = resilient or Resilient(name, policy)
-        self.session = pooled_session(endpoint, policy)
+        self.session = pooled_session(endpoint, policy, ca_file=ca_file)
         settings = zeep.Settings(
             strict=True,
             xml_huge_tree=False,

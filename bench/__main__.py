@@ -3,6 +3,8 @@
     python -m bench                  the full run (at most ~5 minutes on 2 cores)
     python -m bench --quick          a short smoke run for CI (well under a minute)
     python -m bench --json out.json  also write every figure as JSON
+    python -m bench --only peers     only /healthz and a healthy registry while
+                                     another registry dribbles its headers
     python -m bench --postgres postgresql://postgres@127.0.0.1:5432/test
                                      also measure on PostgreSQL, in a schema
                                      created for the run and dropped after it
@@ -28,13 +30,14 @@ from bench.accesslog import measure_access_log
 from bench.config import BenchConfig
 from bench.databases import BenchDatabase, migrated, postgres_schema, sqlite_database
 from bench.evidence import EvidenceBench
+from bench.peers import measure_dribbling_registry
 from bench.proofs import measure_proofs
 from bench.report import Figure, machine, render_table, write_json
 from bench.sealing import measure_sealing
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
 
-SECTIONS = ("evidence", "log", "proofs", "sealing")
+SECTIONS = ("evidence", "peers", "log", "proofs", "sealing")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             migrated(database)
         if "evidence" in sections:
             run.step("evidence requests", lambda: _evidence(run, hub_databases))
+        if "peers" in sections:
+            run.step(
+                "a registry that dribbles its headers",
+                lambda: measure_dribbling_registry(config, run.work, run.keys, hub_databases[0]),
+            )
         if "log" in sections:
             for database in log_databases:
                 run.step(

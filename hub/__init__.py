@@ -4,12 +4,16 @@ Agencies obtain a citizen's data straight from the authoritative registries for 
 declared purpose; citizens see and control every use; anyone verifies sealed
 documents; auditors prove the access log was never altered.
 
-Architecture (the dependency rule is ``api -> domain <- persistence, adapters``)::
+Architecture (the dependency rule is ``api -> domain <- persistence, adapters``;
+tests/unit/architecture checks it and that no imports form a cycle)::
 
     hub.config        Settings: the only reader of the environment
     hub.errors        HubError tree -> RFC 9457 problem types
     hub.app           create_app(settings): the connexion app and all wiring
+    hub.services      Services: the immutable container api/, web/ and cli read
+    hub._patches      the guarded patches of library internals, applied at start-up
     hub.api           thin HTTP handlers, one module per tag of specs/hub.yaml
+    hub.web           server-rendered pages (never imports hub.api or hub.app)
     hub.domain        pure logic: identity, policy, evidence, audit log, sealing
     hub.persistence   SQLAlchemy models, repositories, Alembic migrations
     hub.cli           the ``hub`` command

@@ -29,6 +29,7 @@ from hub import _patches
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
+from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service
 from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
@@ -71,6 +72,10 @@ __all__ = [
     "build_services",
     "create_app",
 ]
+
+#: The threads that run synchronous handlers, registry calls included:
+#: anyio's default limiter, which connexion's AsyncApp uses for every sync handler.
+WORKER_THREADS = 40
 
 
 def _database_check(db: Database) -> ReadinessCheck:
@@ -124,14 +129,31 @@ def build_registry_clients(
     def outcome(registry: str, result: str) -> None:
         metrics.registry_calls.labels(registry, result).inc()
 
+    in_flight = sum(
+        min(spec.max_concurrency, settings.registry_max_in_flight)
+        for spec in loaded.catalog.registries.values()
+    )
+    if in_flight >= WORKER_THREADS:
+        # Then registries stuck all at once could hold every worker thread,
+        # and /healthz with them.
+        raise ConfigError(
+            f"the registries' bulkheads add up to {in_flight} calls in flight, not fewer "
+            f"than the server's {WORKER_THREADS} worker threads: lower "
+            "HUB_REGISTRY_MAX_IN_FLIGHT or the catalogue's max_concurrency"
+        )
     clients: dict[str, RegistryClient] = {}
     for spec in loaded.catalog.registries.values():
-        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout.
+        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout, and
+        # HUB_REGISTRY_MAX_IN_FLIGHT its bulkhead: the worker threads that
+        # run registry calls are shared with every other request.
         timeout = min(spec.timeout or settings.registry_timeout, settings.registry_timeout)
         policy = Policy(
             timeout=timeout,
             retries=spec.retries,
-            max_concurrency=spec.max_concurrency,
+            max_concurrency=min(spec.max_concurrency, settings.registry_max_in_flight),
+            queue_timeout=min(settings.registry_queue_wait, timeout),
+            failure_threshold=settings.registry_breaker_failures,
+            reset_after=settings.registry_breaker_pause,
         )
         resilient = Resilient(spec.id, policy, on_outcome=outcome)
         url = settings.registry_urls.get(spec.id, spec.endpoint)
@@ -143,6 +165,7 @@ def build_registry_clients(
                 policy,
                 resilient=resilient,
                 description=settings.registries_dir / spec.description,
+                ca_file=settings.registry_ca_file,
             )
         else:
             user, password = _credentials(settings, spec) or (None, None)
@@ -154,6 +177,7 @@ def build_registry_clients(
                 username=user,
                 password=password,
                 resilient=resilient,
+                ca_file=settings.registry_ca_file,
             )
     return clients
 
@@ -417,6 +441,8 @@ class HubApp:
         # Before connexion loads the 3.1 document, and before any certificate
         # is rendered or verified: the guarded library patches, all at once.
         _patches.apply()
+        # Swagger UI 5 (swagger-ui-bundle-v2, found by connexion under the
+        # module name swagger_ui_bundle) renders OpenAPI 3.1; version 4 cannot.
         ui = SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json")
         self.connexion = AsyncApp(
             __name__,
@@ -431,6 +457,7 @@ class HubApp:
             validate_responses=True,
             validator_map=openapi31.VALIDATOR_MAP,
             swagger_ui_options=ui,
+            resolver=OperationResolver(),
         )
         problems.register(self.connexion)
         # People's pages answer their own path prefixes (hub/web); the API has the rest.

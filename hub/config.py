@@ -61,6 +61,11 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = _optional(env, name)
+    return Path(raw) if raw else None
+
+
 def _algorithms(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = env.get("HUB_CITIZEN_ALGORITHMS", "")
     if not raw.strip():
@@ -169,6 +174,11 @@ class Settings:
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     database_url: str = "sqlite:///var/hub.db"
+    #: Where run-time state lives (the default SQLite file, the demo's address).
+    var_dir: Path = Path("var")
+    #: Whether HUB_PUBLIC_URL or HUB_PORT named the hub's address; if not,
+    #: ``hub token`` mints for the running demo's address (hub/cli/_running.py).
+    address_configured: bool = False
     keys_dir: Path = Path("keys")
     specs_dir: Path = field(default_factory=default_specs_dir)
     keys_passphrase: str | None = field(default=None, repr=False)
@@ -176,11 +186,26 @@ class Settings:
     max_body_bytes: int = 1_048_576
     access_token_ttl: int = 300
     registry_timeout: float = 5.0
+    #: Calls in flight to one registry (its bulkhead); caps the catalogue's
+    #: ``max_concurrency``. Keep the sum over registries below the server's
+    #: 40 worker threads, so a stuck registry never holds them all.
+    registry_max_in_flight: int = 8
+    #: How long a call waits for a free slot before a 503 + Retry-After.
+    registry_queue_wait: float = 0.05
+    #: Consecutive failures (errors, timeouts, refusals for saturation) that open a circuit.
+    registry_breaker_failures: int = 5
+    #: Seconds an open circuit refuses calls before it lets one probe through.
+    registry_breaker_pause: float = 10.0
+    #: PEM certificates that https registries are checked against; None: the system's.
+    registry_ca_file: Path | None = None
     sandbox_host: str = "127.0.0.1"
     sandbox_base_port: int = 8100
     sandbox_population: int = 10_000
     sandbox_seed: int = 20_26
-    pades_level: str = "B-B"
+    #: PAdES baseline level of sealed certificates: B-LT (signature timestamp,
+    #: chain and CRLs embedded) outlives the seal key; B-LTA adds a document
+    #: timestamp. B-B and B-T are kept for deployments without a TSA.
+    pades_level: str = "B-LT"
     verify_rate_limit: int = 60
     verify_rate_window: int = 60
     #: Token requests per minute per client address: each one checks a
@@ -293,7 +318,8 @@ class Settings:
         d = cls()  # The defaults, read from a plain instance (slots hide class values).
         host = env.get("HUB_HOST", d.host)
         port = _int(env, "HUB_PORT", d.port)
-        default_db = "sqlite:///" + str(Path(env.get("HUB_VAR_DIR", "var")) / "hub.db")
+        var_dir = Path(env.get("HUB_VAR_DIR", "var"))
+        default_db = "sqlite:///" + str(var_dir / "hub.db")
         urls, credentials = _registry_overrides(env)
         settings = cls(
             env=mode,  # checked against _ENVIRONMENTS above
@@ -301,6 +327,8 @@ class Settings:
             port=port,
             public_url=env.get("HUB_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
             database_url=env.get("HUB_DATABASE_URL", default_db),
+            var_dir=var_dir,
+            address_configured="HUB_PUBLIC_URL" in env or "HUB_PORT" in env,
             keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
             specs_dir=Path(env.get("HUB_SPECS_DIR") or d.specs_dir),
             keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
@@ -308,6 +336,17 @@ class Settings:
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", d.max_body_bytes),
             access_token_ttl=_int(env, "HUB_ACCESS_TOKEN_TTL", d.access_token_ttl),
             registry_timeout=_float(env, "HUB_REGISTRY_TIMEOUT", d.registry_timeout),
+            registry_max_in_flight=_int(
+                env, "HUB_REGISTRY_MAX_IN_FLIGHT", d.registry_max_in_flight
+            ),
+            registry_queue_wait=_float(env, "HUB_REGISTRY_QUEUE_WAIT", d.registry_queue_wait),
+            registry_breaker_failures=_int(
+                env, "HUB_REGISTRY_BREAKER_FAILURES", d.registry_breaker_failures
+            ),
+            registry_breaker_pause=_float(
+                env, "HUB_REGISTRY_BREAKER_PAUSE", d.registry_breaker_pause
+            ),
+            registry_ca_file=_optional_path(env, "HUB_REGISTRY_CA_FILE"),
             sandbox_host=env.get("HUB_SANDBOX_HOST", d.sandbox_host),
             sandbox_base_port=_int(env, "HUB_SANDBOX_BASE_PORT", d.sandbox_base_port),
             sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", d.sandbox_population),
@@ -353,6 +392,7 @@ class Settings:
         base = cls(
             env="test",
             database_url=f"sqlite:///{tmp / 'hub.db'}",
+            var_dir=tmp / "var",
             keys_dir=tmp / "keys",
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
@@ -364,8 +404,8 @@ class Settings:
             raise ConfigError("HUB_MAX_BODY_BYTES must be at least 1024")
         if self.access_token_ttl <= 0 or self.access_token_ttl > 3600:
             raise ConfigError("HUB_ACCESS_TOKEN_TTL must be between 1 and 3600 seconds")
-        if self.pades_level not in ("B-B", "B-T", "B-LT"):
-            raise ConfigError("HUB_PADES_LEVEL must be B-B, B-T or B-LT")
+        if self.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA"):
+            raise ConfigError("HUB_PADES_LEVEL must be B-B, B-T, B-LT or B-LTA")
         if self.verify_rate_limit < 1 or self.verify_rate_window < 1:
             raise ConfigError("HUB_VERIFY_RATE_LIMIT and HUB_VERIFY_RATE_WINDOW must be >= 1")
         if self.token_rate_limit < 1:
@@ -374,6 +414,7 @@ class Settings:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:
             raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")
+        self._check_registry_limits()
         self._check_citizen_issuer()
         self._check_notifications()
 
@@ -438,6 +479,20 @@ class Settings:
             return None
         host, _, port = self.metrics_address.rpartition(":")
         return host.strip("[]"), int(port)
+
+    def _check_registry_limits(self) -> None:
+        if self.registry_max_in_flight < 1:
+            raise ConfigError("HUB_REGISTRY_MAX_IN_FLIGHT must be >= 1")
+        if not 0 <= self.registry_queue_wait < self.registry_timeout:
+            raise ConfigError(
+                "HUB_REGISTRY_QUEUE_WAIT must be >= 0 and shorter than HUB_REGISTRY_TIMEOUT"
+            )
+        if self.registry_breaker_failures < 1 or self.registry_breaker_pause <= 0:
+            raise ConfigError(
+                "HUB_REGISTRY_BREAKER_FAILURES must be >= 1 and HUB_REGISTRY_BREAKER_PAUSE > 0"
+            )
+        if self.registry_ca_file is not None and not self.registry_ca_file.is_file():
+            raise ConfigError(f"HUB_REGISTRY_CA_FILE names no file: {self.registry_ca_file}")
 
     def _check_citizen_issuer(self) -> None:
         issuer = self.citizen_issuer

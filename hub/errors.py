@@ -16,9 +16,13 @@ The tree::
     │   ├── InvalidIdentifier (400)
     │   ├── InvalidContact (400)
     │   ├── ValidationFailed (400)
-    │   └── NestingTooDeep (400)
+    │   ├── NestingTooDeep (400)
+    │   └── TokenRequestRefused (400)      RFC 6749 §5.2 errors of /oauth2/token
+    │       ├── UnsupportedGrantType (400)
+    │       └── InvalidScope (400)
     ├── Unauthorized (401)
     │   └── InvalidToken (401)
+    │       └── InvalidClient (400)         a client assertion that proves nothing
     ├── Forbidden (403)
     │   ├── PurposeNotAllowed (403)
     │   ├── ParameterNotAllowed (403)
@@ -55,8 +59,10 @@ __all__ = [
     "Forbidden",
     "HubError",
     "IdentityProviderUnavailable",
+    "InvalidClient",
     "InvalidContact",
     "InvalidIdentifier",
+    "InvalidScope",
     "InvalidToken",
     "MethodNotAllowed",
     "NestingTooDeep",
@@ -70,8 +76,10 @@ __all__ = [
     "ServerBusy",
     "ServiceUnavailable",
     "StorageError",
+    "TokenRequestRefused",
     "TooManyRequests",
     "Unauthorized",
+    "UnsupportedGrantType",
     "UnsupportedMediaType",
     "ValidationFailed",
 ]
@@ -178,6 +186,36 @@ class NestingTooDeep(BadRequest):
     detail_el = "Το έγγραφο JSON έχει περισσότερα επίπεδα από όσα δέχεται ο κόμβος (έως 64)."
 
 
+class TokenRequestRefused(BadRequest):
+    """A token request the token endpoint cannot act on (``invalid_request``).
+
+    ``oauth_error`` is the RFC 6749 §5.2 error code the token endpoint
+    answers with, beside the problem members, so that OAuth libraries show it.
+    """
+
+    slug = "invalid-token-request"
+    title = "Invalid token request"
+    title_el = "Λανθασμένο αίτημα διακριτικού"
+    detail_el = "Το αίτημα προς το σημείο έκδοσης διακριτικών δεν είναι πλήρες ή σωστό."
+    oauth_error: ClassVar[str] = "invalid_request"
+
+
+class UnsupportedGrantType(TokenRequestRefused):
+    slug = "unsupported-grant-type"
+    title = "Unsupported grant type"
+    title_el = "Μη υποστηριζόμενος τύπος παραχώρησης"
+    detail_el = "Υποστηρίζεται μόνο η παραχώρηση client_credentials."
+    oauth_error = "unsupported_grant_type"
+
+
+class InvalidScope(TokenRequestRefused):
+    slug = "invalid-scope"
+    title = "Invalid scope"
+    title_el = "Μη έγκυρο εύρος"
+    detail_el = "Το ζητούμενο εύρος δεν αντιστοιχεί σε σκοπό που επιτρέπεται στον φορέα."
+    oauth_error = "invalid_scope"
+
+
 class Unauthorized(HubError):
     status = 401
     slug = "unauthorized"
@@ -191,6 +229,21 @@ class InvalidToken(Unauthorized):
     title = "Invalid token"
     title_el = "Μη έγκυρο διακριτικό"
     detail_el = "Το διακριτικό πρόσβασης δεν είναι έγκυρο ή έχει λήξει."
+
+
+class InvalidClient(InvalidToken):
+    """The client assertion does not authenticate the agency (RFC 7523 §3.2).
+
+    400, the default of RFC 6749 §5.2: a 401 would have to name an HTTP
+    authentication scheme, and private_key_jwt authenticates in the body.
+    """
+
+    status = 400
+    slug = "invalid-client"
+    title = "Client authentication failed"
+    title_el = "Η ταυτοποίηση του φορέα απέτυχε"
+    detail_el = "Η υπογεγραμμένη δήλωση του φορέα (client assertion) δεν τον ταυτοποιεί."
+    oauth_error: ClassVar[str] = "invalid_client"
 
 
 class Forbidden(HubError):

@@ -2,6 +2,12 @@
 
 Adapts :class:`hub.domain.sealing.keystore.KeyStore` (which signs bytes, so an
 HSM can hold the key) to the :class:`hub.domain.ports.TokenKeys` port.
+
+The token keys are published apart from the seal keys (``/oauth2/jwks.json``,
+named by the OAuth metadata, not ``/.well-known/jwks.json``): a verifier that
+trusts the seal JWKS must never accept an access token as a sealed document.
+Tokens carry only a ``kid``, never an ``x5c`` chain, which would make every
+request's header kilobytes long for nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from hub.domain.sealing.jws import sign_compact
-from hub.domain.sealing.keystore import KeyPurpose, KeyStatus, KeyStore
+from hub.domain.sealing.keystore import KeyPurpose, KeyStatus, KeyStore, ec_public_jwk
 
 __all__ = ["KeyStoreTokenKeys"]
 
@@ -31,3 +39,11 @@ class KeyStoreTokenKeys:
 
     def verification_key(self, kid: str) -> Any | None:
         return self._public.get(kid)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public token keys (current and retired, not revoked) as a JWK Set."""
+        keys: list[dict[str, Any]] = []
+        for kid, key in self._public.items():
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                keys.append({**ec_public_jwk(key), "kid": kid, "use": "sig", "alg": "ES256"})
+        return {"keys": keys}

@@ -10,7 +10,12 @@ This module closes both gaps without forking connexion:
   :func:`check_document` (at start-up and in the test suite);
 * :data:`VALIDATOR_MAP` swaps in validators that use JSON Schema 2020-12,
   the dialect of OpenAPI 3.1, and compile each schema once instead of on
-  every request (connexion rebuilds them per call).
+  every request (connexion rebuilds them per call);
+* :func:`install` also makes ``/openapi.json`` serve the document as
+  written, with its ``components`` and ``$ref`` members. Connexion needs the
+  resolved document internally (to build its validators), but served
+  resolved it makes generators emit one model per use of a schema instead of
+  one per component.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import copy
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,7 @@ from typing import Any
 import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, InvalidSpecification
+from connexion.middleware.swagger_ui import SwaggerUIAPI
 from connexion.spec import OpenAPISpecification
 from connexion.validators import (
     FormDataValidator,
@@ -37,6 +44,8 @@ from connexion.validators import (
 )
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartParser
 
 __all__ = ["VALIDATOR_MAP", "check_document", "install", "load_document"]
 
@@ -67,10 +76,30 @@ class _Form31(FormDataValidator):  # type: ignore[misc]
         return _validator_for(self._schema)
 
 
+class _ValidationOnlyParser(MultiPartParser):
+    """Parses a multipart body for validation only, closing the files it spooled.
+
+    The validator looks at the fields, never at the files' bytes; the handler
+    parses the body again. Without this the spooled parts of every upload
+    stayed open until the garbage collector found them.
+    """
+
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        for _, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                await value.close()
+        return form
+
+
 class _Multipart31(MultiPartFormDataValidator):  # type: ignore[misc]
     @functools.cached_property
     def _validator(self) -> Validator:
         return _validator_for(self._schema)
+
+    @property
+    def _form_parser_cls(self) -> type[MultiPartParser]:
+        return _ValidationOnlyParser
 
 
 class _Response31(JSONResponseBodyValidator):  # type: ignore[misc]
@@ -162,6 +191,19 @@ def _validate_spec(cls: type[OpenAPISpecification], spec: dict[str, Any]) -> Non
     _original_validate(cls, spec)
 
 
+def _served_spec(api: SwaggerUIAPI, request: Any) -> dict[str, Any]:
+    """The document as written (``$ref`` members kept), its server the request's base path."""
+    base_path = api._base_path_for_prefix(request)
+    spec: dict[str, Any] = copy.deepcopy(api.specification.raw)
+    if base_path:
+        spec["servers"] = [{"url": base_path}]
+    return spec
+
+
 def install() -> None:
-    """Teach connexion's loader to accept OpenAPI 3.1 (idempotent)."""
+    """Teach connexion to accept OpenAPI 3.1 and to serve it unresolved (idempotent)."""
     OpenAPISpecification._validate_spec = classmethod(_validate_spec)
+    SwaggerUIAPI._spec_for_prefix = _served_spec
+    # Connexion warns on every request to an operation that accepts several
+    # media types (POST /v1/verify takes four, by design): noise, not news.
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)

@@ -100,9 +100,49 @@ def problem_body(error: HubError, instance: str | None = None, language: str = "
     return json.dumps(problem, ensure_ascii=False).encode()
 
 
+#: The token endpoint, whose errors also carry RFC 6749 §5.2 members.
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
+
+
+def oauth_error_code(error: HubError) -> str:
+    """The RFC 6749 §5.2 ``error`` code a token endpoint refusal is answered with."""
+    code = getattr(error, "oauth_error", None)
+    if isinstance(code, str):
+        return code
+    if isinstance(error, Unauthorized):
+        return "invalid_client"
+    if error.status in (429, 503):
+        return "temporarily_unavailable"
+    return "invalid_request" if error.status < 500 else "server_error"
+
+
+def _token_error(error: HubError, instance: str) -> ConnexionResponse:
+    """A token endpoint refusal: RFC 6749 §5.2 JSON that is also a problem document.
+
+    OAuth libraries read ``error`` and ``error_description`` from an
+    ``application/json`` body (Authlib shows a misleading error otherwise);
+    the problem members stay so that the hub's errors keep one shape.
+    """
+    problem = json.loads(problem_body(error, instance))
+    problem.update({"error": oauth_error_code(error), "error_description": error.detail})
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    retry_after = error.extensions.get("retry_after")
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return ConnexionResponse(
+        status_code=error.status,
+        mimetype="application/json",
+        content_type="application/json",
+        body=json.dumps(problem, ensure_ascii=False).encode(),
+        headers=headers,
+    )
+
+
 def problem_response(
     error: HubError, instance: str | None = None, language: str = "en"
 ) -> ConnexionResponse:
+    if instance == TOKEN_PATH:
+        return _token_error(error, instance)
     headers: dict[str, str] = {"Content-Language": language, "Vary": "Accept-Language"}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="oncehub"'

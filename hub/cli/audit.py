@@ -9,9 +9,12 @@ auditor should take the key from a source other than the operator who hands
 over the export (the published ``/v1/audit/log-key``). ``consistency``
 proves that the log's latest checkpoint extends one the auditor kept.
 
-Every check prints ``ok: N entries, root <hex>`` and exits 0, or names the
-first bad index and the kind of fault and exits 1. The commands print
-indices and hashes only, never an entry: entries hold citizen references.
+Every check prints ``ok: N entries, root <hex>`` and exits 0, or prints one
+line per finding, ``FAILED: <fault>[ at index N]: <what>``, the gravest
+first, and exits 1. Live, ``verify`` checks every stored cell of the log's
+tables and the consent and certificate rows that gate access (see
+docs/auditing.md). The commands print indices, hashes, column names and row
+ids only, never an entry: entries hold citizen references.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from hub.config import Settings
 from hub.domain.auditlog.checkpoint import NoteVerifier, parse_verifier_key, verify_note
 from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService
 from hub.domain.auditlog.verify import (
+    Fault,
+    Finding,
     LogVerificationReport,
     verify_checkpoint_consistency,
     verify_export,
@@ -124,9 +129,10 @@ def _print_report(report: LogVerificationReport) -> int:
     if report.ok:
         print(f"ok: {report.entries} entries, root {report.root}")
         return 0
-    fault = report.fault.value if report.fault is not None else "fault"
-    where = "" if report.first_bad_index is None else f" at index {report.first_bad_index}"
-    print(f"FAILED: {fault}{where}: {report.message}")
+    findings = report.findings or (Finding(Fault.MALFORMED, None, report.message),)
+    for finding in findings:
+        where = "" if finding.index is None else f" at index {finding.index}"
+        print(f"FAILED: {finding.fault.value}{where}: {finding.message}")
     return 1
 
 

@@ -16,6 +16,7 @@ import uvicorn
 from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
 from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
 from hub.app import create_app
+from hub.cli import _running as running
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
@@ -107,9 +108,12 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"hub on {settings.public_url}  (API docs: {settings.public_url}/ui/)", flush=True)
     print("try: hub sandbox citizens --limit 3   and   hub token agency opeka", flush=True)
     print("     hub sandbox messages --to <AFM>   (what the citizen was told)", flush=True)
+    # 'hub token' reads this address, so its tokens name this demo as issuer.
+    running.record(settings)
     try:
         return run_server(settings)
     finally:
+        running.forget(settings)
         if providers is not None:
             providers.stop()
         sandbox.stop()

@@ -1,7 +1,9 @@
 """``hub token``: development tokens for demo agencies, citizens and auditors.
 
-All are refused in production. An agency token is obtained exactly as a
-client would: a client assertion signed with the agency's development key,
+All are refused in production. Tokens name the running demo's address
+(``hub demo --port 9000``) unless ``HUB_PUBLIC_URL`` or ``HUB_PORT`` says
+otherwise. An agency token is obtained exactly as a client would: a client
+assertion signed with the agency's development key,
 exchanged through the hub's token service (so its ``jti`` is spent in the
 replay cache). A citizen token comes from the development identity issuer,
 which knows the sandbox population; an auditor token names the auditor.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +22,7 @@ import jwt
 
 from hub.agency_keys import load_agency_private_key
 from hub.app import build_services
+from hub.cli._running import with_running_demo
 from hub.config import Settings
 from hub.domain.auth import IssuedToken, TokenService
 from hub.domain.identity import is_valid_afm
@@ -58,9 +62,16 @@ def client_assertion(agency_id: str, token_endpoint: str, kid: str, key: Any) ->
 
 
 def _print_token(settings: Settings, issue: Callable[[TokenService], IssuedToken]) -> int:
-    """Issue a development token with the hub's token service and print it."""
+    """Issue a development token with the hub's token service and print it.
+
+    The token names the running demo's address as its issuer when the
+    environment names none (see :mod:`hub.cli._running`); stderr says which,
+    so that stdout holds the token alone.
+    """
     if settings.is_production:
         raise Forbidden("Development tokens are not issued in production.")
+    settings, note = with_running_demo(settings)
+    print(note, file=sys.stderr)
     services = build_services(settings)
     try:
         issued = issue(services.tokens)

@@ -3,8 +3,8 @@
 Agency authentication: OAuth 2.0 client credentials with private_key_jwt.
 
 An agency proves who it is with a client assertion (RFC 7523) signed by its
-own key: ``iss`` = ``sub`` = its id, ``aud`` = the hub's token endpoint, a
-short ``exp`` and a single-use ``jti``. The hub answers with a short-lived
+own key: ``iss`` = ``sub`` = its id, ``aud`` = the hub's token endpoint, an
+``exp`` at most an hour ahead and a single-use ``jti``. The hub answers with a short-lived
 access token signed by its own key and scoped to the agency's purposes. Only
 asymmetric algorithms are accepted, so neither ``none`` nor an HMAC keyed
 with a public key can pass.
@@ -31,12 +31,14 @@ from typing import Any
 import jwt
 
 from hub.domain.ports import ReplayCache, TokenKeys
-from hub.errors import Forbidden, InvalidToken
+from hub.errors import Forbidden, InvalidClient, InvalidScope, InvalidToken
 
 __all__ = [
     "ACCESS_AUDIENCE",
+    "ASSERTION_ALGORITHMS",
     "AUDIT_AUDIENCE",
     "CITIZEN_AUDIENCE",
+    "MAX_ASSERTION_LIFETIME",
     "WEB_SESSION_AUDIENCE",
     "AgencyKeys",
     "AgencyPrincipal",
@@ -56,7 +58,10 @@ WEB_SESSION_AUDIENCE = "oncehub-web"
 #: How long a web session lasts, whatever the lifetime of the ID token was.
 WEB_SESSION_SECONDS = 3600
 MAX_TOKEN_BYTES = 8192
-MAX_ASSERTION_LIFETIME = 300
+#: The longest a client assertion may live, from iat to exp. An hour, because
+#: standard clients (Authlib's ``PrivateKeyJWT`` among them) sign assertions
+#: valid that long by default; the replay cache keeps each jti for as long.
+MAX_ASSERTION_LIFETIME = 3600
 LEEWAY = 30
 
 #: Looks up an agency's public keys: kid -> key (an empty mapping if unknown).
@@ -109,13 +114,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _header(token: str) -> dict[str, Any]:
+def _header(token: str, refusal: type[InvalidToken] = InvalidToken) -> dict[str, Any]:
     if len(token) > MAX_TOKEN_BYTES:
-        raise InvalidToken("The token is too large.")
+        raise refusal("The token is too large.")
     try:
         header: dict[str, Any] = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise InvalidToken("The token is not a well-formed JWS.") from exc
+        raise refusal("The token is not a well-formed JWS.") from exc
     return header
 
 
@@ -158,40 +163,68 @@ class TokenService:
         self.citizen_algorithms = citizen_algorithms
         self.afm_claim = afm_claim
 
-    def exchange(self, assertion: str) -> IssuedToken:
-        """Verify a client assertion and issue an access token for its agency."""
-        header = _header(assertion)
+    def exchange(
+        self, assertion: str, *, scope: str | None = None, client_id: str | None = None
+    ) -> IssuedToken:
+        """Verify a client assertion and issue an access token for its agency.
+
+        ``scope``, when the client asks for one, narrows the token to those of
+        the agency's purposes; ``client_id``, when sent, must name the agency.
+        Every refusal of the assertion is :class:`InvalidClient` (RFC 7523
+        §3.2); a scope the agency does not hold is :class:`InvalidScope`.
+        """
+        header = _header(assertion, InvalidClient)
         if header.get("alg") not in ASSERTION_ALGORITHMS:
-            raise InvalidToken("Client assertions must be signed with ES256 or EdDSA.")
+            raise InvalidClient("Client assertions must be signed with ES256 or EdDSA.")
         try:
             unverified = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
-            raise InvalidToken("The client assertion is not a well-formed JWT.") from exc
+            raise InvalidClient("The client assertion is not a well-formed JWT.") from exc
         agency_id = unverified.get("iss")
         if not isinstance(agency_id, str) or unverified.get("sub") != agency_id:
-            raise InvalidToken("The client assertion's iss and sub must both name the agency.")
+            raise InvalidClient("The client assertion's iss and sub must both name the agency.")
+        if client_id is not None and client_id != agency_id:
+            raise InvalidClient("client_id and the client assertion name different agencies.")
         keys = self._agency_keys(agency_id)
         if not keys:
-            raise InvalidToken("The client assertion names an unknown agency.")
+            raise InvalidClient("The client assertion names an unknown agency.")
         kid = header.get("kid")
         candidates = [keys[kid]] if isinstance(kid, str) and kid in keys else list(keys.values())
         if isinstance(kid, str) and kid not in keys:
-            raise InvalidToken("The client assertion's key id is not registered for the agency.")
+            raise InvalidClient("The client assertion's key id is not registered for the agency.")
         claims = self._verify_assertion(assertion, candidates)
         now = self._clock()
         exp = int(claims["exp"])
         iat = int(claims.get("iat", claims.get("nbf", exp - MAX_ASSERTION_LIFETIME)))
         if exp - iat > MAX_ASSERTION_LIFETIME or exp > now.timestamp() + MAX_ASSERTION_LIFETIME:
-            raise InvalidToken(
+            raise InvalidClient(
                 f"Client assertions may live at most {MAX_ASSERTION_LIFETIME} seconds."
             )
         jti = claims["jti"]
         if not isinstance(jti, str) or not 8 <= len(jti) <= 256:
-            raise InvalidToken("The client assertion's jti must be a unique string.")
+            raise InvalidClient("The client assertion's jti must be a unique string.")
+        purposes = self._granted(agency_id, scope)
+        # The jti is remembered until the assertion could no longer pass the
+        # expiry check (exp plus the clock leeway), however long it lived: a
+        # copy replayed at any moment of its life finds it here.
         expires_at = dt.datetime.fromtimestamp(exp + LEEWAY, dt.UTC)
         if not self._replay.remember(agency_id, jti, expires_at):
-            raise InvalidToken("This client assertion was already used.")
-        return self._issue(agency_id, now)
+            raise InvalidClient("This client assertion was already used.")
+        return self._issue(agency_id, purposes, now)
+
+    def _granted(self, agency_id: str, scope: str | None) -> tuple[str, ...]:
+        """The purposes the token carries: the agency's, or the subset it asked for."""
+        purposes = self._agency_purposes(agency_id)
+        if scope is None or not scope.strip():
+            return purposes
+        asked = tuple(dict.fromkeys(scope.split()))
+        unknown = [p for p in asked if p not in purposes]
+        if unknown:
+            raise InvalidScope(
+                f"The agency holds no purpose named {', '.join(unknown)}; "
+                f"it may ask for {', '.join(purposes) or 'none'}."
+            )
+        return asked
 
     def _verify_assertion(self, assertion: str, candidates: list[Any]) -> dict[str, Any]:
         error: jwt.PyJWTError | None = None
@@ -209,22 +242,22 @@ class TokenService:
                 error = exc
                 continue
             except jwt.ExpiredSignatureError as exc:
-                raise InvalidToken("The client assertion has expired.") from exc
+                raise InvalidClient("The client assertion has expired.") from exc
             except jwt.ImmatureSignatureError as exc:
-                raise InvalidToken("The client assertion is not valid yet.") from exc
+                raise InvalidClient("The client assertion is not valid yet.") from exc
             except jwt.InvalidAudienceError as exc:
-                raise InvalidToken(
-                    "The client assertion must be addressed to the token endpoint."
+                raise InvalidClient(
+                    "The client assertion must be addressed to the token endpoint "
+                    f"({self.token_endpoint})."
                 ) from exc
             except jwt.MissingRequiredClaimError as exc:
-                raise InvalidToken(f"The client assertion lacks the {exc.claim} claim.") from exc
+                raise InvalidClient(f"The client assertion lacks the {exc.claim} claim.") from exc
             except jwt.PyJWTError as exc:
-                raise InvalidToken("The client assertion is not valid.") from exc
+                raise InvalidClient("The client assertion is not valid.") from exc
             return claims
-        raise InvalidToken("The client assertion's signature does not verify.") from error
+        raise InvalidClient("The client assertion's signature does not verify.") from error
 
-    def _issue(self, agency_id: str, now: dt.datetime) -> IssuedToken:
-        purposes = self._agency_purposes(agency_id)
+    def _issue(self, agency_id: str, purposes: tuple[str, ...], now: dt.datetime) -> IssuedToken:
         iat = int(now.timestamp())
         scope = " ".join(purposes)
         claims = {
@@ -240,6 +273,10 @@ class TokenService:
         }
         token = self._keys.sign_jwt(claims, typ="at+jwt")
         return IssuedToken(access_token=token, expires_in=self.ttl, scope=scope)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys of the tokens this hub signs (not its seal keys)."""
+        return self._keys.jwks()
 
     def verify_access_token(self, token: str) -> AgencyPrincipal:
         """The agency an access token was issued to, or :class:`InvalidToken`."""

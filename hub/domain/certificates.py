@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -46,6 +47,7 @@ from hub.domain.sealing.pades import PdfSealer, PdfVerifier
 from hub.domain.sealing.pdf import (
     CertificateContent,
     EvidenceField,
+    athens_time,
     is_verification_code,
     new_verification_code,
     render_certificate,
@@ -170,9 +172,10 @@ class VerificationReport:
     matches_issued: bool | None = None
     revoked_at: dt.datetime | None = None
     revocation_reason: str | None = None
+    modifications: tuple[str, ...] = field(default_factory=tuple)
     reasons: tuple[str, ...] = field(default_factory=tuple)
-    #: The record digest a QR token binds; compared with the stored one.
-    record_digest: str | None = None
+    #: A QR token's claims, compared with the stored record (not reported).
+    token_claims: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -192,6 +195,7 @@ class VerificationReport:
             "matches_issued": self.matches_issued,
             "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
             "revocation_reason": self.revocation_reason,
+            "modifications": list(self.modifications),
             "reasons": list(self.reasons),
         }
 
@@ -349,7 +353,25 @@ def format_value(  # noqa: PLR0911  # one return per kind of JSON value reads be
         if not value:
             return "—"
         return "\n\n".join(format_value(item, labels) for item in value)
+    if isinstance(value, str):
+        return _greek_date(value)
     return str(value)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _greek_date(text: str) -> str:
+    """ISO dates as a Greek reader writes them (dd/mm/yyyy); times in Greek time."""
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return dt.date.fromisoformat(text).strftime("%d/%m/%Y")
+        if _ISO_TIME.fullmatch(text):
+            return athens_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:  # looks like a date but is not one: print it as it is
+        pass
+    return text
 
 
 def _fields(evidence_type: EvidenceType, evidence: Mapping[str, Any]) -> list[EvidenceField]:
@@ -357,10 +379,25 @@ def _fields(evidence_type: EvidenceType, evidence: Mapping[str, Any]) -> list[Ev
     # labels do not name follow in the evidence's own order.
     labels = evidence_type.labels
     keys = [k for k in labels if k in evidence] + [k for k in evidence if k not in labels]
-    rows = []
+    rows: list[EvidenceField] = []
     for key in keys:
         el, en = labels.get(key) or _COMMON_LABELS.get(key) or (key, key.replace("_", " "))
-        rows.append(EvidenceField(key, el, en, format_value(evidence[key], labels)))
+        value = evidence[key]
+        if isinstance(value, list | tuple) and len(value) > 1:
+            # One row per item (a property, a child): a table row never
+            # splits across pages, so one tall row would leave a page empty.
+            count = len(value)
+            rows.extend(
+                EvidenceField(
+                    f"{key}.{n}",
+                    f"{el} ({n}/{count})",
+                    f"{en} ({n}/{count})",
+                    format_value(item, labels),
+                )
+                for n, item in enumerate(value, 1)
+            )
+            continue
+        rows.append(EvidenceField(key, el, en, format_value(value, labels)))
     return rows
 
 
@@ -446,6 +483,7 @@ class CertificateService:
                 issued_at=issued_at,
                 fields=_fields(found, evidence),
                 holder_id=holder.afm,
+                holder_masked=mask_name(name) or "***",
                 notes={
                     "Νομική βάση / Legal basis": ("Αίτηση του κατόχου / Request of the holder"),
                 },
@@ -693,6 +731,7 @@ class CertificateService:
             signing_time=pdf.signing_time,
             code=code,
             level=str(pdf.level) if pdf.level else None,
+            modifications=pdf.modifications,
             reasons=pdf.reasons,
         )
 
@@ -700,14 +739,15 @@ class CertificateService:
         if len(data) > MAX_TOKEN_LENGTH:
             return _unreadable("the token is too long to be a seal", None)
         jws = verify_jws(data, self._trust())
-        payload = jws.payload or {}
+        # A payload names a certificate only when the hub's own key signed
+        # it: anyone can sign a token that names any code.
+        payload = (jws.payload or {}) if jws.status not in _NOT_OURS else {}
         raw_code = payload.get("code")
         code = raw_code if isinstance(raw_code, str) and is_verification_code(raw_code) else None
         kind = payload.get("type", payload.get("evidence_type"))
         parts = data.strip().split(b".")
         # The digest of what the seal covers: the payload's bytes as signed.
         digest = f"sha256:{_sha256(parts[1])}" if len(parts) == 3 else None
-        record_digest = payload.get("sha256")
         return VerificationReport(
             status=jws.status,
             indication=jws.indication,
@@ -720,8 +760,12 @@ class CertificateService:
             code=code,
             evidence_type=kind if isinstance(kind, str) else None,
             reasons=jws.reasons,
-            record_digest=record_digest if isinstance(record_digest, str) else None,
+            token_claims=payload if code is not None else None,
         )
+
+
+#: JWS verdicts under which the payload is not the hub's word.
+_NOT_OURS = frozenset({Status.INVALID, Status.UNKNOWN})
 
 
 def _kind(data: bytes, media_type: str | None) -> str | None:
@@ -749,6 +793,22 @@ def _unreadable(reason: str, digest: str | None) -> VerificationReport:
     )
 
 
+def _claims_match(claims: Mapping[str, Any], record: CertificateRecord) -> bool:
+    """Whether a QR token says what the hub recorded: type, issue time, masked holder.
+
+    A sealed answer (``evidence_type``, no ``iat`` of the certificate) is
+    matched on its type alone.
+    """
+    kind = claims.get("type", claims.get("evidence_type"))
+    if kind != record.evidence_type:
+        return False
+    if "holder" in claims and claims["holder"] != record.holder_masked:
+        return False
+    if "iat" in claims and "type" in claims:
+        return bool(claims["iat"] == int(record.issued_at.timestamp()))
+    return True
+
+
 def _with_record(
     report: VerificationReport, record: CertificateRecord | None, pdf: bytes | None
 ) -> VerificationReport:
@@ -760,8 +820,8 @@ def _with_record(
     matches: bool | None = None
     if pdf is not None:
         matches = _sha256(pdf) == record.pdf_sha256
-    elif report.record_digest is not None:
-        matches = report.record_digest == record.record_sha256
+    elif report.token_claims is not None:
+        matches = _claims_match(report.token_claims, record)
     if matches is False:
         reasons.append("the document is not byte for byte the one the hub issued under this code")
     status = report.status

@@ -24,7 +24,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
@@ -48,7 +48,6 @@ from hub.errors import (
 
 __all__ = [
     "ConsentGate",
-    "ConsentLedger",
     "EvidenceRequest",
     "EvidenceResult",
     "EvidenceService",
@@ -95,7 +94,17 @@ class EvidenceResult:
 
 
 class ConsentGate(Protocol):
-    """Decides whether a consent purpose may proceed for this citizen."""
+    """Decides whether a consent purpose may proceed, and spends the consent.
+
+    ``authorise`` runs before any registry is called; by the time the data is
+    ready, the citizen may have revoked, or another request may have spent a
+    one-time consent. So every gate also has ``record_use``, which re-checks
+    the consent and appends the granted entry in one transaction: the entry
+    is written (and its index returned) only if the consent is still usable,
+    otherwise it raises :class:`~hub.errors.ConsentRequired` and no data
+    leaves. Both are part of the port, so a gate that cannot spend a consent
+    does not type-check as one.
+    """
 
     def authorise(
         self,
@@ -109,20 +118,9 @@ class ConsentGate(Protocol):
         """The id of the consent that covers the request, or ConsentRequired."""
         ...
 
-
-@runtime_checkable
-class ConsentLedger(Protocol):
-    """A consent gate that also records each use of a consent.
-
-    ``authorise`` runs before any registry is called; by the time the data is
-    ready, the citizen may have revoked, or another request may have spent a
-    one-time consent. A ledger therefore re-checks the consent and appends
-    the granted entry in one transaction: the entry is written (and its index
-    returned) only if the consent is still usable, otherwise it raises
-    :class:`~hub.errors.ConsentRequired` and no data leaves.
-    """
-
-    def record_use(self, consent_id: str, entry: AccessEntry) -> int: ...
+    def record_use(self, consent_id: str, entry: AccessEntry) -> int:
+        """Spend ``consent_id`` and log ``entry`` together; ConsentRequired if it is spent."""
+        ...
 
 
 class NoConsentStore:
@@ -140,6 +138,12 @@ class NoConsentStore:
         raise ConsentRequired(
             f"Purpose {purpose.id} needs the citizen's consent.",
             consent_request_endpoint="/v1/consent-requests",
+        )
+
+    def record_use(self, consent_id: str, entry: AccessEntry) -> int:
+        # Unreachable through authorise, which refuses every consent.
+        raise ConsentRequired(
+            "This hub keeps no consents.", consent_request_endpoint="/v1/consent-requests"
         )
 
 
@@ -302,7 +306,7 @@ class EvidenceService:
             # With a consent, the consent is re-checked and spent in the very
             # transaction that records the release: a revocation that commits
             # first wins.
-            if consent_id is not None and isinstance(self.consents, ConsentLedger):
+            if consent_id is not None:
                 index = self.consents.record_use(consent_id, granted)
             else:
                 index = self.access_log.record(granted)

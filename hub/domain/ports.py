@@ -64,6 +64,10 @@ class TokenKeys(Protocol):
         """The public key with that kid, current or retired, or None."""
         ...
 
+    def jwks(self) -> dict[str, Any]:
+        """The public keys as a JWK Set, for clients that check tokens themselves."""
+        ...
+
 
 @runtime_checkable
 class AccessLog(Protocol):

@@ -28,13 +28,15 @@ dropped.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from types import MappingProxyType
+from typing import Any, Final, cast
 
 from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,7 +50,13 @@ from hub.errors import HubError, StorageError
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow, AuditHead, AuditNode
 
-__all__ = ["SqlAccessLog", "SqlNodeStore"]
+__all__ = [
+    "CORE_COLUMNS",
+    "SEARCH_COLUMNS",
+    "SqlAccessLog",
+    "SqlNodeStore",
+    "search_cells",
+]
 
 #: How many node keys go in one query.
 _BATCH = 500
@@ -134,6 +142,7 @@ class _Queued:
     """One entry waiting for a group commit, and what became of it."""
 
     entry: AccessEntry
+    obj: dict[str, Any]
     data: bytes
     digest: bytes
     index: int = -1
@@ -143,23 +152,74 @@ class _Queued:
     @classmethod
     def of(cls, entry: AccessEntry) -> _Queued:
         """The entry with its canonical bytes and leaf hash, ready to append."""
-        data = canonical_json(entry.to_json_obj())
-        return cls(entry, data, leaf_hash(data))
+        obj = entry.to_json_obj()
+        data = canonical_json(obj)
+        return cls(entry, obj, data, leaf_hash(data))
 
 
-def _row(index: int, entry: AccessEntry, data: bytes, digest: bytes) -> dict[str, object]:
+def _entry_time(obj: Mapping[str, Any]) -> dt.datetime:
+    # The entry spells its time ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (see
+    # :mod:`hub.domain.auditlog.entry`); the column holds the same instant.
+    text = obj["time"]
+    if not isinstance(text, str) or not text.endswith("Z"):
+        raise ValueError("the entry's time is not a UTC timestamp")
+    return dt.datetime.fromisoformat(text[:-1] + "+00:00")
+
+
+def _actor(key: str) -> Callable[[Mapping[str, Any]], object]:
+    def get(obj: Mapping[str, Any]) -> object:
+        actor = obj["actor"]
+        if not isinstance(actor, Mapping):
+            raise ValueError("the entry's actor is not an object")
+        return actor[key]
+
+    return get
+
+
+def _field(key: str) -> Callable[[Mapping[str, Any]], object]:
+    # Optional keys of older or newer entry versions read as NULL.
+    return lambda obj: obj.get(key)
+
+
+#: The one definition of the search columns of ``audit_entries``: each
+#: column, and how its value follows from the logged entry (the JSON object
+#: whose canonical bytes the leaf hash commits to). Appends write exactly
+#: these values and ``hub audit verify`` recomputes them from the hashed
+#: entry and compares every cell, so a column added to the table must be
+#: added here; verify reports any column that is neither here nor in
+#: :data:`CORE_COLUMNS`, and a unit test compares both sets with the table.
+SEARCH_COLUMNS: Final[Mapping[str, Callable[[Mapping[str, Any]], object]]] = MappingProxyType(
+    {
+        "time": _entry_time,
+        "action": _field("action"),
+        "outcome": _field("outcome"),
+        "actor_kind": _actor("kind"),
+        "actor_id": _actor("id"),
+        "subject": _field("subject"),
+        "purpose": _field("purpose"),
+        "evidence_type": _field("evidence_type"),
+    }
+)
+#: The columns that are not copies: the index, the hashed bytes and their
+#: leaf hash. Verify checks them against the tree, not against the entry.
+CORE_COLUMNS: Final = frozenset({"idx", "entry", "leaf_hash"})
+
+
+def search_cells(obj: Mapping[str, Any]) -> dict[str, object]:
+    """The search columns' values for an entry given as its JSON object.
+
+    Raises ``KeyError``, ``TypeError`` or ``ValueError`` when the object
+    lacks what a column needs.
+    """
+    return {name: derive(obj) for name, derive in SEARCH_COLUMNS.items()}
+
+
+def _row(index: int, item: _Queued) -> dict[str, object]:
     return {
         "idx": index,
-        "time": entry.time,
-        "action": entry.action,
-        "outcome": entry.outcome,
-        "actor_kind": entry.actor.kind,
-        "actor_id": entry.actor.id,
-        "subject": entry.subject,
-        "purpose": entry.purpose,
-        "evidence_type": entry.evidence_type,
-        "entry": data.decode("utf-8"),
-        "leaf_hash": digest,
+        **search_cells(item.obj),
+        "entry": item.data.decode("utf-8"),
+        "leaf_hash": item.digest,
     }
 
 
@@ -214,7 +274,7 @@ class SqlAccessLog:
         _bulk_insert(
             session,
             _ENTRIES,
-            [_row(size + i, item.entry, item.data, item.digest) for i, item in enumerate(queued)],
+            [_row(size + i, item) for i, item in enumerate(queued)],
         )
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(size=frontier.size))
         if self._writers:

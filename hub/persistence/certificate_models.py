@@ -1,4 +1,4 @@
-"""Tables of sealed certificates and of the shared rate-limit counters.
+"""Tables of sealed certificates.
 
 Kept apart from ``models.py`` so that the certificate feature owns its
 tables; ``schema.py`` gathers them with the others for Alembic (and the
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import DateTime, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.persistence.base import Base
 
-__all__ = ["CertificateRow", "CertificateSubject", "RateLimitRow"]
+__all__ = ["CertificateRow", "CertificateSubject"]
 
 
 class CertificateRow(Base):
@@ -54,15 +54,3 @@ class CertificateSubject(Base):
 
     subject: Mapped[str] = mapped_column(String(64), primary_key=True)
     code: Mapped[str] = mapped_column(String(19), primary_key=True)
-
-
-class RateLimitRow(Base):
-    """Requests counted for one key in one fixed window, shared by all nodes."""
-
-    __tablename__ = "rate_limits"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(Integer)
-
-    __table_args__ = (Index("ix_rate_limits_window_start", "window_start"),)

@@ -18,8 +18,8 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.errors import ConfigError
-from hub.persistence.certificate_models import RateLimitRow
 from hub.persistence.db import Database
+from hub.persistence.ratelimit_models import RateLimitRow
 
 __all__ = ["SqlRateLimiter"]
 

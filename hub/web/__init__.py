@@ -4,6 +4,8 @@ Most citizens and verifiers never call an API. These pages give them the
 hub's services in a browser, in Greek first, with every core action
 working without JavaScript:
 
+* ``/``: the front door, leading to the pages below, the service catalogue
+  and the API documentation;
 * ``/verify``: anyone checks a certificate by uploading it or typing its code;
 * ``/me``: the signed-in citizen's certificates, consents, consent requests,
   access history and the checks of their certificates;

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import HubError, MethodNotAllowed, NotFound, PayloadTooLarge
-from hub.web import audit, citizen, notifications, signin, verify
+from hub.web import audit, citizen, home, notifications, signin, verify
 from hub.web._frame import Frame, SignInNeeded
 
 if TYPE_CHECKING:
@@ -38,12 +38,29 @@ STATIC: Final = Path(__file__).parent / "static"
 
 
 def _prefix(path: str) -> str | None:
+    if path == "/":
+        # The front door (hub/web/home.py); only the root itself, not what is under it.
+        return "/"
     return next((p for p in PAGE_PREFIXES if path == p or path.startswith(p + "/")), None)
 
 
 def is_page_path(path: str) -> bool:
-    """Whether ``path`` is one of the pages' (``/me`` and ``/me/...``, not ``/mexico``)."""
+    """Whether ``path`` is one of the pages' (``/``, ``/me`` and ``/me/...``, not ``/mexico``)."""
     return _prefix(path) is not None
+
+
+def _wants_html(scope: Scope) -> bool:
+    """Whether the client is a browser navigating (it asks for HTML by name)."""
+    for key, value in scope.get("headers", []):
+        if key == b"accept":
+            return b"text/html" in value
+    return False
+
+
+def _matched_operation(scope: Scope) -> bool:
+    """Whether connexion routed the request to an operation of the API."""
+    routing = scope.get("extensions", {}).get("connexion_routing", {})
+    return bool(routing.get("operation_id"))
 
 
 def create_pages(services: Services) -> ASGIApp:
@@ -77,6 +94,7 @@ def create_pages(services: Services) -> ASGIApp:
         return RedirectResponse("/me", status_code=308)
 
     routes: list[Route | Mount] = [
+        *home.routes(frame),
         *verify.routes(frame),
         *signin.routes(frame),
         *citizen.routes(frame),
@@ -148,11 +166,14 @@ class PageRouter:
 
 
 class PageErrors:
-    """Turns a problem document the outer middleware sends for a page into a page.
+    """Turns a problem document sent to a person into a page.
 
     The hub's middleware refuses an oversized body (413) before any app
     runs, answering ``application/problem+json``; a person uploading a
-    large PDF should read a page instead. Only page paths are touched.
+    large PDF should read a page instead. Page paths are always answered
+    with pages; on any other path, a browser that asks for HTML and reaches
+    no operation of the API gets a 404 page, while API clients keep their
+    problem documents.
     """
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
@@ -160,18 +181,26 @@ class PageErrors:
         self.frame = Frame(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_page_path(str(scope.get("path", ""))):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        page_path = is_page_path(str(scope.get("path", "")))
+        if not page_path and not _wants_html(scope):
             await self.app(scope, receive, send)
             return
         held: Message | None = None
         replaced = False
+
+        def for_a_person(status: int) -> bool:
+            return page_path or (status == 404 and not _matched_operation(scope))
 
         async def relay(message: Message) -> None:
             nonlocal held, replaced
             if message["type"] == "http.response.start":
                 headers = dict(message.get("headers", []))
                 kind = headers.get(b"content-type", b"")
-                if kind.startswith(b"application/problem+json"):
+                problem = kind.startswith(b"application/problem+json")
+                if problem and for_a_person(int(message["status"])):
                     held = message
                     return
                 await send(message)
@@ -191,6 +220,12 @@ class PageErrors:
 
         request = Request(scope, nothing)
         page = self.frame.begin(request)
-        error = PayloadTooLarge("") if status == 413 else HubError()
+        error: HubError
+        if status == 413:
+            error = PayloadTooLarge("")
+        elif status == 404:
+            error = NotFound("No such page.")
+        else:
+            error = HubError()
         response = self.frame.error(page, error, status=status)
         await response(scope, nothing, send)

@@ -131,6 +131,36 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Μην βασιστείτε σε αυτό το έγγραφο: η σφραγίδα του δεν επαληθεύεται.",
         "Do not rely on this document: its seal does not verify.",
     ),
+    "verdict_modified_text": (
+        "Μην βασιστείτε σε αυτό το έγγραφο: η σφραγίδα του είναι γνήσια, αλλά το αρχείο "
+        "άλλαξε μετά τη σφράγιση.",
+        "Do not rely on this document: its seal is genuine, but the file was changed "
+        "after it was sealed.",
+    ),
+    "modified_after": ("Άλλαξε μετά τη σφράγιση", "Changed after sealing"),
+    # What a revision appended after the seal changed (PdfReport.modifications).
+    "mod:document information changed": (
+        "τα στοιχεία του εγγράφου (τίτλος, θέμα, λέξεις-κλειδιά)",
+        "document information changed",
+    ),
+    "mod:XMP metadata changed": ("τα μεταδεδομένα XMP", "XMP metadata changed"),
+    "mod:pages added or removed": ("προστέθηκαν ή αφαιρέθηκαν σελίδες", "pages added or removed"),
+    "mod:page content changed": ("το περιεχόμενο σελίδας", "page content changed"),
+    "mod:annotation added": ("προστέθηκε σχόλιο ή σήμανση", "annotation added"),
+    "mod:annotation removed": ("αφαιρέθηκε σχόλιο ή σήμανση", "annotation removed"),
+    "mod:form field added": ("προστέθηκε πεδίο φόρμας", "form field added"),
+    "mod:form field filled in": ("συμπληρώθηκε πεδίο φόρμας", "form field filled in"),
+    "mod:form field removed": ("αφαιρέθηκε πεδίο φόρμας", "form field removed"),
+    "mod:signature field added": ("προστέθηκε πεδίο υπογραφής", "signature field added"),
+    "mod:second signature": ("προστέθηκε δεύτερη υπογραφή", "second signature"),
+    "mod:the document's content changed": (
+        "το περιεχόμενο του εγγράφου",
+        "the document's content changed",
+    ),
+    "mod:the document's structure changed": (
+        "η δομή του εγγράφου",
+        "the document's structure changed",
+    ),
     "verdict_revoked": ("Ανακλήθηκε", "Revoked"),
     "verdict_revoked_text": (
         "Το πιστοποιητικό ανακλήθηκε και δεν ισχύει πλέον.",
@@ -153,6 +183,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "sealed_by": ("Σφραγίστηκε από", "Sealed by"),
     "sealed_at": ("Σφραγίστηκε στις", "Sealed on"),
+    "seal_level": ("Επίπεδο σφραγίδας (PAdES)", "Seal level (PAdES)"),
     "sealed_key": ("Κλειδί σφράγισης", "Sealing key"),
     "issued_at": ("Εκδόθηκε στις", "Issued on"),
     "code": ("Κωδικός", "Code"),
@@ -536,6 +567,42 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Κάθε σημείο ελέγχου δεσμεύει το αρχείο μέχρι εκείνο το μέγεθος.",
         "Each checkpoint commits the log up to that size.",
     ),
+    # The front door (/).
+    "home_title": ("Κόμβος Διαλειτουργικότητας", "Interoperability Hub"),
+    "home_lead": (
+        "Οι υπηρεσίες παίρνουν τα στοιχεία σας απευθείας από τα μητρώα, μία φορά, με νομική "
+        "βάση ή με τη συγκατάθεσή σας, ώστε να μη χρειάζεται να τα προσκομίζετε εσείς.",
+        "Public services obtain your data straight from the registries, once, on a legal "
+        "basis or with your consent, so that you need not bring it yourself.",
+    ),
+    "home_verify": (
+        "Ελέγξτε αν ένα πιστοποιητικό είναι γνήσιο, χωρίς σύνδεση.",
+        "Check that a certificate is genuine, without signing in.",
+    ),
+    "home_me": (
+        "Δείτε ποιος είδε τα στοιχεία σας, δώστε ή ανακαλέστε συγκατάθεση, κατεβάστε "
+        "πιστοποιητικά.",
+        "See who accessed your data, give or revoke consent, download certificates.",
+    ),
+    "home_audit": (
+        "Για ελεγκτές: αναζήτηση στο αρχείο πρόσβασης και απόδειξη ότι δεν αλλοιώθηκε.",
+        "For auditors: search the access log and prove it was not altered.",
+    ),
+    "home_catalogue": ("Κατάλογος υπηρεσιών", "Service catalogue"),
+    "home_catalogue_lead": (
+        "Τα στοιχεία που μπορούν να ανταλλάσσονται μέσω του κόμβου:",
+        "The evidence that can be exchanged through the hub:",
+    ),
+    "home_developers": ("Για φορείς και προγραμματιστές", "For agencies and developers"),
+    "home_developers_lead": (
+        "Οι φορείς συνδέονται με OAuth 2.0 (client credentials, private_key_jwt) και το "
+        "REST API που περιγράφεται σε OpenAPI 3.1.",
+        "Agencies connect with OAuth 2.0 (client credentials, private_key_jwt) and the "
+        "REST API described in OpenAPI 3.1.",
+    ),
+    "home_api_docs": ("Τεκμηρίωση του API (Swagger UI)", "API documentation (Swagger UI)"),
+    "home_openapi": ("Η περιγραφή OpenAPI", "The OpenAPI description"),
+    "home_oauth": ("Τα μεταδεδομένα OAuth (RFC 8414)", "The OAuth metadata (RFC 8414)"),
 }
 
 

@@ -142,6 +142,7 @@ def routes(frame: Frame) -> list[Route]:
             "indication": None,
             "sub_indication": None,
             "level": None,
+            "modifications": [],
         }
         return frame.render(page, "verify_result.html", {"result": result})
 
@@ -193,6 +194,7 @@ def routes(frame: Frame) -> list[Route]:
             "indication": str(report.indication),
             "sub_indication": str(report.sub_indication) if report.sub_indication else None,
             "level": report.level,
+            "modifications": list(report.modifications),
         }
         return frame.render(page, "verify_result.html", {"result": result})
 

@@ -61,10 +61,16 @@ def hub_environment(settings: Settings, port: int) -> dict[str, str]:
             "HUB_KEYS_DIR": str(settings.keys_dir),
             "HUB_LOG_LEVEL": "WARNING",
             "HUB_REGISTRY_TIMEOUT": str(settings.registry_timeout),
+            "HUB_REGISTRY_MAX_IN_FLIGHT": str(settings.registry_max_in_flight),
+            "HUB_REGISTRY_QUEUE_WAIT": str(settings.registry_queue_wait),
+            "HUB_REGISTRY_BREAKER_FAILURES": str(settings.registry_breaker_failures),
+            "HUB_REGISTRY_BREAKER_PAUSE": str(settings.registry_breaker_pause),
             "HUB_SANDBOX_POPULATION": str(settings.sandbox_population),
             "HUB_SANDBOX_SEED": str(settings.sandbox_seed),
         }
     )
+    if settings.registry_ca_file is not None:
+        env["HUB_REGISTRY_CA_FILE"] = str(settings.registry_ca_file)
     for registry, url in settings.registry_urls.items():
         env[f"HUB_REGISTRY_URL_{registry.upper().replace('-', '_')}"] = url
     return env
@@ -202,8 +208,13 @@ def hub_process_on(
     size: int,
     seed: int,
     registry_timeout: float,
+    **overrides: Any,
 ) -> Iterator[HubProcess]:
-    """A started hub process on its own migrated SQLite file under ``work``."""
+    """A started hub process on its own migrated SQLite file under ``work``.
+
+    ``overrides`` are further :class:`Settings` fields (a registry CA file,
+    a shorter circuit pause), passed to the process as ``HUB_*`` variables.
+    """
     from hub.persistence import migrate  # noqa: PLC0415
     from hub.persistence.db import Database  # noqa: PLC0415
 
@@ -214,6 +225,7 @@ def hub_process_on(
         registry_timeout=registry_timeout,
         sandbox_population=size,
         sandbox_seed=seed,
+        **overrides,
     )
     db = Database(settings.database_url)
     migrate.upgrade(db)

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hub.domain.auth import ACCESS_AUDIENCE, AgencyPrincipal, TokenService
 from hub.domain.ports import ReplayCache, TokenKeys
 from hub.domain.sealing import keystore
-from hub.errors import InvalidToken
+from hub.errors import InvalidClient, InvalidToken
 from hub.token_keys import KeyStoreTokenKeys
 
 ISSUER = "https://hub.test"
@@ -66,6 +66,9 @@ class SpyKeys:
 
     def verification_key(self, kid: str) -> Any | None:
         return self.keys.verification_key(kid)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.keys.jwks()
 
 
 class DictReplayCache:
@@ -169,10 +172,12 @@ def forge(header: Mapping[str, Any], payload: Mapping[str, Any], signature: byte
     )
 
 
-def refused(hub: Hub, token: str, message: str) -> InvalidToken:
-    with pytest.raises(InvalidToken, match=message) as caught:
+def refused(hub: Hub, token: str, message: str) -> InvalidClient:
+    with pytest.raises(InvalidClient, match=message) as caught:
         hub.service.exchange(token)
-    assert caught.value.status == 401
+    # RFC 7523 §3.2: a client assertion that does not verify is invalid_client.
+    assert caught.value.status == 400
+    assert caught.value.oauth_error == "invalid_client"
     assert hub.keys.signed == 0, "no access token may be issued"
     return caught.value
 
@@ -289,12 +294,17 @@ def test_the_same_jti_from_two_agencies_is_not_a_replay(hub: Hub) -> None:
     assert hub.service.exchange(assertion(BANK, jti="shared-jti-01")).access_token
 
 
-def test_an_assertion_living_longer_than_300_seconds_is_refused(hub: Hub) -> None:
-    refused(hub, assertion(iat=now(), exp=now() + 301), "at most 300 seconds")
+def test_an_assertion_living_longer_than_an_hour_is_refused(hub: Hub) -> None:
+    refused(hub, assertion(iat=now(), exp=now() + 3601), "at most 3600 seconds")
+
+
+def test_an_assertion_living_an_hour_gets_a_token(hub: Hub) -> None:
+    # Authlib's PrivateKeyJWT signs assertions valid for 3600 s by default.
+    assert hub.service.exchange(assertion(iat=now(), exp=now() + 3600)).access_token
 
 
 def test_a_far_expiry_without_iat_is_refused(hub: Hub) -> None:
-    refused(hub, assertion(iat=None, exp=now() + 3600), "at most 300 seconds")
+    refused(hub, assertion(iat=None, exp=now() + 3700), "at most 3600 seconds")
 
 
 @pytest.mark.parametrize("claim", ["jti", "exp", "aud", "sub"])

@@ -42,6 +42,7 @@ PATH_VALUES = {
     "request_id": "00000000-0000-4000-8000-000000000000",
     "consent_id": "00000000-0000-4000-8000-000000000000",
     "index": "0",
+    "name": "issuing-ca.crl",
 }
 #: The content type each body-taking operation reads.
 CONTENT_TYPES = {
@@ -65,6 +66,9 @@ UNLIMITED = {
     ("GET", "/.well-known/jwks.json"): "static public document",
     ("GET", "/v1/trust/certificates.pem"): "static public document",
     ("GET", "/v1/trust/crl"): "static public document",
+    ("GET", "/.well-known/oauth-authorization-server"): "static public document",
+    ("GET", "/oauth2/jwks.json"): "static public document",
+    ("GET", "/pki/{name}"): "static public document",
 }
 
 
@@ -237,7 +241,13 @@ def test_the_token_endpoint_is_rate_limited(limited_hub: str, keys_dir: Path) ->
 
     for _ in range(LIMIT):
         assert ask().status_code == 200
-    # Even an honest assertion waits once the window is spent.
+    # Even an honest assertion waits once the window is spent; the refusal is
+    # an RFC 6749 error (and a problem), as every answer of the token endpoint.
     response = ask()
-    _assert_limited(response, 60)
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["error"] == "temporarily_unavailable"
+    assert body["type"].endswith("too-many-requests")
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert "access_token" not in response.text

@@ -11,6 +11,7 @@ verify an export offline. The package is pure: storage is the
 * :mod:`.checkpoint` — checkpoints, signed notes, note keys;
 * :mod:`.entry` — the log entry and its canonical bytes;
 * :mod:`.verify` — offline verification of exports, locating tampering;
+* :mod:`.gating` — consents and certificate status reconciled with the log;
 * :mod:`.errors` — the package's leaves of the hub's error tree.
 """
 
@@ -52,6 +53,7 @@ from hub.domain.auditlog.tree import (
 )
 from hub.domain.auditlog.verify import (
     Fault,
+    Finding,
     LogVerificationReport,
     locate_divergence,
     verify_checkpoint_consistency,
@@ -65,6 +67,7 @@ __all__ = [
     "BadSignature",
     "Checkpoint",
     "Fault",
+    "Finding",
     "Frontier",
     "InMemoryNodeStore",
     "LogVerificationReport",

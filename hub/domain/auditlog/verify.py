@@ -14,6 +14,11 @@ rewrote the leaf hashes consistently: the rebuilt root just differs. The
 hub's node store can, because it holds the hash of every complete subtree:
 :func:`locate_divergence` walks down from the first subtree that disagrees
 to the first leaf that does, reading O(log n) stored nodes.
+
+A report carries every :class:`Finding` a check made, each located (an
+index of the log, or a row of a table beside it); the first one also fills
+the report's ``fault``, ``first_bad_index`` and ``message``, so that a
+reader who wants one verdict has it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from hub.errors import ValidationFailed
 __all__ = [
     "Divergence",
     "Fault",
+    "Finding",
     "LogVerificationReport",
     "locate_divergence",
     "verify_checkpoint_consistency",
@@ -65,11 +71,35 @@ class Fault(enum.StrEnum):
     ROOT_MISMATCH = "root-mismatch"
     INCONSISTENT_CHECKPOINT = "inconsistent-checkpoint"
     MALFORMED = "malformed"
+    #: The state that gates access (consents, certificate status) and the
+    #: log disagree: a row the log never recorded, or a logged change the
+    #: row no longer shows.
+    STATE_MISMATCH = "state-mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One fault, located: at ``index`` of the log, or in the row it names."""
+
+    fault: Fault
+    index: int | None
+    message: str
+
+    def describe(self) -> str:
+        """``index 17: column subject differs from its entry``, or the bare message."""
+        return self.message if self.index is None else f"index {self.index}: {self.message}"
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {"fault": self.fault.value, "index": self.index, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)
 class LogVerificationReport:
-    """The outcome of a verification, fit for a CLI line or a JSON answer."""
+    """The outcome of a verification, fit for a CLI line or a JSON answer.
+
+    ``findings`` lists every fault found, in the order found (a check that
+    stops at its first fault lists one); the other fields describe the first.
+    """
 
     ok: bool
     entries: int
@@ -78,6 +108,12 @@ class LogVerificationReport:
     first_bad_index: int | None
     fault: Fault | None
     message: str
+    findings: tuple[Finding, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.ok and not self.findings and self.fault is not None:
+            first = Finding(self.fault, self.first_bad_index, self.message)
+            object.__setattr__(self, "findings", (first,))
 
     def to_json_obj(self) -> dict[str, Any]:
         return {
@@ -88,6 +124,7 @@ class LogVerificationReport:
             "first_bad_index": self.first_bad_index,
             "fault": None if self.fault is None else self.fault.value,
             "message": self.message,
+            "findings": [finding.to_json_obj() for finding in self.findings],
         }
 
 

@@ -294,8 +294,14 @@ class FileKeyStore:
         self.trust()
         return {p: c.public_bytes(serialization.Encoding.DER) for p, c in self._crls.items()}
 
+    def ca_certificate(self, purpose: KeyPurpose) -> bytes:
+        """The current root or issuing CA certificate, DER (what AIA caIssuers names)."""
+        if purpose not in (KeyPurpose.ROOT_CA, KeyPurpose.ISSUING_CA):
+            raise KeyStoreError(f"{purpose} is not a certificate authority")
+        return self._ca(purpose).public_bytes(serialization.Encoding.DER)
+
     def jwks(self) -> dict[str, Any]:
-        """Public seal keys (current first, then retired) with ``x5c``, and the token key."""
+        """Public seal keys (current first, then retired), each with ``x5c``; no token key."""
         keys: list[dict[str, Any]] = []
         seals = [r for r in self._records if r.purpose is KeyPurpose.SEAL]
         seals.sort(key=lambda r: (r.status is not KeyStatus.CURRENT, -r.not_before.timestamp()))
@@ -318,11 +324,8 @@ class FileKeyStore:
                     "x5t#S256": record.kid,
                 }
             )
-        for record in self._records:
-            if record.purpose is KeyPurpose.TOKEN and record.status is not KeyStatus.REVOKED:
-                key = self.public_key(record.kid)
-                assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101
-                keys.append({**ec_public_jwk(key), "kid": record.kid, "use": "sig", "alg": "ES256"})
+        # The token keys are published apart (hub/token_keys.py): a verifier that
+        # trusts this set must never take an access token for a sealed document.
         return {"keys": keys}
 
     def pem_chain(self) -> str:
@@ -415,7 +418,13 @@ def init(
     log_key = ed25519.Ed25519PrivateKey.generate()
     root = pki.make_root_ca(root_key, org, now=moment)
     issuing = pki.make_issuing_ca(
-        issuing_key, root, root_key, org, crl_url=_crl_url(base, KeyPurpose.ROOT_CA), now=moment
+        issuing_key,
+        root,
+        root_key,
+        org,
+        crl_url=_crl_url(base, KeyPurpose.ROOT_CA),
+        ca_issuers_url=_ca_url(base, KeyPurpose.ROOT_CA),
+        now=moment,
     )
     seal = pki.make_seal_certificate(
         seal_key,
@@ -423,11 +432,18 @@ def init(
         issuing_key,
         org,
         crl_url=_crl_url(base, KeyPurpose.ISSUING_CA),
+        ca_issuers_url=_ca_url(base, KeyPurpose.ISSUING_CA),
         now=moment,
         validity=seal_validity,
     )
     tsa = pki.make_tsa_certificate(
-        tsa_key, root, root_key, org, crl_url=_crl_url(base, KeyPurpose.ROOT_CA), now=moment
+        tsa_key,
+        root,
+        root_key,
+        org,
+        crl_url=_crl_url(base, KeyPurpose.ROOT_CA),
+        ca_issuers_url=_ca_url(base, KeyPurpose.ROOT_CA),
+        now=moment,
     )
     records: list[KeyRecord] = []
 
@@ -558,6 +574,7 @@ def rotate_seal_key(
         issuing_key,
         org,
         crl_url=_crl_url(manifest.get("public_url"), KeyPurpose.ISSUING_CA),
+        ca_issuers_url=_ca_url(manifest.get("public_url"), KeyPurpose.ISSUING_CA),
         now=now,
         validity=validity,
     )
@@ -640,7 +657,13 @@ def _secret(passphrase: str | bytes | None) -> bytes | None:
 
 
 def _crl_url(base: str | None, purpose: KeyPurpose) -> str | None:
+    """The CRL distribution point a certificate names; the hub serves it (DER)."""
     return f"{base}/pki/{purpose}.crl" if base else None
+
+
+def _ca_url(base: str | None, purpose: KeyPurpose) -> str | None:
+    """The AIA caIssuers address of a CA's certificate; the hub serves it (DER)."""
+    return f"{base}/pki/{purpose}.crt" if base else None
 
 
 def _pem_key(key: _PrivateKey, secret: bytes | None) -> bytes:

@@ -1,10 +1,12 @@
 """PAdES seals on certificate PDFs, and their verification, through pyhanko.
 
 Sealing follows the PAdES baseline profiles of ETSI EN 319 142-1: B-B with the
-seal key, B-T when a timestamper is configured, B-LT when the CRLs are also
-embedded (in the document security store) so the seal can be checked without
-the network. The seal key is used through the ``KeyStore`` port, so an HSM
-can take its place; pyhanko only sees a ``Signer`` that delegates.
+seal key, B-T with a signature timestamp, B-LT (the default with a
+timestamper) when the chain and CRLs are also embedded in the document
+security store so the seal can be checked without the network after the key
+is gone, B-LTA with a document timestamp over all that. The seal key is used
+through the ``KeyStore`` port, so an HSM can take its place; pyhanko only
+sees a ``Signer`` that delegates.
 
 A development TSA (``KeyStoreTimeStamper``) signs RFC 3161 tokens in-process
 with the key store's TSA key, so B-T and B-LT work on a machine with no
@@ -14,7 +16,11 @@ the domain does not import an HTTP client.
 
 Verification turns whatever pyhanko concludes — or raises, on truncated or
 hostile input — into a ``PdfReport`` in ETSI EN 319 102-1 vocabulary. It never
-raises.
+raises. A verdict rests only on what the seal covers: the code is read from
+the signed revision, and only from a seal that chains to the hub's root;
+after the seal nothing but a DSS or document timestamps may follow, and any
+other update (document information, an annotation, a form field, a second
+signature…) makes the document invalid, named in ``modifications``.
 
 Both sides are built to be reused: a ``PdfSealer`` keeps one signer per seal
 key, whose certificates are parsed and whose signed attributes are encoded
@@ -32,9 +38,10 @@ import enum
 import functools
 import hashlib
 import io
+import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,15 +51,31 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    CatalogModificationRule,
+    DSSCompareRule,
+    FormUpdatingRule,
+    MetadataUpdateRule,
+    ModificationLevel,
+    ObjectStreamRule,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+    XrefStreamRule,
+)
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.validation import EmbeddedPdfSignature, async_validate_pdf_signature
+from pyhanko.sign.validation import (
+    EmbeddedPdfSignature,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -76,6 +99,20 @@ __all__ = [
     "verify_pdf",
 ]
 
+
+class _OfflineByDesign(logging.Filter):
+    """Drops pyHanko's warning that B-LT material is embedded without fetching.
+
+    The hub embeds its own CRLs, which it holds, and never fetches when
+    sealing; the warning would be logged for every certificate issued.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Validation/revocation info will be embedded")
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
+
 #: The name of the signature field the hub's seal occupies.
 SEAL_FIELD = "OnceHubSeal"
 
@@ -84,9 +121,20 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
 class PadesLevel(enum.StrEnum):
+    """The PAdES baseline levels (ETSI EN 319 142-1 §6) the hub seals and reports."""
+
     B_B = "B-B"
     B_T = "B-T"
     B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    @property
+    def timestamped(self) -> bool:
+        return self is not PadesLevel.B_B
+
+    @property
+    def long_term(self) -> bool:
+        return self in (PadesLevel.B_LT, PadesLevel.B_LTA)
 
 
 def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -273,12 +321,12 @@ class PdfSealer:
         level: PadesLevel | None = None,
         timestamper: TimeStamper | None = None,
     ) -> None:
-        chosen = level or (PadesLevel.B_T if timestamper is not None else PadesLevel.B_B)
-        if chosen is not PadesLevel.B_B and timestamper is None:
+        chosen = level or (PadesLevel.B_LT if timestamper is not None else PadesLevel.B_B)
+        if chosen.timestamped and timestamper is None:
             raise TimestampUnavailable(f"PAdES {chosen} needs a timestamp authority")
         self.level = chosen
         self._keystore = keystore
-        self._timestamper = timestamper if chosen is not PadesLevel.B_B else None
+        self._timestamper = timestamper if chosen.timestamped else None
         self._signer: KeyStoreSigner | None = None
 
     def _current_signer(self) -> KeyStoreSigner:
@@ -301,7 +349,11 @@ class PdfSealer:
             subfilter=fields.SigSeedSubFilter.PADES,
             reason=reason,
             location=location,
-            embed_validation_info=self.level is PadesLevel.B_LT,
+            # B-LT: the chain and the CRLs go into the document security
+            # store, in an update after the signature; B-LTA then adds a
+            # document timestamp over everything.
+            embed_validation_info=self.level.long_term,
+            use_pades_lta=self.level is PadesLevel.B_LTA,
             # Without a timestamp the container's size is known exactly from
             # pyhanko's dry run (the signature placeholder is the longest
             # possible); a TSA's token can vary, so it keeps pyhanko's margin.
@@ -309,7 +361,7 @@ class PdfSealer:
             tight_size_estimates=self._timestamper is None,
             validation_context=(
                 _validation_context(_material(self._keystore.trust()))
-                if self.level is PadesLevel.B_LT
+                if self.level.long_term
                 else None
             ),
         )
@@ -391,6 +443,9 @@ class PdfReport:
     level: PadesLevel | None = None
     code: str | None = None
     signatures: int = 0
+    #: What revisions after the seal changed (empty when nothing but DSS or
+    #: document timestamps followed it).
+    modifications: tuple[str, ...] = field(default_factory=tuple)
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -409,6 +464,7 @@ class PdfReport:
             "level": str(self.level) if self.level else None,
             "code": self.code,
             "signatures": self.signatures,
+            "modifications": list(self.modifications),
             "reasons": list(self.reasons),
         }
 
@@ -456,6 +512,37 @@ _EXPIRY = {
 }
 
 
+#: What may follow the seal and leave it "valid": PAdES long-term additions
+#: only (a document security store, document timestamps). pyHanko's default
+#: policy also accepts any rewrite of the document information dictionary at
+#: that level; a verdict must not rest on what anyone can append, so this
+#: policy leaves that rule out and such an update counts as a change. The XMP
+#: metadata stream stays allowed because writers (pyHanko among them) restamp
+#: its dates when they add a DSS or a document timestamp; what it says beyond
+#: that bookkeeping is compared by ``_changes_after``.
+_LONG_TERM_ONLY = StandardDiffPolicy(
+    global_rules=[
+        CatalogModificationRule(),  # type: ignore[no-untyped-call]
+        XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        MetadataUpdateRule().as_qualified(ModificationLevel.LTA_UPDATES),  # type: ignore[no-untyped-call]
+    ],
+    form_rule=FormUpdatingRule(
+        field_rules=[
+            SigFieldCreationRule(),  # type: ignore[no-untyped-call]
+            SigFieldModificationRule(),
+        ]
+    ),
+)
+
+#: The start of the reason given for any change after the seal.
+MODIFIED_AFTER_SEALING = "modified after sealing"
+
+#: A change pyHanko refuses that the comparison of revisions cannot name.
+_UNNAMED_CHANGE = "the document's content changed"
+
+
 class PdfVerifier:
     """Verifies sealed PDFs against one ``Trust``; reuse it across documents."""
 
@@ -486,34 +573,58 @@ class PdfVerifier:
         sigs: Sequence[EmbeddedPdfSignature] = reader.embedded_regular_signatures
         if not sigs:
             return _failed(SubIndication.FORMAT_FAILURE, "the PDF carries no seal")
-        reports = [self._one(reader, sig) for sig in sigs]
+        archived, broken = self._document_timestamps(reader)
+        reports = [self._one(reader, sig, archived) for sig in sigs]
+        if broken is not None:
+            reports.append(broken)
         worst = max(reports, key=_severity)
-        return _with(worst, signatures=len(sigs))
+        # The code is the one the hub's own seal covers, whichever report is
+        # the worst (a second signature is worse than the seal it follows).
+        code = next((r.code for r in reports if r.code), None)
+        modifications = next((r.modifications for r in reports if r.modifications), ())
+        return _with(worst, signatures=len(sigs), code=code, modifications=modifications)
 
-    def _one(self, reader: PdfFileReader, sig: EmbeddedPdfSignature) -> PdfReport:
+    def _one(self, reader: PdfFileReader, sig: EmbeddedPdfSignature, archived: bool) -> PdfReport:
         # One event loop per seal, for both passes; starting one costs more
         # than some of the checks it runs.
         status = asyncio.run(self._validate(sig))
         timestamp = status.timestamp_validity
         ts_time = timestamp.timestamp if timestamp is not None else None
         cert = x509.load_der_x509_certificate(status.signing_cert.dump())
-        facts: dict[str, Any] = {
-            "kid": certificate_kid(cert),
-            "signer": cert.subject.rfc4514_string(),
-            "signing_time": ts_time or status.signer_reported_dt,
-            "timestamp_time": ts_time,
-            "level": _level(reader, status),
-            "code": _code(reader, sig),
-        }
-        sub, reasons = _judge(status)
+        kid = certificate_kid(cert)
+        changes = functools.cache(lambda: _changes_after(reader, sig, status))
+        sub, reasons = _judge(status, changes)
+        modified = bool(reasons) and reasons[0].startswith(MODIFIED_AFTER_SEALING)
+        # What the verdict names (the code, hence type and holder) is read
+        # from the revision the seal covers, and only from a seal the hub's
+        # own key made: anyone can append a revision, or seal with a key of
+        # their own, and name any code they like.
+        ours = (
+            status.intact
+            and status.valid
+            and (self.trust.certificate_for(kid) is not None or _chains_to_root(status))
+        )
         state, indication = status_for(sub)
-        return PdfReport(state, indication, sub, reasons=reasons, **facts)
+        return PdfReport(
+            state,
+            indication,
+            sub,
+            kid=kid,
+            signer=cert.subject.rfc4514_string(),
+            signing_time=ts_time or status.signer_reported_dt,
+            timestamp_time=ts_time,
+            level=_level(reader, status, archived),
+            code=_code(reader, sig) if ours else None,
+            modifications=(changes() or (_UNNAMED_CHANGE,)) if modified else (),
+            reasons=reasons,
+        )
 
     async def _validate(self, sig: EmbeddedPdfSignature) -> PdfSignatureStatus:
         status = await async_validate_pdf_signature(
             sig,
             signer_validation_context=self._context(),
             ts_validation_context=self._context(),
+            diff_policy=_LONG_TERM_ONLY,
         )
         timestamp = status.timestamp_validity
         if (
@@ -528,12 +639,42 @@ class PdfVerifier:
                 sig,
                 signer_validation_context=self._context(timestamp.timestamp),
                 ts_validation_context=self._context(),
+                diff_policy=_LONG_TERM_ONLY,
             )
         return status
 
+    def _document_timestamps(self, reader: PdfFileReader) -> tuple[bool, PdfReport | None]:
+        """Whether a trusted document timestamp archives the seal, and any broken one.
+
+        A document timestamp from a TSA the hub does not know is tolerated (it
+        changes nothing the seal covers) but does not make the document B-LTA.
+        """
+        archived = False
+        for stamp in reader.embedded_timestamp_signatures:
+            status = asyncio.run(
+                async_validate_pdf_timestamp(
+                    stamp, validation_context=self._context(), diff_policy=_LONG_TERM_ONLY
+                )
+            )
+            if not status.intact or not status.valid:
+                return archived, _failed(
+                    SubIndication.HASH_FAILURE, "a document timestamp does not verify"
+                )
+            archived = archived or status.trusted
+        return archived, None
+
+
+def _chains_to_root(status: PdfSignatureStatus) -> bool:
+    """Whether pyHanko built the signer's path to a trusted root (sound or not now)."""
+    return (
+        status.trusted
+        or status.revocation_details is not None
+        or status.trust_problem_indic in _EXPIRY
+    )
+
 
 def _judge(  # noqa: PLR0911  # one return per check, in ETSI order, reads best
-    status: PdfSignatureStatus,
+    status: PdfSignatureStatus, changes: Callable[[], tuple[str, ...]]
 ) -> tuple[SubIndication | None, tuple[str, ...]]:
     if not status.intact:
         return SubIndication.HASH_FAILURE, ("the document was altered after sealing",)
@@ -543,8 +684,12 @@ def _judge(  # noqa: PLR0911  # one return per check, in ETSI order, reads best
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         return SubIndication.FORMAT_FAILURE, ("the seal does not cover the whole document",)
     level = status.modification_level
-    if level is None or level > ModificationLevel.LTA_UPDATES:
-        return SubIndication.FORMAT_FAILURE, ("the document was changed after sealing",)
+    # pyHanko's analysis decides; the hub's own comparison of the signed and
+    # the latest revision names what changed (and is a second opinion).
+    changed = changes() if coverage is not SignatureCoverageLevel.ENTIRE_FILE else ()
+    if level is None or level > ModificationLevel.LTA_UPDATES or changed:
+        named = changed or (_UNNAMED_CHANGE,)
+        return SubIndication.FORMAT_FAILURE, (f"{MODIFIED_AFTER_SEALING}: {', '.join(named)}",)
     if status.revocation_details is not None:
         details = status.revocation_details
         when = details.revocation_date.isoformat()
@@ -574,28 +719,185 @@ def _explain(sub: SubIndication) -> str:
     }.get(sub, f"the seal could not be validated ({sub})")
 
 
-def _level(reader: PdfFileReader, status: PdfSignatureStatus) -> PadesLevel:
+def _level(reader: PdfFileReader, status: PdfSignatureStatus, archived: bool) -> PadesLevel:
     if status.timestamp_validity is None:
         return PadesLevel.B_B
     try:
         has_dss = "/DSS" in reader.root
     except Exception:  # a broken catalogue only lowers the claimed level
         has_dss = False
-    return PadesLevel.B_LT if has_dss else PadesLevel.B_T
+    if not has_dss:
+        return PadesLevel.B_T
+    return PadesLevel.B_LTA if archived else PadesLevel.B_LT
 
 
 def _code(reader: PdfFileReader, sig: EmbeddedPdfSignature) -> str | None:
-    # Read /Info as of the signed revision: a later update could rewrite it.
+    # /Info as of the signed revision, resolved in that revision: a later
+    # update can point the trailer at a new dictionary or override the old one.
     try:
-        trailer = reader.get_historical_resolver(sig.signed_revision).trailer_view
-        info = trailer["/Info"].get_object()
-        keywords = str(info.get("/Keywords", ""))
+        signed = reader.get_historical_resolver(sig.signed_revision)
+        keywords = str(_info(signed).get("/Keywords", ""))
     except Exception:  # the code is informative; its absence is reported as None
         return None
     for word in keywords.split():
         if word.startswith(CODE_KEYWORD):
             return word[len(CODE_KEYWORD) :] or None
     return None
+
+
+# -- what changed after the seal ---------------------------------------------------
+
+
+def _changes_after(
+    reader: PdfFileReader, sig: EmbeddedPdfSignature, status: PdfSignatureStatus
+) -> tuple[str, ...]:
+    """Name what the revisions after the seal changed, long-term additions aside.
+
+    It compares the signed revision with the latest one, as a reader of the
+    file would see them; pyHanko's revision-by-revision analysis is what
+    decides, this only says what to tell a person.
+    """
+    try:
+        last = reader.xrefs.total_revisions - 1
+        if sig.signed_revision >= last:
+            return ()
+        old = reader.get_historical_resolver(sig.signed_revision)
+        new = reader.get_historical_resolver(last)
+        found: list[str] = []
+        if _info(old) != _info(new):
+            found.append("document information changed")
+        if _metadata(old) != _metadata(new):
+            found.append("XMP metadata changed")
+        old_pages, new_pages = _pages(old), _pages(new)
+        if len(old_pages) != len(new_pages):
+            found.append("pages added or removed")
+        elif [p for p, _ in old_pages] != [p for p, _ in new_pages]:
+            found.append("page content changed")
+        old_annots = {a for _, annots in old_pages for a in annots}
+        new_annots = {a for _, annots in new_pages for a in annots}
+        if new_annots - old_annots:
+            found.append("annotation added")
+        if old_annots - new_annots:
+            found.append("annotation removed")
+        found.extend(_field_changes(_fields(old), _fields(new)))
+    except Exception:  # a structure too odd to compare is itself a change
+        return ("the document's structure changed",)
+    return tuple(dict.fromkeys(found))
+
+
+def _info(resolver: HistoricalResolver) -> dict[str, str]:
+    # Resolved by reference in this revision: the trailer's own lookup
+    # answers with the latest revision's object.
+    if "/Info" not in resolver.trailer_view:
+        return {}
+    info = resolver(resolver.trailer_view.get_value_as_reference("/Info"))
+    if not isinstance(info, generic.DictionaryObject):
+        return {}
+    return {str(key): str(info.raw_get(key)) for key in info}
+
+
+#: XMP properties a writer restamps on every update: when, and with what.
+_XMP_BOOKKEEPING = re.compile(
+    rb"""\s(?:xmp:ModifyDate|xmp:MetadataDate|pdf:Producer|x:xmptk|xmpMM:InstanceID)="[^"]*"|"""
+    rb"<(xmp:ModifyDate|xmp:MetadataDate|pdf:Producer|xmpMM:InstanceID)>[^<]*</\1>"
+)
+
+
+def _metadata(resolver: HistoricalResolver) -> bytes | None:
+    """The XMP metadata without its bookkeeping (dates, producer), if any."""
+    if "/Metadata" not in resolver.root:
+        return None
+    stream = resolver.root["/Metadata"]
+    if not isinstance(stream, generic.StreamObject):
+        return None
+    return _XMP_BOOKKEEPING.sub(b"", stream.data)
+
+
+def _pages(resolver: HistoricalResolver) -> list[tuple[str, frozenset[tuple[str, str]]]]:
+    """Per page: a digest of its content, and its annotations other than form widgets."""
+    pages = []
+    for page in _leaves(resolver.root["/Pages"].get_object()):
+        contents = page.get("/Contents")
+        parts = contents if isinstance(contents, generic.ArrayObject) else [contents]
+        digest = hashlib.sha256()
+        for part in parts:
+            stream = part.get_object() if part is not None else None
+            if isinstance(stream, generic.StreamObject):
+                digest.update(stream.data)
+        annots = set()
+        for annot in page.get("/Annots", generic.ArrayObject()):
+            annot_dict = annot.get_object()
+            subtype = str(annot_dict.get("/Subtype", ""))
+            if subtype != "/Widget":
+                ident = repr(annot.reference) if hasattr(annot, "reference") else repr(annot_dict)
+                annots.add((subtype, ident))
+        pages.append((digest.hexdigest(), frozenset(annots)))
+    return pages
+
+
+def _leaves(tree: generic.DictionaryObject) -> list[generic.DictionaryObject]:
+    """The pages of a page tree in order (bounded: the tree is untrusted input)."""
+    leaves: list[generic.DictionaryObject] = []
+    stack: list[generic.PdfObject] = [tree]
+    while stack and len(leaves) < _MAX_NODES:
+        node = stack.pop().get_object()  # type: ignore[no-untyped-call]
+        if not isinstance(node, generic.DictionaryObject):
+            continue
+        kids = node.get("/Kids")
+        if isinstance(kids, generic.ArrayObject):
+            stack.extend(reversed(kids))
+        else:
+            leaves.append(node)
+    return leaves
+
+
+#: Pages or form fields walked at most when naming changes.
+_MAX_NODES = 10_000
+
+
+def _fields(resolver: HistoricalResolver) -> dict[str, tuple[str, str]]:
+    """Form fields by full name: their type, and what their value is."""
+    form = resolver.root.get("/AcroForm")
+    found: dict[str, tuple[str, str]] = {}
+    if form is None:
+        return found
+    stack = [(field, "") for field in form.get_object().get("/Fields", ())]
+    while stack and len(found) < _MAX_NODES:
+        item, prefix = stack.pop()
+        node = item.get_object()
+        name = prefix + str(node.get("/T", ""))
+        kids = node.get("/Kids")
+        if kids is not None:
+            stack.extend((kid, name + ".") for kid in kids)
+            continue
+        kind = str(node.get("/FT", ""))
+        value = node.get("/V")
+        if kind == "/Sig":
+            described = str(value.get_object().get("/Type", "/Sig")) if value is not None else ""
+        else:
+            described = repr(value)
+        found[name] = (kind, described)
+    return found
+
+
+def _field_changes(old: dict[str, tuple[str, str]], new: dict[str, tuple[str, str]]) -> list[str]:
+    found = []
+    for name, (kind, value) in new.items():
+        before = old.get(name)
+        if kind == "/Sig":
+            if value == "/DocTimeStamp":
+                continue  # a document timestamp is a long-term addition
+            if value and (before is None or before[1] != value):
+                found.append("second signature")
+            elif before is None:
+                found.append("signature field added")
+        elif before is None:
+            found.append("form field added")
+        elif before != (kind, value):
+            found.append("form field filled in")
+    if set(old) - set(new):
+        found.append("form field removed")
+    return found
 
 
 _ORDER = [

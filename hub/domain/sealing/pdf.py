@@ -3,10 +3,17 @@
 A citizen hands the certificate to someone who may read either language and
 may be offline, so the page carries everything needed to check it: the
 evidence in a two-language table, a human-typable verification code, and a QR
-code holding the verification URL plus a compact ES256 token that binds the
-code, type, issue time and the SHA-256 of the canonical certificate record.
+code holding the verification URL plus a compact ES256 token. Every claim of
+the token can be checked by someone holding only the paper and the published
+keys: the issuer's address, the code, the type, the issue time and the
+holder's masked name are all printed on page 1 (docs/verifying.md says how).
 The token names its key by ``kid`` only — certificates never go in the QR —
 and stays well under the ~450 characters a version-16 QR holds.
+
+Page 1 always carries the code and the QR code, whatever follows; every page
+carries the code and "page x of y", so any printed page can be checked and a
+missing page noticed. Times are printed in Greek time with the zone named,
+dates as dd/mm/yyyy.
 
 Greek must render and be extractable, so a Unicode TrueType font (DejaVu Sans,
 subset to Latin and Greek, shipped in ``hub/assets``) is embedded, cut down to
@@ -24,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import qrcode
 import qrcode.constants
@@ -44,9 +52,11 @@ __all__ = [
     "CertificateContent",
     "EvidenceField",
     "RenderedCertificate",
+    "athens_time",
     "certificate_record",
     "is_verification_code",
     "new_verification_code",
+    "qr_claims",
     "qr_payload",
     "qr_token",
     "render_certificate",
@@ -106,6 +116,9 @@ class CertificateContent:
     holder_id: str | None = None
     holder_id_label: str = "ΑΦΜ / Tax ID"
     notes: Mapping[str, str] = field(default_factory=dict)
+    #: The holder's name as a verifier by code sees it (``Ι*** Π***``); the QR
+    #: token carries it so that an offline verifier can match the printed name.
+    holder_masked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +134,7 @@ class RenderedCertificate:
 
 
 def certificate_record(content: CertificateContent) -> dict[str, Any]:
-    """The JSON record whose RFC 8785 SHA-256 the QR token carries."""
+    """The JSON record of what was printed; the hub keeps its RFC 8785 SHA-256."""
     return {
         "code": content.code,
         "type": content.evidence_type,
@@ -132,22 +145,28 @@ def certificate_record(content: CertificateContent) -> dict[str, Any]:
     }
 
 
-def qr_token(
-    content: CertificateContent, keystore: KeyStore, *, now: datetime | None = None
-) -> tuple[str, str]:
-    """The compact signed token for the QR code, and the record digest it binds.
+def qr_claims(content: CertificateContent, public_url: str) -> dict[str, Any]:
+    """The QR token's claims: each one printed on page 1, so checkable offline.
 
-    ``iat`` is when the token is signed (so the key's validity is judged then);
-    the certificate's own issue date is inside the hashed record.
+    ``iss`` is the address printed under the QR code, ``code`` the printed
+    code, ``type`` the catalogue id of the printed title, ``iat`` the printed
+    issue time (whole seconds; printed to the minute in Greek time) and
+    ``holder`` the first letter of each word of the printed (Greek) name.
     """
-    digest = record_digest(certificate_record(content))
-    claims = {
+    claims: dict[str, Any] = {
+        "iss": public_url.rstrip("/"),
         "code": content.code,
         "type": content.evidence_type,
-        "iat": int((now or datetime.now(UTC)).timestamp()),
-        "sha256": digest,
+        "iat": int(_utc(content.issued_at).timestamp()),
     }
-    return sign_compact(claims, keystore, with_x5c=False, typ=None), digest
+    if content.holder_masked:
+        claims["holder"] = content.holder_masked
+    return claims
+
+
+def qr_token(content: CertificateContent, keystore: KeyStore, public_url: str) -> str:
+    """The compact signed token (ES256, ``kid`` only) of :func:`qr_claims`."""
+    return sign_compact(qr_claims(content, public_url), keystore, with_x5c=False, typ=None)
 
 
 def qr_payload(public_url: str, code: str, token: str) -> str:
@@ -168,7 +187,8 @@ def render_certificate(
     """Lay out the certificate; the result is ready for :func:`pades.seal_pdf`."""
     if not is_verification_code(content.code):
         raise SealingError("the verification code is malformed")
-    token, digest = qr_token(content, keystore)
+    token = qr_token(content, keystore, public_url)
+    record = certificate_record(content)
     text = qr_payload(public_url, content.code, token)
     if len(text) > MAX_QR_CHARS:
         raise SealingError(f"QR payload of {len(text)} characters exceeds {MAX_QR_CHARS}")
@@ -176,8 +196,8 @@ def render_certificate(
     pdf = _layout(content, image, f"{public_url.rstrip('/')}/verify/{content.code}")
     return RenderedCertificate(
         pdf=pdf,
-        record=certificate_record(content),
-        record_sha256=digest,
+        record=record,
+        record_sha256=record_digest(record),
         token=token,
         qr_text=text,
         qr_version=version,
@@ -240,7 +260,8 @@ def _layout(content: CertificateContent, qr_image: Image.Image, verify_url: str)
     pdf.set_lang("el")
     pdf.set_creation_date(_utc(content.issued_at))
     pdf.set_margins(18, 16, 18)
-    pdf.set_auto_page_break(auto=True, margin=18)
+    # The bottom margin leaves room for the footer every page carries.
+    pdf.set_auto_page_break(auto=True, margin=_FOOTER_SPACE)
     pdf.add_page()
     width = pdf.epw
 
@@ -263,22 +284,23 @@ def _layout(content: CertificateContent, qr_image: Image.Image, verify_url: str)
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
-    pdf.ln(6)
+    pdf.ln(5)
     pdf.set_font(_FONT, "B", 17)
     pdf.multi_cell(width, 8, content.title_el, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 13)
     pdf.multi_cell(width, 7, content.title_en, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(5)
+    pdf.ln(4)
+
+    # The code and the QR code come before the evidence, so that page 1 can
+    # be checked on its own however long the evidence runs.
+    _verification_block(pdf, content.code, qr_image, verify_url)
+    pdf.ln(2)
 
     pdf.set_text_color(0, 0, 0)
     _pair(pdf, "Κάτοχος / Holder", content.holder_name)
     if content.holder_id:
         _pair(pdf, content.holder_id_label, content.holder_id)
-    _pair(
-        pdf,
-        "Ημερομηνία έκδοσης / Date of issue",
-        _utc(content.issued_at).strftime("%d/%m/%Y %H:%M UTC"),
-    )
+    _pair(pdf, "Ημερομηνία έκδοσης / Date of issue", athens_time(content.issued_at))
     pdf.ln(3)
 
     pdf.set_font(_FONT, "", 9.5)
@@ -299,22 +321,57 @@ def _layout(content: CertificateContent, qr_image: Image.Image, verify_url: str)
     _pair(
         pdf, "Εκδούσα αρχή / Issuing authority", f"{content.authority_el}\n{content.authority_en}"
     )
-    pdf.ln(4)
-
-    _verification_block(pdf, content.code, qr_image, verify_url)
+    _footers(pdf, content.code)
     _fonts.finish(pdf)
     return bytes(pdf.output())
 
 
+#: Space kept free at the bottom of each page for the footer (mm).
+_FOOTER_SPACE = 20
+
+
+def _footers(pdf: FPDF, code: str) -> None:
+    """Write the code and "page x of y" at the foot of every page.
+
+    Written once the page count is known, by returning to each page: no
+    total-pages alias to substitute in the embedded font's encoding.
+    """
+    total = pdf.page
+    pdf.set_auto_page_break(auto=False)
+    for number in range(1, total + 1):
+        pdf.page = number
+        # Each page's content stream has its own graphics state: select the
+        # font and stroke colour again rather than trust what was last set.
+        pdf.current_font_is_set_on_page = False
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_draw_color(*_GREY)
+        y = pdf.h - _FOOTER_SPACE + 6
+        pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
+        pdf.set_xy(pdf.l_margin, y + 1.5)
+        pdf.set_text_color(*_GREY)
+        pdf.set_font(_FONT, "", 8)
+        pdf.cell(
+            pdf.epw / 2,
+            4.5,
+            f"Κωδικός επαλήθευσης / Verification code: {code}",
+            align="L",
+        )
+        pdf.cell(
+            pdf.epw / 2,
+            4.5,
+            f"Σελίδα {number} από {total} / Page {number} of {total}",
+            align="R",
+        )
+    pdf.page = total
+
+
 def _verification_block(pdf: FPDF, code: str, qr_image: Image.Image, verify_url: str) -> None:
     width = pdf.epw
-    # The verification block stays together on one page.
-    if pdf.get_y() > pdf.h - 80:
-        pdf.add_page()
     top = pdf.get_y()
-    qr_size = 42
+    qr_size = 38
     pdf.image(qr_image, x=pdf.l_margin + width - qr_size, y=top, w=qr_size, h=qr_size)
     text_width = width - qr_size - 6
+    pdf.set_text_color(0, 0, 0)
     pdf.set_font(_FONT, "B", 10)
     pdf.multi_cell(
         text_width,
@@ -339,12 +396,27 @@ def _verification_block(pdf: FPDF, code: str, qr_image: Image.Image, verify_url:
         new_y=YPos.NEXT,
     )
     pdf.set_y(max(pdf.get_y(), top + qr_size) + 2)
+    pdf.set_draw_color(*_GREY)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+    pdf.ln(3)
 
 
 def _pair(pdf: FPDF, label: str, value: str) -> None:
     label_width = 72
-    top = pdf.get_y()
+    # Label and value stay on one page: the value is written beside the
+    # label, from the label's top, which a page break in between would lose.
+    pdf.set_font(_FONT, "", 9.5)
+    lines = cast(
+        "list[str]",
+        pdf.multi_cell(pdf.epw - label_width, 5.5, value, dry_run=True, output="LINES"),
+    )
     pdf.set_font(_FONT, "B", 9.5)
+    label_lines = cast(
+        "list[str]", pdf.multi_cell(label_width, 5.5, label, dry_run=True, output="LINES")
+    )
+    if pdf.will_page_break(5.5 * max(len(lines), len(label_lines))):
+        pdf.add_page()
+    top = pdf.get_y()
     pdf.multi_cell(label_width, 5.5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     label_bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + label_width, top)
@@ -355,6 +427,21 @@ def _pair(pdf: FPDF, label: str, value: str) -> None:
 
 def _heading_style() -> FontFace:
     return FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=_NAVY)
+
+
+_ATHENS = ZoneInfo("Europe/Athens")
+
+
+def athens_time(moment: datetime) -> str:
+    """``02/12/2026 09:15 (ώρα Ελλάδας / Greek time, UTC+2)``: the time a Greek reader expects.
+
+    The zone is named with its offset on that date (UTC+2 in winter, UTC+3
+    in summer), so a reader abroad can convert it.
+    """
+    local = _utc(moment).astimezone(_ATHENS)
+    offset = local.utcoffset()
+    hours = int(offset.total_seconds() // 3600) if offset is not None else 0
+    return f"{local:%d/%m/%Y %H:%M} (ώρα Ελλάδας / Greek time, UTC{hours:+d})"
 
 
 def _utc(moment: datetime) -> datetime:

@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from hub.domain.encoding import b64url
 
@@ -127,6 +127,7 @@ def make_issuing_ca(
     org: Organisation,
     *,
     crl_url: str | None = None,
+    ca_issuers_url: str | None = None,
     now: datetime | None = None,
     validity: timedelta = timedelta(days=10 * 365),
 ) -> x509.Certificate:
@@ -143,7 +144,7 @@ def make_issuing_ca(
         .add_extension(_ca_key_usage(), critical=True)
     )
     builder = _identifiers(builder, key.public_key(), root)
-    builder = _crl_point(builder, crl_url)
+    builder = _locations(builder, crl_url, ca_issuers_url)
     return builder.sign(root_key, hashes.SHA256())
 
 
@@ -154,11 +155,19 @@ def make_seal_certificate(
     org: Organisation,
     *,
     crl_url: str | None = None,
+    ca_issuers_url: str | None = None,
     now: datetime | None = None,
     validity: timedelta = timedelta(days=3 * 365),
     not_before: datetime | None = None,
 ) -> x509.Certificate:
-    """A seal certificate: digitalSignature + nonRepudiation, no CA rights."""
+    """An e-seal certificate (ETSI EN 319 412-3): the profile a PDF validator expects.
+
+    Key usage digitalSignature + nonRepudiation (contentCommitment), critical;
+    no extended key usage at all, so the key is good for no TLS client or
+    server role; no CA rights; the CRL distribution point and the issuer's
+    certificate (AIA caIssuers) named by URL, so a validator that fetches can
+    build the path and check revocation from the certificate alone.
+    """
     start = not_before or _start(now)
     stamp = start.strftime("%Y%m%d%H%M%S")
     builder = (
@@ -186,7 +195,7 @@ def make_seal_certificate(
         )
     )
     builder = _identifiers(builder, key.public_key(), issuer)
-    builder = _crl_point(builder, crl_url)
+    builder = _locations(builder, crl_url, ca_issuers_url)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -197,6 +206,7 @@ def make_tsa_certificate(
     org: Organisation,
     *,
     crl_url: str | None = None,
+    ca_issuers_url: str | None = None,
     now: datetime | None = None,
     validity: timedelta = timedelta(days=5 * 365),
 ) -> x509.Certificate:
@@ -228,7 +238,7 @@ def make_tsa_certificate(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     )
     builder = _identifiers(builder, key.public_key(), issuer)
-    builder = _crl_point(builder, crl_url)
+    builder = _locations(builder, crl_url, ca_issuers_url)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -334,13 +344,22 @@ def _identifiers(
     )
 
 
-def _crl_point(builder: x509.CertificateBuilder, url: str | None) -> x509.CertificateBuilder:
-    if url is None:
-        return builder
-    point = x509.DistributionPoint(
-        full_name=[x509.UniformResourceIdentifier(url)],
-        relative_name=None,
-        reasons=None,
-        crl_issuer=None,
-    )
-    return builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+def _locations(
+    builder: x509.CertificateBuilder, crl_url: str | None, ca_issuers_url: str | None
+) -> x509.CertificateBuilder:
+    """Where a validator fetches revocation data (CRL DP) and the issuer (AIA)."""
+    if crl_url is not None:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if ca_issuers_url is not None:
+        access = x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS,
+            x509.UniformResourceIdentifier(ca_issuers_url),
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+    return builder

@@ -188,6 +188,15 @@ def _problem(response: requests.Response, status: int, slug: str) -> dict[str, A
     return problem
 
 
+def _token_error(response: requests.Response, error: str, slug: str) -> dict[str, Any]:
+    """A token endpoint refusal: RFC 6749 §5.2 JSON that is also a problem."""
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    assert (body["error"], body["type"]) == (error, PROBLEM_BASE + slug)
+    return body
+
+
 def test_bad_input_gets_the_right_problem_and_is_logged(
     hub_url: str, keys_dir: Path, settings: Settings, citizens: list[dict[str, Any]]
 ) -> None:
@@ -287,9 +296,9 @@ def test_token_endpoint_refuses_replays_and_wrong_grants(hub_url: str, keys_dir:
         "social-benefit-eligibility",
         "benefit-fraud-investigation",
     ]
-    _problem(token_request(hub_url, assertion), 401, "invalid-token")
+    _token_error(token_request(hub_url, assertion), "invalid_client", "invalid-client")
     wrong_audience = client_assertion("opeka", "https://elsewhere.example/token", kid, key)
-    _problem(token_request(hub_url, wrong_audience), 401, "invalid-token")
+    _token_error(token_request(hub_url, wrong_audience), "invalid_client", "invalid-client")
     wrong_grant = requests.post(
         f"{hub_url}/oauth2/token",
         data={
@@ -299,4 +308,4 @@ def test_token_endpoint_refuses_replays_and_wrong_grants(hub_url: str, keys_dir:
         },
         timeout=10,
     )
-    _problem(wrong_grant, 400, "validation-failed")
+    _token_error(wrong_grant, "unsupported_grant_type", "unsupported-grant-type")

@@ -85,7 +85,7 @@ def test_metrics_count_requests_by_operation(hub_url: str) -> None:
     requests.get(f"{hub_url}/healthz", timeout=5)
     requests.get(f"{hub_url}/missing", timeout=5)
     text = requests.get(f"{hub_url}/metrics", timeout=5).text
-    assert 'hub_http_requests_total{method="GET",route="hub.api.ops.healthz",status="200"}' in text
+    assert 'hub_http_requests_total{method="GET",route="checkLiveness",status="200"}' in text
     assert 'route="unmatched",status="404"' in text
     assert "hub_http_request_duration_seconds_bucket" in text
 

@@ -61,7 +61,13 @@ def test_the_token_endpoint_says_the_keys_are_missing(keyless_hub: tuple[str, ob
         },
         timeout=10,
     )
-    _assert_unavailable(response)
+    # The token endpoint answers in RFC 6749 §5.2 form: plain JSON with an
+    # OAuth error code beside the problem members.
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == "temporarily_unavailable"
+    assert "hub keys init" in body["error_description"]
 
 
 def test_pages_render_and_readiness_names_the_fix(keyless_hub: tuple[str, object]) -> None:

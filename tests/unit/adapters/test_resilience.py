@@ -8,6 +8,7 @@ breaker's state; none of them measures how long anything took.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -156,7 +157,8 @@ def test_resilient_opens_the_circuit_and_stops_calling_the_registry() -> None:
     with pytest.raises(RegistryUnavailable, match="circuit is open") as caught:
         runner.call(attempt)
     assert attempt.calls == 3, "an open circuit must not reach the registry"
-    assert caught.value.extensions.get("retry_after") == 5
+    # Retry-After is what is left of the pause.
+    assert caught.value.extensions.get("retry_after") == 30
     assert outcomes[-1] == ("land", "circuit-open")
 
 
@@ -389,3 +391,67 @@ def test_a_failed_call_gives_its_slot_back() -> None:
     with pytest.raises(RegistryError):
         runner.call(Script(RegistryError("bad")))
     assert runner.call(Script("ok")) == "ok"
+
+
+def _hold_every_slot(runner: Resilient) -> tuple[threading.Event, threading.Thread]:
+    """One call that takes the only slot and keeps it until released."""
+    entered, release = threading.Event(), threading.Event()
+
+    def blocked(_budget: float) -> str:
+        entered.set()
+        release.wait(10)
+        return "late"
+
+    worker = threading.Thread(target=lambda: runner.call(blocked))
+    worker.start()
+    assert entered.wait(10)
+    return release, worker
+
+
+def test_saturation_opens_the_circuit_of_a_registry_that_stopped_answering() -> None:
+    runner = Resilient(
+        "land",
+        Policy(max_concurrency=1, queue_timeout=0.01, timeout=60.0, failure_threshold=3),
+    )
+    release, worker = _hold_every_slot(runner)
+    try:
+        time.sleep(0.05)  # Nothing has answered for longer than the queue wait.
+        for _ in range(3):
+            with pytest.raises(RegistryUnavailable, match="saturated") as caught:
+                runner.call(Script("never"))
+            assert caught.value.extensions["retry_after"] == 60
+        assert runner.breaker.state == "open"
+        # An open circuit refuses before waiting for a slot.
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="circuit is open"):
+            runner.call(Script("never"))
+        assert time.monotonic() - started < 0.01 + 0.5
+    finally:
+        release.set()
+        worker.join(10)
+
+
+def test_saturation_of_a_registry_that_keeps_answering_trips_nothing() -> None:
+    clock = FakeClock()
+    runner = resilient(clock, max_concurrency=1, queue_timeout=0.01, failure_threshold=2)
+    release, worker = _hold_every_slot(runner)
+    try:
+        for _ in range(5):
+            # The fake clock stands still: the last answer is always recent.
+            with pytest.raises(RegistryUnavailable, match="saturated"):
+                runner.call(Script("never"))
+        assert runner.breaker.state == "closed"
+    finally:
+        release.set()
+        worker.join(10)
+
+
+def test_saturation_leaves_a_half_open_probe_to_decide() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=1, reset_after=5.0, clock=clock)
+    breaker.record_failure()
+    clock.now += 5.0
+    assert breaker.allow()  # The probe is out.
+    breaker.record_saturation()
+    breaker.record_success()  # The probe's verdict.
+    assert breaker.state == "closed"

@@ -217,3 +217,19 @@ def test_consistency_with_an_earlier_checkpoint(
     old.write_text(sign_checkpoint_with(Checkpoint(DEFAULT_ORIGIN, 20, b"\6" * 32), signer))
     assert hub_audit(cli_settings, "consistency", "--old", str(old)) == 1
     assert capsys.readouterr().out.startswith("FAILED: inconsistent-checkpoint:")
+
+
+def test_verify_prints_every_finding_with_its_location(
+    cli_settings: Settings, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 12: a search column edited so the access leaves the citizen's view.
+    assert hub_audit(cli_settings, "checkpoint") == 0
+    with db.session() as session:
+        session.execute(sa.text("UPDATE audit_entries SET subject='afm:000000000' WHERE idx=0"))
+        session.execute(sa.text("UPDATE audit_entries SET purpose='x' WHERE idx=17"))
+    capsys.readouterr()
+    assert hub_audit(cli_settings, "verify") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "FAILED: altered at index 0: column subject differs from its entry",
+        "FAILED: altered at index 17: column purpose differs from its entry",
+    ]

@@ -30,6 +30,7 @@ from hub.domain.identity import CitizenRef
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.keystore import FileKeyStore
 from hub.domain.sealing.pades import PdfSealer
+from hub.domain.sealing.pdf import CertificateContent, qr_token
 from hub.errors import BadRequest, Conflict, NotFound, RegistryUnavailable
 
 HOLDER = CitizenPrincipal(afm="090000045", amka="01019012345", name="Ιωάννης Παπαδόπουλος")
@@ -206,8 +207,13 @@ def test_the_issued_qr_token_verifies_with_joserfc(parts: Any, keys: FileKeyStor
     claims = json.loads(
         jws.deserialize_compact(token, keyset.get_by_kid(kid), algorithms=["ES256"]).payload
     )
-    assert claims["code"] == issued.record.code
-    assert claims["sha256"] == issued.record.record_sha256
+    assert claims == {
+        "iss": "http://hub.test",
+        "code": issued.record.code,
+        "type": "birth-certificate",
+        "iat": int(issued.record.issued_at.timestamp()),
+        "holder": issued.record.holder_masked,
+    }
     report = service.verify_document(token.encode(), "application/jose")
     assert report.status.value == "valid"
     assert report.matches_issued is True
@@ -314,3 +320,54 @@ def test_helpers() -> None:
     assert format_value(100.0, {}) == "100"
     assert format_value([{"given_name": "Α"}], {}) == "Όνομα / Given name: Α"
     assert format_value([], {}) == "—"
+
+
+def test_a_token_signed_by_another_key_names_no_certificate(
+    parts: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Anyone can sign a token naming a real code; it must neither borrow that
+    # certificate's record nor log a check in its holder's history.
+    service, _store, log, _ = parts
+    issued = service.issue(HOLDER, "birth-certificate")
+    directory = tmp_path_factory.mktemp("stranger-keys")
+    keystore_files.init(directory, None)
+    stranger = keystore_files.load(directory)
+    content = CertificateContent(
+        code=issued.record.code,
+        evidence_type="birth-certificate",
+        title_el="Πιστοποιητικό",
+        title_en="Certificate",
+        holder_name="Κάποιος",
+        authority_el="Κόμβος",
+        authority_en="Hub",
+        issued_at=dt.datetime.now(dt.UTC),
+    )
+    forged = qr_token(content, stranger, "http://hub.test")
+    before = len(log.entries)
+    report = service.verify_document(forged.encode(), "application/jose")
+    assert report.status.value == "unknown"
+    assert report.code is None
+    assert report.registered is None
+    assert len(log.entries) == before
+
+
+def test_the_qr_claims_are_matched_with_the_record(parts: Any, keys: FileKeyStore) -> None:
+    service, _store, _log, _ = parts
+    issued = service.issue(HOLDER, "birth-certificate")
+    record = issued.record
+    content = CertificateContent(
+        code=record.code,
+        evidence_type="birth-certificate",
+        title_el="Πιστοποιητικό",
+        title_en="Certificate",
+        holder_name="Άλλος Άνθρωπος",
+        holder_masked="Ά*** Ά***",
+        authority_el="Κόμβος",
+        authority_en="Hub",
+        issued_at=record.issued_at,
+    )
+    # Signed by the hub's key, but naming another holder than the record's.
+    other = qr_token(content, keys, "http://hub.test")
+    report = service.verify_document(other.encode(), "application/jose")
+    assert report.registered is True
+    assert report.matches_issued is False

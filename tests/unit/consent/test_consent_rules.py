@@ -28,7 +28,7 @@ from hub.domain.consent import (
     ConsentStore,
     StoredConsentGate,
 )
-from hub.domain.evidence import ConsentGate, ConsentLedger
+from hub.domain.evidence import ConsentGate
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.jws import verify_jws
@@ -168,7 +168,6 @@ def world(database_url: str, keys_dir: Path) -> Iterator[World]:
 def test_the_implementations_fit_their_ports(world: World) -> None:
     assert isinstance(world.store, ConsentStore)
     assert isinstance(world.store, CitizenLogReader)
-    assert isinstance(world.gate, ConsentLedger)
     gate: ConsentGate = world.gate
     assert gate is world.gate
 

@@ -222,8 +222,12 @@ class FakeAccessLog:
 
 
 class ApprovingConsents:
-    def __init__(self) -> None:
+    """Approves every consent; spends one by logging the release (as the store does)."""
+
+    def __init__(self, log: FakeAccessLog) -> None:
         self.asked: list[dict[str, Any]] = []
+        self.used: list[str] = []
+        self.log = log
 
     def authorise(
         self,
@@ -237,6 +241,10 @@ class ApprovingConsents:
         self.asked.append({"agency": agency_id, "purpose": purpose.id, "consent": consent_id})
         return consent_id or "consent-123"
 
+    def record_use(self, consent_id: str, entry: AccessEntry) -> int:
+        self.used.append(consent_id)
+        return self.log.record(entry)
+
 
 class World:
     def __init__(self) -> None:
@@ -246,7 +254,7 @@ class World:
         self.land = FakeRegistry("land", {("PropertiesByOwner", AFM): LAND_ANSWER})
         self.social = FakeRegistry("social-security", {("GetInsuranceStatus", AMKA): INSURANCE})
         self.log = FakeAccessLog()
-        self.consents = ApprovingConsents()
+        self.consents = ApprovingConsents(self.log)
 
     def service(self, *, with_consents: bool = False) -> EvidenceService:
         return EvidenceService(
@@ -409,6 +417,8 @@ def test_a_consent_purpose_with_consent_is_granted_and_names_the_consent(world: 
     assert entry.outcome == "granted"
     assert entry.legal_basis == "consent"
     assert entry.consent_id == "c-9"
+    # The release spent the consent, through the gate, as it was logged.
+    assert world.consents.used == ["c-9"]
 
 
 # -- registry failures ---------------------------------------------------------------------------

@@ -69,7 +69,9 @@ def make_content(code: str | None = None) -> CertificateContent:
         holder_id="123456789",
         authority_el="Ληξιαρχείο Αθηνών",
         authority_en="Athens Civil Registry",
-        issued_at=datetime(2026, 3, 1, 10, 30, tzinfo=UTC),
+        # Now: the QR token's iat is the issue time, and the seal key must
+        # already be valid then.
+        issued_at=datetime.now(UTC).replace(microsecond=0),
         fields=(
             EvidenceField("birth_date", "Ημερομηνία γέννησης", "Date of birth", "12/03/1985"),
             EvidenceField("birth_place", "Τόπος γέννησης", "Place of birth", "Αθήνα / Athens"),

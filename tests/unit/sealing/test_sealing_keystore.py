@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from hub.domain.sealing import keystore
 from hub.domain.sealing.errors import KeyStoreError, KeyStoreExists, KeyStoreLocked
@@ -126,18 +126,16 @@ def test_manifest_lists_every_key_with_derived_kids(store: FileKeyStore, keys_di
     assert store.current(KeyPurpose.LOG).kid.startswith("oncehub.gov.gr/log+")
 
 
-def test_jwks_publishes_seal_and_token_keys_without_secrets(store: FileKeyStore) -> None:
+def test_jwks_publishes_only_seal_keys_without_secrets(store: FileKeyStore) -> None:
     jwks = store.jwks()
     seal_kid = store.current(KeyPurpose.SEAL).kid
-    token_kid = store.current(KeyPurpose.TOKEN).kid
     by_kid = {k["kid"]: k for k in jwks["keys"]}
-    assert set(by_kid) == {seal_kid, token_kid}
+    # The token key is published apart (hub/token_keys.py), never among the seals.
+    assert set(by_kid) == {seal_kid}
     seal = by_kid[seal_kid]
     assert seal["alg"] == "ES256"
     assert seal["crv"] == "P-256"
     assert "d" not in seal
-    assert "d" not in by_kid[token_kid]
-    assert "x5c" not in by_kid[token_kid]
     chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in seal["x5c"]]
     assert [certificate_kid(c) for c in chain] == [
         seal_kid,
@@ -198,3 +196,48 @@ def test_revocation_puts_the_serial_on_the_crl(fresh_dir: Path) -> None:
     assert crl.get_revoked_certificate_by_serial_number(serial) is not None
     assert store.record(old.kid).status is KeyStatus.REVOKED
     assert old.kid not in {k["kid"] for k in store.jwks()["keys"]}
+
+
+def _addresses(cert: x509.Certificate) -> tuple[list[str], list[str]]:
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    return (
+        [str(name.value) for point in points for name in point.full_name or ()],
+        [
+            str(a.access_location.value)
+            for a in access
+            if a.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        ],
+    )
+
+
+def test_every_issued_certificate_names_its_crl_and_its_issuer(fresh_dir: Path) -> None:
+    base = "https://oncehub.example.gr"
+    store = keystore.load(fresh_dir)
+    seal = store.certificate_chain(store.current(KeyPurpose.SEAL).kid)[0]
+    issuing = store.certificate_chain(store.current(KeyPurpose.ISSUING_CA).kid)[0]
+    tsa = store.certificate_chain(store.current(KeyPurpose.TSA).kid)[0]
+    assert _addresses(seal) == ([f"{base}/pki/issuing-ca.crl"], [f"{base}/pki/issuing-ca.crt"])
+    assert _addresses(issuing) == ([f"{base}/pki/root-ca.crl"], [f"{base}/pki/root-ca.crt"])
+    assert _addresses(tsa) == ([f"{base}/pki/root-ca.crl"], [f"{base}/pki/root-ca.crt"])
+    rotated = keystore.rotate_seal_key(fresh_dir)
+    again = keystore.load(fresh_dir).certificate_chain(rotated.kid)[0]
+    assert _addresses(again) == _addresses(seal)
+    assert store.ca_certificate(KeyPurpose.ROOT_CA) == store.trust().roots[0].public_bytes(
+        serialization.Encoding.DER
+    )
+
+
+def test_the_seal_certificate_is_an_e_seal_and_nothing_else(store: FileKeyStore) -> None:
+    seal = store.certificate_chain(store.current(KeyPurpose.SEAL).kid)[0]
+    usage = seal.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical
+    assert usage.value.digital_signature
+    assert usage.value.content_commitment  # nonRepudiation
+    assert not usage.value.key_encipherment
+    assert not usage.value.key_agreement
+    assert not usage.value.key_cert_sign
+    # No extended key usage at all: not a TLS client (nor server) certificate.
+    with pytest.raises(x509.ExtensionNotFound):
+        seal.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert not seal.extensions.get_extension_for_class(x509.BasicConstraints).value.ca

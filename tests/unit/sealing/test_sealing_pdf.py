@@ -76,8 +76,13 @@ def test_qr_carries_url_and_a_compact_signed_token(
     report = verify_jws(token, store.trust())
     assert report.status is Status.VALID
     assert report.payload is not None
-    assert report.payload["sha256"] == record_digest(rendered.record) == rendered.record_sha256
+    assert rendered.record_sha256 == record_digest(rendered.record)
+    # Every claim is printed on the page; none digests what a verifier lacks.
+    assert set(report.payload) == {"iss", "code", "type", "iat"}
+    assert report.payload["iss"] == PUBLIC_URL
     assert report.payload["type"] == "birth"
+    issued = datetime.fromisoformat(rendered.record["issued_at"])
+    assert report.payload["iat"] == int(issued.timestamp())
 
 
 def test_malformed_code_is_refused(

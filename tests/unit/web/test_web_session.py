@@ -120,7 +120,8 @@ def test_page_paths() -> None:
     assert is_page_path("/static/hub.css")
     assert not is_page_path("/mexico")
     assert not is_page_path("/v1/me/consents")
-    assert not is_page_path("/")
+    assert is_page_path("/")  # the front door
+    assert not is_page_path("/v1")
 
 
 def test_times_are_shown_in_athens_with_the_zone_named() -> None:

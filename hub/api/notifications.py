@@ -25,7 +25,7 @@ from connexion import request as _request
 from hub.api._context import citizen_principal, services
 from hub.api._responses import JsonResult, json_body
 from hub.domain.canonical import canonical_json
-from hub.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
+from hub.errors import BadRequest, NotFound, Unauthorized
 from hub.notifications.service import NotificationService
 
 __all__ = [
@@ -107,7 +107,8 @@ def _check_signature(secret: str, header: str, body: bytes) -> None:
 async def delivery_receipt(body: dict[str, Any]) -> JsonResult:
     secret = services().settings.notify_callback_secret
     if not secret:
-        raise ServiceUnavailable("The hub takes no delivery receipts: no callback secret is set.")
+        # Nothing can prove a receipt genuine: every one is refused alike.
+        raise Unauthorized("The hub takes no delivery receipts: no callback secret is set.")
     try:
         signed = canonical_json(body)
     except (ValueError, TypeError) as exc:

@@ -371,7 +371,8 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     # Notifications (/me/notifications).
     "me_notifications": ("Ειδοποιήσεις", "Notifications"),
     "me_notifications_text": (
-        "Πώς και για τι σας ενημερώνουμε: email, SMS, Viber, και τι έχει σταλεί.",
+        "Πώς και για τι σας ενημερώνουμε, με ηλεκτρονικό ταχυδρομείο ή στο κινητό σας, "
+        "και τι σας έχει σταλεί.",
         "How and about what we tell you: email, SMS, Viber, and what was sent.",
     ),
     "contacts_h": ("Στοιχεία επικοινωνίας", "Contact details"),

@@ -425,9 +425,15 @@ class NotificationService:
             text=body.text if channel == "email" else body.short,
             html=body.html if channel == "email" else None,
         )
-        renewed = self.now() + dt.timedelta(seconds=self.policy.lease)
-        if not self.store.renew(ids, lease, renewed):
-            return  # Another worker took it over after our lease ran out.
+        # Renew only a lease that is half spent (a transaction saved per
+        # message otherwise); a lease lost meanwhile means another worker
+        # took the message over, and this one leaves it alone.
+        now = self.now()
+        half = dt.timedelta(seconds=self.policy.lease / 2)
+        if now >= first.lease_until - half and not self.store.renew(
+            ids, lease, now + dt.timedelta(seconds=self.policy.lease)
+        ):
+            return
         try:
             provider_id = sender.send(outgoing)
         except DeliveryError as exc:

@@ -110,6 +110,8 @@ class ClaimedMessage:
     data: Mapping[str, Any]
     #: This claim's token: only its holder may renew or settle the message.
     lease: str
+    #: When the claim's lease runs out.
+    lease_until: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +382,7 @@ class SqlNotificationStore:
                         event_at=_utc(row.event_at),
                         data=events.get(row.event_id, {}),
                         lease=token,
+                        lease_until=now + lease,
                     )
                 )
             return claimed

@@ -19,6 +19,7 @@ from connexion.resolver import Resolver
 from hub.api import (
     audit,
     auth,
+    cases,
     certificates,
     consent,
     evidence,
@@ -26,6 +27,7 @@ from hub.api import (
     ops,
     trust,
     verify,
+    webhooks,
 )
 
 __all__ = ["HANDLERS", "OperationResolver"]
@@ -84,6 +86,15 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "setMyNotificationPreferences": notifications.set_preferences,
     "listMyNotifications": notifications.my_notifications,
     "recordDeliveryReceipt": notifications.delivery_receipt,
+    # cases
+    "updateCase": cases.update_case,
+    "getCase": cases.get_case,
+    "listMyCases": cases.my_cases,
+    # webhooks
+    "createWebhook": webhooks.create_webhook,
+    "listWebhooks": webhooks.list_webhooks,
+    "deleteWebhook": webhooks.delete_webhook,
+    "listWebhookDeliveries": webhooks.list_deliveries,
 }
 
 

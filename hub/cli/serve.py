@@ -61,9 +61,12 @@ def run_server(settings: Settings) -> int:
     timer = CheckpointTimer(app.services.audit) if app.services.audit else None
     if timer:
         timer.start()
+    # Agency webhooks are sent from the database queue by this node's worker.
+    app.services.webhook_worker.start()
     try:
         uvicorn.Server(config).run()
     finally:
+        app.services.webhook_worker.stop()
         if timer:
             timer.stop()
         if metrics is not None:

@@ -10,6 +10,7 @@ get the short text.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,10 @@ _LEADS: Final[dict[str, _T]] = {
         "Ο φορέας «{agency}» ενημέρωσε την υπόθεσή σας: {status}.",
         "{agency} updated your application: {status}.",
     ),
+    "case_missing": (
+        "Ο φορέας «{agency}» χρειάζεται για την υπόθεσή σας: {what}, έως {deadline}.",
+        "{agency} needs for your application: {what}, by {deadline}.",
+    ),
 }
 
 _STATUSES: Final[dict[str, _T]] = {
@@ -134,7 +139,11 @@ def _labels(catalog: Catalog, data: Mapping[str, Any], language: str) -> dict[st
     agency = catalog.agencies.get(str(data.get("agency") or ""))
     purpose = catalog.purposes.get(str(data.get("purpose") or ""))
     evidence = catalog.evidence_types.get(str(data.get("evidence_type") or ""))
-    status = _STATUSES.get(str(data.get("status") or ""))
+    code = str(data.get("status") or "")
+    # The catalogue's case statuses first (what agencies set), then ours.
+    status = catalog.vocabulary.get("case_statuses", {}).get(code) or _STATUSES.get(
+        code.replace("-", "_")
+    )
     return {
         "agency": (
             (_pick(agency.labels, language) if agency.labels else agency.name)
@@ -152,7 +161,17 @@ def _labels(catalog: Catalog, data: Mapping[str, Any], language: str) -> dict[st
             else _pick(_WORDS["what"], language)
         ),
         "status": _pick(status, language) if status else _pick(_WORDS["status"], language),
+        "deadline": _day(str(data.get("deadline") or ""), language),
     }
+
+
+def _day(iso: str, language: str) -> str:
+    """A deadline as people write it: 31/12/2026, or 31 Dec 2026."""
+    try:
+        value = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return "—"
+    return value.strftime("%d/%m/%Y") if language == "el" else value.strftime("%d %b %Y")
 
 
 def link(public_url: str, kind: str, data: Mapping[str, Any], language: str) -> str:
@@ -167,6 +186,8 @@ def link(public_url: str, kind: str, data: Mapping[str, Any], language: str) -> 
 
 
 def _lead(catalog: Catalog, kind: str, data: Mapping[str, Any], language: str) -> str:
+    if kind == "case_status" and data.get("deadline") and data.get("evidence_type"):
+        kind = "case_missing"
     template = _LEADS.get(kind)
     if template is None:
         return _pick(_WORDS["status"], language)

@@ -10,11 +10,13 @@ tests that empty every table) reads :data:`metadata` from this module.
 from __future__ import annotations
 
 from hub.persistence import (
+    case_models,
     certificate_models,
     consent_models,
     models,
     notification_models,
     ratelimit_models,
+    webhook_models,
 )
 from hub.persistence.base import Base
 
@@ -25,8 +27,10 @@ FEATURE_MODELS = (
     models,
     certificate_models,
     consent_models,
-    ratelimit_models,
     notification_models,
+    ratelimit_models,
+    case_models,
+    webhook_models,
 )
 
 metadata = Base.metadata

@@ -23,6 +23,7 @@ PATH_VALUES = {
     "index": "0",
     "verification_id": "0" * 32,
     "kind": "email",
+    "name": "issuing-ca.crl",
 }
 
 

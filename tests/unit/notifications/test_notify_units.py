@@ -168,6 +168,19 @@ def test_every_kind_renders_without_placeholders(catalog) -> None:  # type: igno
             assert "}" not in body.text, (kind, language)
     case = render(catalog, "https://hub.example", "case_status", data, "en")
     assert "https://hub.example/me/cases/A%2F1%202?lang=en" in case.text
+    review = render(
+        catalog, "https://hub.example", "case_status", {**data, "status": "in-review"}, "el"
+    )
+    assert "Σε εξέταση" in review.text
+    missing = render(
+        catalog,
+        "https://hub.example",
+        "case_status",
+        {**data, "status": "missing-document", "deadline": "2026-12-31"},
+        "el",
+    )
+    assert "Ληξιαρχική" in missing.text or "γέννησης" in missing.text
+    assert "31/12/2026" in missing.text
     digest = render_digest(
         catalog, "https://hub.example", [("access", data), ("certificate_issued", data)], "el"
     )

@@ -53,7 +53,6 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("provider_id", sa.String(128), nullable=True),
-        sa.Column("lease", sa.String(32), nullable=True),
         sa.Column("last_error", sa.String(200), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_notification_messages"),
     )

@@ -92,3 +92,57 @@ def test_a_consent_request_reaches_the_citizens_mailbox_and_phone(
     # Nothing was sent twice.
     time.sleep(0.3)
     assert providers.box.count() == 2
+
+
+def test_an_agency_opening_a_case_tells_the_citizen(
+    notifying_hub: Hub, providers: Providers, keys_dir: Path, citizens: list[dict[str, Any]]
+) -> None:
+    bob = _adult(citizens, 1)
+    contacts = _contacts(bob["afm"])
+    opeka = agency_token(notifying_hub.url, keys_dir, "opeka")
+    opened = notifying_hub.call(
+        "PUT",
+        "/v1/cases/EPI-2026-0042",
+        opeka,
+        {"citizen": {"afm": bob["afm"]}, "title": "Επίδομα παιδιού", "status": "received"},
+    )
+    assert opened.status_code == 201, opened.text
+    (mail,) = _wait(lambda: providers.box.list(to=[contacts.email], channel="email"))
+    assert f"{notifying_hub.url}/me/cases/EPI-2026-0042" in mail["text"]
+    assert "Παραλήφθηκε" in mail["text"]
+    _no_identifiers(bob, mail["text"], mail["subject"])
+    (sms,) = _wait(lambda: providers.box.list(to=[contacts.mobile], channel="sms"))
+    _no_identifiers(bob, sms["text"])
+
+
+def test_a_consent_about_to_expire_is_announced_once(
+    notifying_hub: Hub, providers: Providers, keys_dir: Path, citizens: list[dict[str, Any]]
+) -> None:
+    import datetime as dt  # noqa: PLC0415
+
+    carol = _adult(citizens, 2)
+    contacts = _contacts(carol["afm"])
+    request = _ask(notifying_hub, keys_dir, carol)
+    token = notifying_hub.citizen_token(carol)
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
+    decided = notifying_hub.call(
+        "POST",
+        f"/v1/me/consent-requests/{request['id']}/decision",
+        token,
+        {"decision": "approve", "valid_until": soon},
+    )
+    assert decided.status_code == 200, decided.text
+    service = notifying_hub.services.notifications
+    assert service.scan_expiring() == 1
+    assert service.scan_expiring() == 1  # seen again, but enqueued once (dedupe key)
+
+    def expiring() -> Any:
+        return [
+            m
+            for m in providers.box.list(to=[contacts.email])
+            if m["subject"] in ("Η συγκατάθεσή σας λήγει σύντομα", "Your consent expires soon")
+        ]
+
+    _wait(expiring)
+    time.sleep(0.5)
+    assert len(expiring()) == 1

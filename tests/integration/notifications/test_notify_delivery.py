@@ -262,3 +262,44 @@ def test_two_worker_processes_on_postgresql_deliver_each_message_once(
     assert providers.box.count() == len(people)
     assert set(providers.box.hits().values()) == {1}, "a message reached the provider twice"
     assert {m["to"] for m in providers.box.list()} == {p["email"] for p in people}
+
+
+def test_digest_choices_wait_for_the_digest_hour_and_go_as_one_message(
+    settings: Settings,
+    providers: Providers,
+    citizens: list[dict[str, Any]],
+    services_for: Callable[[Settings], Any],
+) -> None:
+    from adapters.notify_smtp import SmtpSender  # noqa: PLC0415
+    from hub.notifications.service import DeliveryPolicy, NotificationService  # noqa: PLC0415
+    from tests.common.consent import Clock  # noqa: PLC0415
+
+    services = services_for(settings)
+    clock = Clock(dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC))
+    service = NotificationService(
+        store=services.notifications.store,
+        catalog=services.catalog.catalog,
+        public_url="https://hub.example",
+        senders={"email": SmtpSender("127.0.0.1", providers.smtp_port, sender="hub@example.gr")},
+        directory=services.notifications.directory,
+        policy=DeliveryPolicy(digest_hour=6),
+        clock=clock,
+    )
+    alice = _adults(citizens)[0]
+    service.store.set_preferences(
+        alice["afm"], {("access", "email"): "digest", ("certificate_issued", "email"): "digest"}
+    )
+    with services.db.session() as session:
+        services.access_log.append_in(session, [_access(alice["afm"])])
+        enqueue_in(session, f"afm:{alice['afm']}", "certificate_issued", {}, at=clock.now)
+    while service.run_once():
+        pass
+    assert providers.box.count() == 0  # Not before 06:00 tomorrow.
+    clock.travel(hours=21, minutes=1)
+    while service.run_once():
+        pass
+    (digest,) = providers.box.list(to=[alice["email"]])
+    assert digest["subject"] == "Σύνοψη ειδοποιήσεων"
+    assert digest["text"].count("\n- ") == 2
+    assert [s for s, _, _ in _statuses(services)] == ["sent", "sent"]
+    service.close()

@@ -146,3 +146,46 @@ def test_a_consent_about_to_expire_is_announced_once(
     _wait(expiring)
     time.sleep(0.5)
     assert len(expiring()) == 1
+
+
+def test_the_cli_shows_what_the_citizen_received_and_the_operator_sees_its_status(
+    notifying_hub: Hub, providers: Providers, keys_dir: Path, citizens: list[dict[str, Any]]
+) -> None:
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from tests.common.hubs import ROOT, hub_environment  # noqa: PLC0415
+
+    dora = _adult(citizens, 3)
+    request = _ask(notifying_hub, keys_dir, dora)
+    contacts = _contacts(dora["afm"])
+    _wait(lambda: providers.box.list(to=[contacts.email]))
+    settings = notifying_hub.services.settings
+    env = hub_environment(settings, settings.port)
+    env["HUB_SANDBOX_MESSAGES"] = str(providers.box.path)
+
+    def hub(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "hub", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    received = hub("sandbox", "messages", "--to", dora["afm"], "--channel", "email")
+    assert [m["channel"] for m in received] == ["email"]
+    assert set(received[0]) == {"channel", "to", "subject", "text", "sent_at"}
+    assert f"/me/requests/{request['id']}" in received[0]["text"]
+    assert dora["afm"] not in json.dumps(received, ensure_ascii=False)
+    listed = hub("notifications", "list", "--channel", "email")
+    assert any(m["to"] == contacts.email and m["status"] == "sent" for m in listed)
+
+    metrics = notifying_hub.call("GET", "/metrics").text
+    assert 'hub_notifications_total{channel="email",outcome="sent"}' in metrics
+    assert "hub_notification_oldest_waiting_seconds" in metrics
+    assert 'hub_notification_queue{channel="email",status="sent"}' in metrics

@@ -30,7 +30,7 @@ from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
-from hub.auditlog_keys import build_audit_service
+from hub.auditlog_keys import build_audit_service, build_witnessing
 from hub.cases.service import CaseService
 from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
@@ -358,6 +358,7 @@ def build_services(settings: Settings) -> Services:
         certificates = disabled(CertificateService, f"The hub has no seal key: {problem}")
         consents = disabled(ConsentService, f"The hub has no seal key: {problem}")
         audit = disabled(AuditService, f"The access log has no signing key: {problem}")
+        witnessing = None
         issuance = disabled(IssuanceGate, f"The hub has no seal key: {problem}")
     else:
         tokens = TokenService(
@@ -413,6 +414,7 @@ def build_services(settings: Settings) -> Services:
             checkpoint_every=settings.checkpoint_every,
             checkpoint_seconds=settings.checkpoint_seconds,
         )
+        witnessing = build_witnessing(settings, db, audit)
     webhook_policy = UrlPolicy.for_settings(settings)
     case_store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=webhook_store)
     cases = CaseService(
@@ -452,6 +454,7 @@ def build_services(settings: Settings) -> Services:
         ),
         token_limiter=SqlRateLimiter(db, limit=settings.token_rate_limit, window=60, scope="token"),
         citizen_signin=citizen_signin,
+        witnessing=witnessing,
         cases=cases,
         webhooks=webhooks,
         webhook_worker=webhook_worker,

@@ -61,6 +61,19 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+def _witnesses(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``HUB_WITNESSES``: ``<vkey> <url>`` pairs separated by ``;`` or newlines."""
+    found: list[tuple[str, str]] = []
+    for item in env.get("HUB_WITNESSES", "").replace("\n", ";").split(";"):
+        if not item.strip():
+            continue
+        parts = item.split()
+        if len(parts) != 2:
+            raise ConfigError(f"HUB_WITNESSES lists '<vkey> <url>' pairs, not {item.strip()!r}")
+        found.append((parts[0], parts[1].rstrip("/")))
+    return tuple(found)
+
+
 def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
     raw = _optional(env, name)
     return Path(raw) if raw else None
@@ -292,6 +305,13 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     #: ``host:port`` of a separate metrics listener; ``/metrics`` on the main port is then off.
     metrics_address: str | None = None
+    #: Witnesses the hub submits its checkpoints to, as (vkey, submission URL)
+    #: pairs: ``HUB_WITNESSES="<vkey> <url>; <vkey> <url>"``.
+    witnesses: tuple[tuple[str, str], ...] = ()
+    #: Cosignatures a checkpoint needs to be published as witnessed; 0: all.
+    witness_quorum: int = 0
+    #: Seconds between rounds of submissions while a witness owes a cosignature.
+    witness_retry_seconds: float = 10.0
     #: Hosts an agency may register webhooks on (``*.example.gr`` for a domain);
     #: empty: any host with public addresses.
     webhook_allowed_hosts: tuple[str, ...] = ()
@@ -396,6 +416,9 @@ class Settings:
             max_connections=_int(env, "HUB_MAX_CONNECTIONS", d.max_connections),
             metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
             metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
+            witnesses=_witnesses(env),
+            witness_quorum=_int(env, "HUB_WITNESS_QUORUM", d.witness_quorum),
+            witness_retry_seconds=_float(env, "HUB_WITNESS_RETRY_SECONDS", d.witness_retry_seconds),
             webhook_allowed_hosts=_list(env, "HUB_WEBHOOK_ALLOWED_HOSTS"),
             webhook_private_networks=_list(env, "HUB_WEBHOOK_PRIVATE_NETWORKS"),
             webhook_timeout=_float(env, "HUB_WEBHOOK_TIMEOUT", d.webhook_timeout),
@@ -465,6 +488,35 @@ class Settings:
             raise ConfigError("HUB_SMTP_PORT must be a TCP port")
         self._check_abuse_limits()
         self._check_webhooks()
+        self._check_witnesses()
+
+    @property
+    def effective_witness_quorum(self) -> int:
+        """The cosignatures a checkpoint needs: the quorum, or every witness."""
+        return self.witness_quorum or len(self.witnesses)
+
+    def _check_witnesses(self) -> None:
+        # Imported here: the domain's key parser, not a reader of the environment.
+        from hub.domain.auditlog.errors import MalformedKey  # noqa: PLC0415
+        from hub.domain.auditlog.witness import parse_cosigner_verifier  # noqa: PLC0415
+
+        names: set[str] = set()
+        for vkey, url in self.witnesses:
+            try:
+                name = parse_cosigner_verifier(vkey).name
+            except MalformedKey as exc:
+                raise ConfigError(f"HUB_WITNESSES: {exc.detail} in {vkey!r}") from exc
+            if name in names:
+                raise ConfigError(f"HUB_WITNESSES names the witness {name} twice")
+            names.add(name)
+            if not _is_http_url(url):
+                raise ConfigError(f"HUB_WITNESSES: {url!r} is not an http(s) URL")
+        if not 0 <= self.witness_quorum <= len(self.witnesses):
+            raise ConfigError(
+                "HUB_WITNESS_QUORUM must be between 0 (all) and the witnesses' number"
+            )
+        if self.witness_retry_seconds <= 0:
+            raise ConfigError("HUB_WITNESS_RETRY_SECONDS must be positive")
 
     def _check_abuse_limits(self) -> None:
         if self.certificate_rate_limit < 1 or self.certificate_rate_window < 1:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hub.catalog_files import LoadedCatalog
     from hub.config import Settings
     from hub.domain.auditlog.service import AuditService
+    from hub.domain.auditlog.witnessing import WitnessSubmitter
     from hub.domain.auth import TokenService
     from hub.domain.certificates import CertificateService
     from hub.domain.consent import ConsentService
@@ -105,6 +106,8 @@ class Services:
     webhooks: WebhookService
     webhook_worker: WebhookWorker
     readiness: Mapping[str, ReadinessCheck]
+    #: Submits checkpoints to the configured witnesses; None: no witnesses.
+    witnessing: WitnessSubmitter | None = None
 
     def ready(self) -> tuple[bool, dict[str, dict[str, Any]]]:
         results: dict[str, dict[str, Any]] = {}

@@ -45,6 +45,7 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "getMetrics": ops.metrics,
     # audit
     "getLatestCheckpoint": audit.latest_checkpoint,
+    "getWitnessedCheckpoint": audit.witnessed_checkpoint,
     "listCheckpoints": audit.checkpoint_history,
     "createCheckpoint": audit.make_checkpoint,
     "getLogKey": audit.log_key,

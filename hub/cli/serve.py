@@ -25,6 +25,8 @@ from hub.errors import ConfigError
 from hub.logs import configure_logging
 from hub.persistence import migrate
 from hub.persistence.db import Database
+from hub.persistence.singleton import ClusterSingleton
+from hub.services import unavailable_reason
 
 __all__ = ["register", "run_server"]
 
@@ -57,18 +59,31 @@ def run_server(settings: Settings) -> int:
     config = server_config(app, settings)
     metrics = start_metrics_listener(app.services)
     # Checkpoints every N entries are made as entries are appended; this
-    # timer makes one every T seconds when the log has grown.
-    timer = CheckpointTimer(app.services.audit) if app.services.audit else None
+    # timer makes one every T seconds when the log has grown. On several
+    # nodes one of them runs it (and talks to the witnesses): the holder of
+    # the cluster-wide singleton, which passes on when that node dies.
+    singleton = ClusterSingleton(app.services.db, "audit-checkpoints")
+    timer = (
+        CheckpointTimer(app.services.audit, may_run=singleton.held)
+        if unavailable_reason(app.services.audit) is None
+        else None
+    )
+    witnessing = app.services.witnessing
     if timer:
         timer.start()
+    if witnessing is not None:
+        witnessing.start(may_run=singleton.held)
     # Agency webhooks are sent from the database queue by this node's worker.
     app.services.webhook_worker.start()
     try:
         uvicorn.Server(config).run()
     finally:
         app.services.webhook_worker.stop()
+        if witnessing is not None:
+            witnessing.stop()
         if timer:
             timer.stop()
+        singleton.release()
         if metrics is not None:
             metrics.shutdown()
     return 0

@@ -5,8 +5,8 @@ whose lease ran out meanwhile could be claimed and sent by another worker
 too. The token names the claim that holds a message, so a worker renews and
 settles only what is still its own.
 
-Revision ID: 0007_notification_lease
-Revises: 0006_cases_webhooks
+Revision ID: 0008_notification_lease
+Revises: 0007_witnesses
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_notification_lease"
-down_revision = "0006_cases_webhooks"
+revision = "0008_notification_lease"
+down_revision = "0007_witnesses"
 branch_labels = None
 depends_on = None
 

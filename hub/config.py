@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hub.errors import ConfigError
 
@@ -165,6 +165,63 @@ def _registry_access(
     return secrets, files
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _notify_settings(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """The ``HUB_NOTIFY_*``, ``HUB_SMTP_*``, ``HUB_SMS_*`` and ``HUB_VIBER_*`` variables."""
+    mode = env.get("HUB_ENV", "development")
+    directory = _optional(env, "HUB_CONTACT_DIRECTORY") or (
+        "none" if mode == "production" else d.contact_directory
+    )
+    return {
+        "notify_workers": _int(env, "HUB_NOTIFY_WORKERS", d.notify_workers),
+        "notify_poll_seconds": _float(env, "HUB_NOTIFY_POLL_SECONDS", d.notify_poll_seconds),
+        "notify_batch": _int(env, "HUB_NOTIFY_BATCH", d.notify_batch),
+        "notify_max_attempts": _int(env, "HUB_NOTIFY_MAX_ATTEMPTS", d.notify_max_attempts),
+        "notify_backoff_seconds": _float(
+            env, "HUB_NOTIFY_BACKOFF_SECONDS", d.notify_backoff_seconds
+        ),
+        "notify_backoff_max_seconds": _float(
+            env, "HUB_NOTIFY_BACKOFF_MAX_SECONDS", d.notify_backoff_max_seconds
+        ),
+        "notify_lease_seconds": _float(env, "HUB_NOTIFY_LEASE_SECONDS", d.notify_lease_seconds),
+        "notify_rate_email": _int(env, "HUB_NOTIFY_RATE_EMAIL", d.notify_rate_email),
+        "notify_rate_sms": _int(env, "HUB_NOTIFY_RATE_SMS", d.notify_rate_sms),
+        "notify_rate_viber": _int(env, "HUB_NOTIFY_RATE_VIBER", d.notify_rate_viber),
+        "notify_digest_hour": _int(env, "HUB_NOTIFY_DIGEST_HOUR", d.notify_digest_hour),
+        "notify_expiry_days": _int(env, "HUB_NOTIFY_EXPIRY_DAYS", d.notify_expiry_days),
+        "notify_secret": _optional(env, "HUB_NOTIFY_SECRET"),
+        "notify_callback_secret": _optional(env, "HUB_NOTIFY_CALLBACK_SECRET"),
+        "contact_directory": directory,
+        "smtp_host": _optional(env, "HUB_SMTP_HOST"),
+        "smtp_port": _int(env, "HUB_SMTP_PORT", d.smtp_port),
+        "smtp_starttls": _bool(env, "HUB_SMTP_STARTTLS", d.smtp_starttls),
+        "smtp_user": _optional(env, "HUB_SMTP_USER"),
+        "smtp_password": _optional(env, "HUB_SMTP_PASSWORD"),
+        "smtp_from": _optional(env, "HUB_SMTP_FROM") or d.smtp_from,
+        "smtp_timeout": _float(env, "HUB_SMTP_TIMEOUT", d.smtp_timeout),
+        "sms_url": _optional(env, "HUB_SMS_URL"),
+        "sms_token": _optional(env, "HUB_SMS_TOKEN"),
+        "sms_sender": _optional(env, "HUB_SMS_SENDER") or d.sms_sender,
+        "viber_url": _optional(env, "HUB_VIBER_URL"),
+        "viber_token": _optional(env, "HUB_VIBER_TOKEN"),
+        "viber_sender": _optional(env, "HUB_VIBER_SENDER") or d.viber_sender,
+        "sandbox_messages": Path(
+            _optional(env, "HUB_SANDBOX_MESSAGES")
+            or Path(env.get("HUB_VAR_DIR", "var")) / "sandbox-messages.db"
+        ),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the hub needs to know about where and how it runs."""
@@ -238,6 +295,45 @@ class Settings:
     citizen_afm_claim: str = "afm"
     citizen_algorithms: tuple[str, ...] = CITIZEN_ALGORITHMS
     citizen_scopes: str = "openid"
+    # -- notifications (docs/notifications.md) --
+    #: Delivery worker threads inside ``hub serve``/``hub demo``; 0: none
+    #: (run ``hub notifications work`` as a separate process instead).
+    notify_workers: int = 1
+    notify_poll_seconds: float = 1.0
+    notify_batch: int = 50
+    notify_max_attempts: int = 8
+    notify_backoff_seconds: float = 5.0
+    notify_backoff_max_seconds: float = 3600.0
+    notify_lease_seconds: float = 60.0
+    #: Messages per minute per channel, across every node.
+    notify_rate_email: int = 600
+    notify_rate_sms: int = 120
+    notify_rate_viber: int = 120
+    #: The UTC hour at which daily digests leave.
+    notify_digest_hour: int = 6
+    #: Days before a consent ends that its holder is told.
+    notify_expiry_days: int = 7
+    #: The HMAC key of one-time codes (shared by all nodes); None: one per process.
+    notify_secret: str | None = field(default=None, repr=False)
+    #: The key providers sign delivery receipts with; None: receipts are refused.
+    notify_callback_secret: str | None = field(default=None, repr=False)
+    #: Where contacts the hub does not hold come from: ``sandbox`` or ``none``.
+    contact_directory: str = "sandbox"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "no-reply@oncehub.example.gr"
+    smtp_timeout: float = 10.0
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)
+    sms_sender: str = "GOV.GR"
+    viber_url: str | None = None
+    viber_token: str | None = field(default=None, repr=False)
+    viber_sender: str = "GOV.GR"
+    #: Where the sandbox mail server and gateway keep what they receive.
+    sandbox_messages: Path = Path("var/sandbox-messages.db")
     #: Certificates one citizen may ask for per window: each one is a PDF
     #: rendered and sealed, the most expensive thing a single caller can ask.
     certificate_rate_limit: int = 10
@@ -362,6 +458,7 @@ class Settings:
             citizen_afm_claim=_optional(env, "HUB_CITIZEN_AFM_CLAIM") or d.citizen_afm_claim,
             citizen_algorithms=_algorithms(env),
             citizen_scopes=_optional(env, "HUB_CITIZEN_SCOPES") or d.citizen_scopes,
+            **_notify_settings(env, d),
             certificate_rate_limit=_int(
                 env, "HUB_CERTIFICATE_RATE_LIMIT", d.certificate_rate_limit
             ),
@@ -422,6 +519,33 @@ class Settings:
                 raise ConfigError(f"HUB_CATALOG_DIRS names no directory: {folder}")
         self._check_registry_limits()
         self._check_citizen_issuer()
+        self._check_notifications()
+
+    def _check_notifications(self) -> None:
+        if self.notify_workers < 0 or self.notify_batch < 1 or self.notify_max_attempts < 1:
+            raise ConfigError(
+                "HUB_NOTIFY_WORKERS must be >= 0, HUB_NOTIFY_BATCH and HUB_NOTIFY_MAX_ATTEMPTS >= 1"
+            )
+        if (
+            min(self.notify_poll_seconds, self.notify_backoff_seconds, self.notify_lease_seconds)
+            <= 0
+        ):
+            raise ConfigError("the HUB_NOTIFY_* durations must be positive")
+        if min(self.notify_rate_email, self.notify_rate_sms, self.notify_rate_viber) < 1:
+            raise ConfigError("HUB_NOTIFY_RATE_* must be >= 1 message per minute")
+        if not 0 <= self.notify_digest_hour <= 23:
+            raise ConfigError("HUB_NOTIFY_DIGEST_HOUR must be an hour, 0 to 23")
+        if self.contact_directory not in ("sandbox", "none"):
+            raise ConfigError("HUB_CONTACT_DIRECTORY must be sandbox or none")
+        if self.is_production and self.contact_directory == "sandbox":
+            raise ConfigError("HUB_CONTACT_DIRECTORY=sandbox invents contacts; not in production")
+        for name, url in (("HUB_SMS_URL", self.sms_url), ("HUB_VIBER_URL", self.viber_url)):
+            if url is not None and not _is_http_url(url):
+                raise ConfigError(f"{name} must be an http(s) URL")
+            if url is not None and self.is_production and not url.startswith("https://"):
+                raise ConfigError(f"{name} must be an https URL in production")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError("HUB_SMTP_PORT must be a TCP port")
         self._check_abuse_limits()
         self._check_webhooks()
         self._check_witnesses()

@@ -13,7 +13,8 @@ from typing import Any
 
 import uvicorn
 
-from adapters.sandbox.runner import start_sandbox
+from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
+from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
 from hub.app import create_app
 from hub.cli import _running as running
 from hub.cli._http import server_config, start_metrics_listener
@@ -117,12 +118,52 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     for registry, url in sandbox.urls.items():
         print(f"sandbox registry {registry:<16} {url}", flush=True)
     settings = replace(settings, registry_urls={**sandbox.urls, **settings.registry_urls})
+    try:
+        providers, settings = _sandbox_providers(settings)
+    except ConfigError:
+        sandbox.stop()
+        raise
     print(f"hub on {settings.public_url}  (API docs: {settings.public_url}/ui/)", flush=True)
     print("try: hub sandbox citizens --limit 3   and   hub token agency opeka", flush=True)
+    print("     hub sandbox messages --to <AFM>   (what the citizen was told)", flush=True)
     # 'hub token' reads this address, so its tokens name this demo as issuer.
     running.record(settings)
     try:
         return run_server(settings)
     finally:
         running.forget(settings)
+        if providers is not None:
+            providers.stop()
         sandbox.stop()
+
+
+def _sandbox_providers(settings: Settings) -> tuple[ProvidersHandle | None, Settings]:
+    """Start the sandbox mail server and SMS/Viber gateway, unless real ones are set.
+
+    They listen on the two ports after the registries' (8103 and 8104 by
+    default) and keep what they receive in ``HUB_SANDBOX_MESSAGES``.
+    """
+    if settings.smtp_host or settings.sms_url or settings.viber_url:
+        return None, settings
+    base = settings.sandbox_base_port
+    providers = start_providers(
+        settings.sandbox_messages,
+        settings.sandbox_host,
+        smtp_port=base + 3 if base else 0,
+        gateway_port=base + 4 if base else 0,
+    )
+    print(
+        f"sandbox mail server (SMTP)      {providers.smtp_host}:{providers.smtp_port}", flush=True
+    )
+    print(f"sandbox SMS/Viber gateway       {providers.gateway_url}", flush=True)
+    gateway = providers.gateway_url + "/v1/messages"
+    return providers, replace(
+        settings,
+        smtp_host=providers.smtp_host,
+        smtp_port=providers.smtp_port,
+        sms_url=gateway,
+        sms_token=GATEWAY_TOKEN,
+        viber_url=gateway,
+        viber_token=GATEWAY_TOKEN,
+        notify_callback_secret=settings.notify_callback_secret or CALLBACK_SECRET,
+    )

@@ -11,8 +11,12 @@ Layout::
     evidence/<id>.yaml     an evidence type: titles, sources, field mapping
     evidence/<id>.schema.json   its JSON Schema (draft 2020-12)
 
-Extra catalogue directories (``extra_dirs``) are merged in, so an operator
-adds a registry or an evidence type by dropping files, not by changing code.
+Extra catalogue directories (``extra_dirs``, from ``HUB_CATALOG_DIRS``) are
+merged in, later ones over earlier ones, entry by entry, so an operator adds a
+registry, an evidence type or a purpose by dropping files, not by changing
+code. An extra directory may carry its registries' descriptions (WSDL,
+OpenAPI) beside its ``registries.yaml`` or in a ``registries/`` folder; a
+description it does not carry is looked up in ``specs/registries``.
 
 Every file read is remembered with the line of each entry (YAML is composed
 into nodes first, which keep their marks), so that an error can name the
@@ -33,11 +37,19 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from hub.config import Settings
 from hub.domain.catalog import Catalog, CatalogHolder
 from hub.domain.evidence import IdentityLookup
 from hub.errors import ConfigError
 
-__all__ = ["CatalogDocuments", "LoadedCatalog", "Location", "load_catalog", "read_documents"]
+__all__ = [
+    "CatalogDocuments",
+    "LoadedCatalog",
+    "Location",
+    "load_catalog",
+    "load_configured_catalog",
+    "read_documents",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +154,14 @@ def read_documents(directory: Path, extra_dirs: Iterable[Path] = ()) -> CatalogD
             lines: dict[tuple[str, ...], Location] = {}
             doc = _yaml(path, lines)
             docs.files.append(path)
-            for rid in doc.get("registries") or {}:
+            found = doc.get("registries") or {}
+            if not isinstance(found, dict):
+                raise ConfigError(f"{path}:1: registries must be a mapping")
+            for rid, entry in found.items():
                 docs.registry_dirs[str(rid)] = folder
-            docs.registries.update(doc.get("registries") or {})
+                docs.registries[rid] = (
+                    _own_description(folder, entry) if folder != directory else entry
+                )
             docs.identity.update(doc.get("identity") or {})
             docs.lines.update(
                 {("registry", *k[1:]) if k[0] == "registries" else k: v for k, v in lines.items()}
@@ -192,6 +209,22 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
     docs = read_documents(directory, extra_dirs)
     catalog, lookup = build(docs)
     return LoadedCatalog(catalog, lookup)
+
+
+def load_configured_catalog(settings: Settings) -> LoadedCatalog:
+    """``specs/catalog`` with the directories of ``HUB_CATALOG_DIRS`` merged over it."""
+    return load_catalog(settings.catalog_dir, settings.catalog_dirs)
+
+
+def _own_description(folder: Path, entry: Any) -> Any:
+    """The entry with its description made absolute when ``folder`` carries it."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("description"), str):
+        return entry
+    name = entry["description"]
+    for candidate in (folder / "registries" / name, folder / name):
+        if candidate.is_file():
+            return {**entry, "description": str(candidate.resolve())}
+    return entry
 
 
 def build(docs: CatalogDocuments) -> tuple[Catalog, IdentityLookup]:

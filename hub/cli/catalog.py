@@ -63,7 +63,7 @@ def _directories(
 ) -> tuple[Path, list[Path]]:
     if base is not None:
         return base, extra
-    configured = list(getattr(settings, "catalog_dirs", ()))
+    configured = list(settings.catalog_dirs)
     return settings.catalog_dir, [*configured, *extra]
 
 

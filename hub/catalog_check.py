@@ -108,8 +108,15 @@ def _registry_findings(
         except (OSError, zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
             findings.append(Finding(where, f"registry {rid}: the WSDL {path} does not load: {exc}"))
             continue
-        operations = set(client.service._binding._operations)
-        for operation in sorted(used.get(rid, set()) - operations):
+        operations = {
+            name for binding in client.wsdl.bindings.values() for name in binding._operations
+        }
+        # A catalogue operation may name its WSDL operation (``operation:``) or be it.
+        wanted = {
+            str((spec.operations.get(name) or {}).get("operation", name))
+            for name in used.get(rid, set())
+        }
+        for operation in sorted(wanted - operations):
             findings.append(
                 Finding(where, f"registry {rid}: the WSDL {path.name} has no operation {operation}")
             )

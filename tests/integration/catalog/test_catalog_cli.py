@@ -196,3 +196,10 @@ def _wait_for(url: str) -> dict[str, object]:
         if time.monotonic() > deadline:
             raise AssertionError("the hub did not start")
         time.sleep(0.2)
+
+
+def test_the_onboarding_catalogue_checks_clean() -> None:
+    # The REST (OAuth2) and SOAP 1.2 registries onboarded by files: their own
+    # descriptions, and SOAP operations named apart from their WSDL operations.
+    onboarding = ROOT / "tests" / "fixtures" / "catalog_onboarding"
+    assert check_catalog(CATALOG, [onboarding], registries_dir=REGISTRIES) == []

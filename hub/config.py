@@ -17,11 +17,14 @@ from typing import Literal
 
 from hub.errors import ConfigError
 
-__all__ = ["CITIZEN_ALGORITHMS", "Environment", "Settings", "default_specs_dir"]
+__all__ = ["CITIZEN_ALGORITHMS", "MAX_WORKERS", "Environment", "Settings", "default_specs_dir"]
 
 Environment = Literal["development", "production", "test"]
 
 _ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
+
+#: The most processes ``hub serve`` runs: each holds its own database pool.
+MAX_WORKERS = 64
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: The signature algorithms a citizen identity issuer may use; never HMAC or none.
 CITIZEN_ALGORITHMS: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
@@ -196,6 +199,10 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     #: ``host:port`` of a separate metrics listener; ``/metrics`` on the main port is then off.
     metrics_address: str | None = None
+    #: Processes ``hub serve`` runs, sharing the listening socket and the
+    #: database; ``None``: the usable cores in production, one elsewhere (a
+    #: development server is debugged, and killed, as one process).
+    workers: int | None = None
 
     @property
     def catalog_dir(self) -> Path:
@@ -285,6 +292,7 @@ class Settings:
             max_connections=_int(env, "HUB_MAX_CONNECTIONS", d.max_connections),
             metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
             metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
+            workers=_int(env, "HUB_WORKERS", 0) or None,
         )
         settings.check()
         return settings
@@ -339,6 +347,8 @@ class Settings:
             raise ConfigError("HUB_HEADER_TIMEOUT and HUB_KEEP_ALIVE_TIMEOUT must be positive")
         if self.max_connections < 1:
             raise ConfigError("HUB_MAX_CONNECTIONS must be >= 1")
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"HUB_WORKERS must be between 1 and {MAX_WORKERS}")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("HUB_METRICS_TOKEN must be at least 16 characters")
         if self.metrics_address is not None:
@@ -347,6 +357,18 @@ class Settings:
                 raise ConfigError(
                     f"HUB_METRICS_ADDRESS must be host:port, not {self.metrics_address!r}"
                 )
+
+    @property
+    def worker_count(self) -> int:
+        """How many processes ``hub serve`` runs (``HUB_WORKERS`` or the default)."""
+        if self.workers is not None:
+            return self.workers
+        if not self.is_production:
+            return 1
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def metrics_listener(self) -> tuple[str, int] | None:

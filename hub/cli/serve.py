@@ -1,13 +1,17 @@
 """``hub serve`` and ``hub demo``: run the hub under uvicorn.
 
-``serve`` runs the hub as configured. ``demo`` prepares everything a fresh
-machine lacks (database schema, development keys, sandbox registries) and
-then serves on loopback with the embedded defaults.
+``serve`` runs the hub as configured, in one process or, with
+``--workers N`` (``HUB_WORKERS``), in N processes forked from a small
+supervisor that share one listening socket and the database
+(:mod:`hub.cli._workers`). ``demo`` prepares everything a fresh machine
+lacks (database schema, development keys, sandbox registries) and then
+serves on loopback with the embedded defaults, in one process.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 from dataclasses import replace
 from typing import Any
 
@@ -16,9 +20,10 @@ import uvicorn
 from adapters.sandbox.runner import start_sandbox
 from hub.app import create_app
 from hub.cli import _running as running
+from hub.cli import _workers as workers
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
-from hub.config import Settings
+from hub.config import MAX_WORKERS, Settings
 from hub.domain.auditlog.service import CheckpointTimer
 from hub.errors import ConfigError
 from hub.logs import configure_logging
@@ -32,6 +37,12 @@ def register(commands: Any) -> None:
     serve: argparse.ArgumentParser = commands.add_parser("serve", help="serve the hub")
     serve.add_argument("--host", help="address to bind (default HUB_HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default HUB_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes to serve with (default HUB_WORKERS; unset: the cores in production, "
+        "1 elsewhere)",
+    )
     serve.set_defaults(run=_serve)
     demo: argparse.ArgumentParser = commands.add_parser(
         "demo", help="prepare database, keys and sandbox registries, then serve on loopback"
@@ -50,18 +61,31 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
     return replace(settings, host=host, port=port, public_url=public)
 
 
-def run_server(settings: Settings) -> int:
+def _in_memory(database_url: str) -> bool:
+    """Whether the database lives in this process's memory (SQLite only)."""
+    if not database_url.startswith("sqlite"):
+        return False
+    rest = database_url.split(":", 1)[1]
+    return rest in ("", "//", "///") or ":memory:" in rest or "mode=memory" in rest
+
+
+def _serve_app(
+    settings: Settings, sockets: list[socket.socket] | None = None, index: int = 0
+) -> int:
+    """One hub process: its own app, pool, metrics listener and checkpoint timer."""
     configure_logging(settings.log_level)
     app = create_app(settings)
     config = server_config(app, settings)
-    metrics = start_metrics_listener(app.services)
+    metrics = start_metrics_listener(app.services, offset=index)
     # Checkpoints every N entries are made as entries are appended; this
-    # timer makes one every T seconds when the log has grown.
+    # timer makes one every T seconds when the log has grown. Each worker
+    # runs one: the policy asks the store whether another process signed a
+    # checkpoint meanwhile, so they never sign the same one twice.
     timer = CheckpointTimer(app.services.audit) if app.services.audit else None
     if timer:
         timer.start()
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
         if timer:
             timer.stop()
@@ -70,8 +94,27 @@ def run_server(settings: Settings) -> int:
     return 0
 
 
+def run_server(settings: Settings, worker_count: int | None = None) -> int:
+    count = worker_count if worker_count is not None else settings.worker_count
+    if not 1 <= count <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}")
+    if count == 1:
+        return _serve_app(settings)
+    if _in_memory(settings.database_url):
+        raise ConfigError(
+            "several workers need a database they can share; an in-memory SQLite "
+            "database exists once per process: use a file or PostgreSQL, or one worker"
+        )
+    configure_logging(settings.log_level)
+    listener = workers.bind(settings.host, settings.port)
+    try:
+        return workers.supervise(count, lambda index: _serve_app(settings, [listener], index))
+    finally:
+        listener.close()
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    return run_server(_with_address(settings, args.host, args.port))
+    return run_server(_with_address(settings, args.host, args.port), args.workers)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,7 +147,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     # 'hub token' reads this address, so its tokens name this demo as issuer.
     running.record(settings)
     try:
-        return run_server(settings)
+        # One process: the sandbox runs threads in this one, and a fork
+        # copies none of them.
+        return run_server(settings, 1)
     finally:
         running.forget(settings)
         sandbox.stop()

@@ -26,12 +26,13 @@ from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service
+from hub.cases.service import CaseService
 from hub.catalog_files import LoadedCatalog, load_catalog
 from hub.config import Settings
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
 from hub.domain.catalog import RegistrySpec
-from hub.domain.certificates import CertificateService, RegistryHolderNames
+from hub.domain.certificates import CERTIFICATE_TYPES, CertificateService, RegistryHolderNames
 from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
 from hub.domain.ports import CitizenSignIn, RegistryClient
@@ -45,14 +46,20 @@ from hub.issuance import IssuanceGate
 from hub.metrics import Metrics
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
+from hub.persistence.cases import OutboxCaseNotices, SqlCaseStore
 from hub.persistence.certificates import SqlCertificateStore
 from hub.persistence.consents import SqlConsentStore
 from hub.persistence.db import Database
 from hub.persistence.ratelimit import SqlRateLimiter
 from hub.persistence.replay import SqlReplayCache
+from hub.persistence.webhooks import SqlWebhookStore
 from hub.services import ReadinessCheck, Services, disabled, unavailable_reason
 from hub.token_keys import KeyStoreTokenKeys
 from hub.web import PageErrors, PageRouter, create_pages
+from hub.webhooks.delivery import HttpSender
+from hub.webhooks.policy import UrlPolicy
+from hub.webhooks.service import WebhookService
+from hub.webhooks.worker import WebhookWorker
 
 __all__ = [
     "HubApp",
@@ -214,7 +221,8 @@ def build_services(settings: Settings) -> Services:
     loaded = load_catalog(settings.catalog_dir)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
-    consent_store = SqlConsentStore(db, access_log)
+    webhook_store = SqlWebhookStore(db)
+    consent_store = SqlConsentStore(db, access_log, events=webhook_store)
     evidence = EvidenceService(
         catalog=loaded.catalog,
         registries=registries,
@@ -289,6 +297,25 @@ def build_services(settings: Settings) -> Services:
             checkpoint_every=settings.checkpoint_every,
             checkpoint_seconds=settings.checkpoint_seconds,
         )
+    webhook_policy = UrlPolicy.for_settings(settings)
+    case_store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=webhook_store)
+    cases = CaseService(
+        catalog=loaded.catalog,
+        store=case_store,
+        evidence_log=case_store,
+        access_log=access_log,
+        certificate_types=[t for t in CERTIFICATE_TYPES if t in loaded.catalog.evidence_types],
+    )
+    webhooks = WebhookService(store=webhook_store, policy=webhook_policy)
+    webhook_worker = WebhookWorker(
+        queue=webhook_store,
+        policy=webhook_policy,
+        sender=HttpSender(deadline=settings.webhook_timeout),
+        max_attempts=settings.webhook_max_attempts,
+        backoff=settings.webhook_backoff,
+        poll_seconds=settings.webhook_poll_seconds,
+        sweeps=[webhook_store.announce_expired_requests],
+    )
     return Services(
         settings=settings,
         db=db,
@@ -308,6 +335,9 @@ def build_services(settings: Settings) -> Services:
         ),
         token_limiter=SqlRateLimiter(db, limit=settings.token_rate_limit, window=60, scope="token"),
         citizen_signin=citizen_signin,
+        cases=cases,
+        webhooks=webhooks,
+        webhook_worker=webhook_worker,
         readiness={
             "database": _database_check(db),
             "migrations": _migrations_check(db),

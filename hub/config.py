@@ -203,6 +203,20 @@ class Settings:
     #: database; ``None``: the usable cores in production, one elsewhere (a
     #: development server is debugged, and killed, as one process).
     workers: int | None = None
+    #: Hosts an agency may register webhooks on (``*.example.gr`` for a domain);
+    #: empty: any host with public addresses.
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    #: Private networks (CIDR) webhooks may reach outside development, e.g. an
+    #: agency's leased line; loopback and private addresses are refused otherwise.
+    webhook_private_networks: tuple[str, ...] = ()
+    #: The hard deadline of one delivery attempt, connection to last byte, in seconds.
+    webhook_timeout: float = 10.0
+    #: Attempts before a delivery is dead-lettered.
+    webhook_max_attempts: int = 8
+    #: The first retry's delay in seconds; each next one doubles, with jitter.
+    webhook_backoff: float = 30.0
+    #: How often the delivery worker looks for due deliveries, in seconds.
+    webhook_poll_seconds: float = 2.0
 
     @property
     def catalog_dir(self) -> Path:
@@ -293,6 +307,12 @@ class Settings:
             metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
             metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
             workers=_int(env, "HUB_WORKERS", 0) or None,
+            webhook_allowed_hosts=_list(env, "HUB_WEBHOOK_ALLOWED_HOSTS"),
+            webhook_private_networks=_list(env, "HUB_WEBHOOK_PRIVATE_NETWORKS"),
+            webhook_timeout=_float(env, "HUB_WEBHOOK_TIMEOUT", d.webhook_timeout),
+            webhook_max_attempts=_int(env, "HUB_WEBHOOK_MAX_ATTEMPTS", d.webhook_max_attempts),
+            webhook_backoff=_float(env, "HUB_WEBHOOK_BACKOFF", d.webhook_backoff),
+            webhook_poll_seconds=_float(env, "HUB_WEBHOOK_POLL_SECONDS", d.webhook_poll_seconds),
         )
         settings.check()
         return settings
@@ -328,6 +348,7 @@ class Settings:
         self._check_registry_limits()
         self._check_citizen_issuer()
         self._check_abuse_limits()
+        self._check_webhooks()
 
     def _check_abuse_limits(self) -> None:
         if self.certificate_rate_limit < 1 or self.certificate_rate_window < 1:
@@ -391,6 +412,25 @@ class Settings:
             )
         if self.registry_ca_file is not None and not self.registry_ca_file.is_file():
             raise ConfigError(f"HUB_REGISTRY_CA_FILE names no file: {self.registry_ca_file}")
+
+    def _check_webhooks(self) -> None:
+        if not 0 < self.webhook_timeout <= 60:
+            raise ConfigError("HUB_WEBHOOK_TIMEOUT must be between 0 and 60 seconds")
+        if not 1 <= self.webhook_max_attempts <= 50:
+            raise ConfigError("HUB_WEBHOOK_MAX_ATTEMPTS must be between 1 and 50")
+        if self.webhook_backoff <= 0 or self.webhook_poll_seconds <= 0:
+            raise ConfigError("HUB_WEBHOOK_BACKOFF and HUB_WEBHOOK_POLL_SECONDS must be positive")
+        for network in self.webhook_private_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"HUB_WEBHOOK_PRIVATE_NETWORKS: {network!r} is not a CIDR network"
+                ) from exc
+        for host in self.webhook_allowed_hosts:
+            bare = host.removeprefix("*.")
+            if not bare or "/" in bare or ":" in bare or " " in bare:
+                raise ConfigError(f"HUB_WEBHOOK_ALLOWED_HOSTS: {host!r} is not a host name")
 
     def _check_citizen_issuer(self) -> None:
         issuer = self.citizen_issuer

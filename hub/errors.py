@@ -16,6 +16,7 @@ The tree::
     │   ├── InvalidIdentifier (400)
     │   ├── ValidationFailed (400)
     │   ├── NestingTooDeep (400)
+    │   ├── WebhookUrlRefused (400)
     │   └── TokenRequestRefused (400)      RFC 6749 §5.2 errors of /oauth2/token
     │       ├── UnsupportedGrantType (400)
     │       └── InvalidScope (400)
@@ -78,6 +79,7 @@ __all__ = [
     "UnsupportedGrantType",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "WebhookUrlRefused",
 ]
 
 #: Problem type URIs are stable identifiers; they need not resolve, but the
@@ -170,6 +172,23 @@ class NestingTooDeep(BadRequest):
     title = "JSON nested too deeply"
     title_el = "Υπερβολικά εμφωλευμένο JSON"
     detail_el = "Το έγγραφο JSON έχει περισσότερα επίπεδα από όσα δέχεται ο κόμβος (έως 64)."
+
+
+class WebhookUrlRefused(BadRequest):
+    """A webhook URL the hub will not call: not https, or reaching an internal address.
+
+    The hub calls these URLs from inside its own network, so a URL that
+    resolves to loopback, a private or link-local address (a cloud metadata
+    service, a database) would turn the hub into a tool for reaching them.
+    """
+
+    slug = "webhook-url-refused"
+    title = "Webhook URL refused"
+    title_el = "Η διεύθυνση webhook δεν γίνεται δεκτή"
+    detail_el = (
+        "Η διεύθυνση πρέπει να είναι https και να οδηγεί σε δημόσια διεύθυνση "
+        "που επιτρέπει ο διαχειριστής του Κόμβου."
+    )
 
 
 class TokenRequestRefused(BadRequest):

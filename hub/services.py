@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from hub.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
+    from hub.cases.service import CaseService
     from hub.catalog_files import LoadedCatalog
     from hub.config import Settings
     from hub.domain.auditlog.service import AuditService
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from hub.metrics import Metrics
     from hub.persistence.auditlog import SqlAccessLog
     from hub.persistence.db import Database
+    from hub.webhooks.service import WebhookService
+    from hub.webhooks.worker import WebhookWorker
 
 __all__ = ["ReadinessCheck", "Services", "disabled", "unavailable_reason"]
 
@@ -93,6 +96,11 @@ class Services:
     token_limiter: RateLimiter
     #: The web sign-in through the citizens' identity issuer; None: the dev picker.
     citizen_signin: CitizenSignIn | None
+    #: Case status (issue 15 §5): agencies' cases and the citizen's timelines.
+    cases: CaseService
+    #: Agencies' webhook endpoints, and the worker that delivers to them.
+    webhooks: WebhookService
+    webhook_worker: WebhookWorker
     readiness: Mapping[str, ReadinessCheck]
 
     def ready(self) -> tuple[bool, dict[str, dict[str, Any]]]:

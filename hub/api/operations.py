@@ -16,7 +16,18 @@ from typing import Any, Final
 from connexion.exceptions import ResolverError
 from connexion.resolver import Resolver
 
-from hub.api import audit, auth, certificates, consent, evidence, ops, trust, verify
+from hub.api import (
+    audit,
+    auth,
+    cases,
+    certificates,
+    consent,
+    evidence,
+    ops,
+    trust,
+    verify,
+    webhooks,
+)
 
 __all__ = ["HANDLERS", "OperationResolver"]
 
@@ -64,6 +75,15 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "revokeMyConsent": consent.revoke_consent,
     "getMyConsentReceipt": consent.consent_receipt,
     "getMyAccessLog": consent.my_access_log,
+    # cases
+    "updateCase": cases.update_case,
+    "getCase": cases.get_case,
+    "listMyCases": cases.my_cases,
+    # webhooks
+    "createWebhook": webhooks.create_webhook,
+    "listWebhooks": webhooks.list_webhooks,
+    "deleteWebhook": webhooks.delete_webhook,
+    "listWebhookDeliveries": webhooks.list_deliveries,
 }
 
 

@@ -72,7 +72,7 @@ def _in_memory(database_url: str) -> bool:
 def _serve_app(
     settings: Settings, sockets: list[socket.socket] | None = None, index: int = 0
 ) -> int:
-    """One hub process: its own app, pool, metrics listener and checkpoint timer."""
+    """One hub process: its own app, pool, metrics listener, checkpoint timer and webhook worker."""
     configure_logging(settings.log_level)
     app = create_app(settings)
     config = server_config(app, settings)
@@ -84,9 +84,14 @@ def _serve_app(
     timer = CheckpointTimer(app.services.audit) if app.services.audit else None
     if timer:
         timer.start()
+    # Agency webhooks are sent from the database queue by this process's
+    # worker; claims lease rows in the database, so several processes (or
+    # nodes) never send the same delivery at once.
+    app.services.webhook_worker.start()
     try:
         uvicorn.Server(config).run(sockets=sockets)
     finally:
+        app.services.webhook_worker.stop()
         if timer:
             timer.stop()
         if metrics is not None:

@@ -16,6 +16,10 @@ frontier read and one commit. The leader keeps the frontier of the tree it
 committed, so the next group skips that read when the head has not moved
 (another process appending moves it, and the frontier is then read again).
 
+Writers (the notifications outbox, :mod:`hub.persistence.outbox`) run inside
+the transaction that appends entries, whichever path appended them, so what
+they write commits or rolls back with the entries.
+
 Listeners (the audit service's checkpoint policy) hear the new size after an
 entry of :meth:`SqlAccessLog.record` commits; they must not fail the request,
 whose entry is already durable, so a listener's hub error is logged and
@@ -225,6 +229,7 @@ class SqlAccessLog:
     def __init__(self, db: Database, *, group: int = _GROUP) -> None:
         self.db = db
         self._listeners: list[Callable[[int], None]] = []
+        self._writers: list[Callable[[Session, list[AccessEntry]], None]] = []
         self._group = group
         self._queue: list[_Queued] = []
         self._turn = threading.Condition()
@@ -236,6 +241,10 @@ class SqlAccessLog:
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(new_size)`` after each :meth:`record` commits."""
         self._listeners.append(listener)
+
+    def add_writer(self, writer: Callable[[Session, list[AccessEntry]], None]) -> None:
+        """Call ``writer(session, entries)`` in the transaction of every append."""
+        self._writers.append(writer)
 
     def _lock_head(self, session: Session) -> int:
         query = select(AuditHead.size).where(AuditHead.id == 1)
@@ -268,6 +277,10 @@ class SqlAccessLog:
             [_row(size + i, item) for i, item in enumerate(queued)],
         )
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(size=frontier.size))
+        if self._writers:
+            entries = [item.entry for item in queued]
+            for writer in self._writers:
+                writer(session, entries)
         return size, frontier
 
     def record(self, entry: AccessEntry) -> int:

@@ -39,6 +39,8 @@ class ConsentRequestRow(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     consent_id: Mapped[str | None] = mapped_column(String(32))
+    #: When the agency's webhooks were told that the request expired undecided.
+    expiry_announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_consent_requests_subject_created", "subject", "created_at"),)
 

@@ -39,6 +39,8 @@ from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.consent_models import ConsentRequestRow, ConsentRow
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
+from hub.webhooks.models import AgencyEvent
+from hub.webhooks.ports import EventPublisher
 
 __all__ = ["SqlConsentStore"]
 
@@ -46,6 +48,10 @@ __all__ = ["SqlConsentStore"]
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite hands back naive datetimes; the hub stores UTC only.
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _iso(value: dt.datetime) -> str:
+    return _utc(value).isoformat().replace("+00:00", "Z")
 
 
 def _opt_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -99,9 +105,20 @@ def _changed(result: Any) -> bool:
 class SqlConsentStore:
     """Consent requests, consents and the citizen's log view on the hub's database."""
 
-    def __init__(self, db: Database, access_log: SqlAccessLog | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        access_log: SqlAccessLog | None = None,
+        events: EventPublisher | None = None,
+    ) -> None:
         self.db = db
         self.access_log = access_log or SqlAccessLog(db)
+        #: Agencies' webhooks hear of decisions and revocations in their transaction.
+        self.events = events
+
+    def _publish(self, session: Session, event: AgencyEvent) -> None:
+        if self.events is not None:
+            self.events.publish_in(session, event)
 
     def _log(self, session: Session, entries: Sequence[AccessEntry]) -> int | None:
         if not entries:
@@ -184,6 +201,25 @@ class SqlConsentStore:
                 )
                 session.flush()
             self._log(session, entries)
+            agency_id = session.scalar(
+                select(ConsentRequestRow.agency_id).where(ConsentRequestRow.id == request_id)
+            )
+            self._publish(
+                session,
+                AgencyEvent(
+                    agency_id=str(agency_id),
+                    type=f"consent.{decision}",
+                    at=_utc(decided_at),
+                    data={
+                        "request_id": request_id,
+                        "status": decision,
+                        "consent_id": consent.id if consent else None,
+                        "valid_until": _iso(consent.valid_until) if consent else None,
+                        "once": consent.once if consent else None,
+                        "decided_at": _iso(decided_at),
+                    },
+                ),
+            )
         return True
 
     # -- consents ------------------------------------------------------------------
@@ -225,6 +261,23 @@ class SqlConsentStore:
             if not _changed(result):
                 return False
             self._log(session, entries)
+            row = session.get(ConsentRow, consent_id)
+            if row is not None:
+                self._publish(
+                    session,
+                    AgencyEvent(
+                        agency_id=row.agency_id,
+                        type="consent.revoked",
+                        at=_utc(at),
+                        data={
+                            "request_id": row.request_id,
+                            "consent_id": row.id,
+                            "status": "revoked",
+                            "purpose": row.purpose,
+                            "revoked_at": _iso(at),
+                        },
+                    ),
+                )
         return True
 
     def use(self, consent_id: str, *, at: dt.datetime, entry: AccessEntry) -> int | None:

@@ -9,12 +9,28 @@ tests that empty every table) reads :data:`metadata` from this module.
 
 from __future__ import annotations
 
-from hub.persistence import certificate_models, consent_models, models, ratelimit_models
+from hub.persistence import (
+    case_models,
+    certificate_models,
+    consent_models,
+    models,
+    notification_models,
+    ratelimit_models,
+    webhook_models,
+)
 from hub.persistence.base import Base
 
 __all__ = ["FEATURE_MODELS", "metadata"]
 
 #: The modules whose tables make up the schema.
-FEATURE_MODELS = (models, certificate_models, consent_models, ratelimit_models)
+FEATURE_MODELS = (
+    models,
+    certificate_models,
+    consent_models,
+    notification_models,
+    ratelimit_models,
+    case_models,
+    webhook_models,
+)
 
 metadata = Base.metadata

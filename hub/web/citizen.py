@@ -119,6 +119,8 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
             "types": service.types,
             "issued": request.query_params.get("issued", "")[:32],
             "errors": {},
+            # A case's missing document links here with its type chosen (/me/cases).
+            "chosen": request.query_params.get("type", "")[:64],
         }
         return frame.render(page, "me_certificates.html", context)
 
@@ -135,6 +137,7 @@ def routes(frame: Frame) -> list[Route]:  # noqa: PLR0915 - one closure per page
                 "types": service.types,
                 "issued": "",
                 "errors": {"type": page.t("cert_type_label")},
+                "chosen": "",
             }
             return frame.render(page, "me_certificates.html", context, status=422)
         # The API's gate: the same per-citizen limit and bounded worker pool.

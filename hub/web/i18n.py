@@ -432,6 +432,30 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "legal_basis": ("Νομική βάση", "Legal basis"),
     "actor_you": ("Εσείς", "You"),
     "case_reference": ("Αριθμός υπόθεσης της υπηρεσίας", "Agency's case reference"),
+    "me_cases": ("Οι υποθέσεις μου", "My applications"),
+    "me_cases_text": (
+        "Πού βρίσκονται οι αιτήσεις σας στους φορείς.",
+        "Where your applications to agencies stand.",
+    ),
+    "cases_title": ("Οι υποθέσεις μου", "My applications"),
+    "cases_lead": (
+        "Οι φορείς σάς ενημερώνουν εδώ για την πορεία των αιτήσεών σας, και για τα "
+        "δεδομένα που έλαβαν μέσω του Κόμβου για καθεμία.",
+        "Agencies tell you here how your applications are progressing, and which data "
+        "they obtained through the hub for each.",
+    ),
+    "case_timeline": ("Ιστορικό", "Timeline"),
+    "case_details": ("Λεπτομέρειες", "Details"),
+    "case_missing": ("Λείπει το δικαιολογητικό:", "A document is missing:"),
+    "case_by": ("έως", "by"),
+    "case_agency_fetches": (
+        "Ο φορέας μπορεί να το λάβει ο ίδιος μέσω του Κόμβου: δεν χρειάζεται να το προσκομίσετε.",
+        "The agency can obtain it itself through the hub: you need not bring it.",
+    ),
+    "case_issue_certificate": (
+        "Εκδώστε το ως πιστοποιητικό εδώ, στη θυρίδα σας",
+        "Issue it as a certificate here, in your area",
+    ),
     # The auditor's pages.
     "audit_title": ("Αναζήτηση στο αρχείο πρόσβασης", "Search the access log"),
     "audit_lead": (

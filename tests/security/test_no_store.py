@@ -27,6 +27,9 @@ CACHEABLE = {
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/v1/trust/certificates.pem"),
     ("GET", "/v1/trust/crl"),
+    ("GET", "/pki/{name}"),
+    ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/oauth2/jwks.json"),
 }
 #: Bodies that make the personal operations answer with real data.
 EVIDENCE = {"evidence_type": "family-status", "purpose": "social-benefit-eligibility"}

@@ -26,7 +26,9 @@ def test_upgrade_reaches_head_and_matches_models(empty_database_url: str) -> Non
 def test_the_history_has_one_head() -> None:
     # Two heads would make every new migration choose a parent and the readiness
     # check report "a+b"; a merge revision keeps the history linear at its tip.
-    assert migrate.head_revision() == "0004_merge"
+    head = migrate.head_revision()
+    assert head is not None
+    assert "+" not in head
 
 
 def test_a_database_at_both_old_heads_upgrades_to_the_merge(empty_database_url: str) -> None:
@@ -36,7 +38,7 @@ def test_a_database_at_both_old_heads_upgrades_to_the_merge(empty_database_url: 
         migrate.upgrade(db, "0003_consents")
         assert migrate.current_revision(db) == "0003_certificates+0003_consents"
         assert not migrate.is_current(db)
-        assert migrate.upgrade(db) == "0004_merge"
+        assert migrate.upgrade(db) == migrate.head_revision()
         assert migrate.schema_drift(db) == []
     finally:
         db.dispose()

@@ -30,6 +30,7 @@ from bench.accesslog import measure_access_log
 from bench.config import BenchConfig
 from bench.databases import BenchDatabase, migrated, postgres_schema, sqlite_database
 from bench.evidence import EvidenceBench
+from bench.notifications import measure_notifications
 from bench.peers import measure_dribbling_registry
 from bench.proofs import measure_proofs
 from bench.report import Figure, machine, render_table, write_json
@@ -38,7 +39,7 @@ from hub import _patches
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
 
-SECTIONS = ("evidence", "peers", "log", "proofs", "sealing")
+SECTIONS = ("evidence", "peers", "log", "proofs", "sealing", "notifications")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"access-log appends on {database.label}",
                     lambda d=database: measure_access_log(config, d),  # type: ignore[misc]
                 )
+        if "notifications" in sections:
+            run.step(
+                "notifications through the outbox to SMTP",
+                lambda: measure_notifications(config, run.work, run.keys, hub_databases[0]),
+            )
     if "proofs" in sections:
         run.step("inclusion proofs", lambda: measure_proofs(config))
     if "sealing" in sections:

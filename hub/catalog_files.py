@@ -9,8 +9,12 @@ Layout::
     evidence/<id>.yaml     an evidence type: titles, sources, field mapping
     evidence/<id>.schema.json   its JSON Schema (draft 2020-12)
 
-Extra catalogue directories (``extra_dirs``) are merged in, so an operator
-adds a registry or an evidence type by dropping files, not by changing code.
+Extra catalogue directories (``extra_dirs``, from ``HUB_CATALOG_DIRS``) are
+merged in, later ones over earlier ones, entry by entry, so an operator adds a
+registry, an evidence type or a purpose by dropping files, not by changing
+code. An extra directory may carry its registries' descriptions (WSDL,
+OpenAPI) beside its ``registries.yaml`` or in a ``registries/`` folder; a
+description it does not carry is looked up in ``specs/registries``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from hub.config import Settings
 from hub.domain.catalog import Catalog
 from hub.domain.evidence import IdentityLookup
 from hub.errors import ConfigError
 
-__all__ = ["LoadedCatalog", "load_catalog"]
+__all__ = ["LoadedCatalog", "load_catalog", "load_configured_catalog"]
 
 
 def _yaml(path: Path) -> dict[str, Any]:
@@ -59,7 +64,11 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
     for folder in (directory, *extra_dirs):
         if (folder / "registries.yaml").exists():
             doc = _yaml(folder / "registries.yaml")
-            registries.update(doc.get("registries", {}))
+            found = doc.get("registries", {})
+            if not isinstance(found, dict):
+                raise ConfigError(f"{folder / 'registries.yaml'}: registries must be a mapping")
+            for rid, entry in found.items():
+                registries[rid] = _own_description(folder, entry) if folder != directory else entry
             identity.update(doc.get("identity", {}))
         if (folder / "agencies.yaml").exists():
             agencies.update(_yaml(folder / "agencies.yaml").get("agencies", {}))
@@ -91,6 +100,22 @@ def load_catalog(directory: Path, extra_dirs: Iterable[Path] = ()) -> LoadedCata
     if lookup.registry not in catalog.registries:
         raise ConfigError(f"identity registry {lookup.registry} is not in the catalogue")
     return LoadedCatalog(catalog, lookup)
+
+
+def load_configured_catalog(settings: Settings) -> LoadedCatalog:
+    """``specs/catalog`` with the directories of ``HUB_CATALOG_DIRS`` merged over it."""
+    return load_catalog(settings.catalog_dir, settings.catalog_dirs)
+
+
+def _own_description(folder: Path, entry: Any) -> Any:
+    """The entry with its description made absolute when ``folder`` carries it."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("description"), str):
+        return entry
+    name = entry["description"]
+    for candidate in (folder / "registries" / name, folder / name):
+        if candidate.is_file():
+            return {**entry, "description": str(candidate.resolve())}
+    return entry
 
 
 def _evidence(path: Path) -> dict[str, Any]:

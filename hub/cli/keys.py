@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from hub.agency_keys import ensure_development_keys
-from hub.catalog_files import load_catalog
+from hub.catalog_files import load_configured_catalog
 from hub.config import Settings
 from hub.domain.sealing import keystore
 
@@ -41,7 +41,7 @@ def ensure_keys(settings: Settings) -> list[str]:
     if made and not (settings.keys_dir / "agencies").exists():
         said.append(f"keys in {settings.keys_dir}: {len(made)} (see 'hub keys list')")
     if not settings.is_production:
-        catalog = load_catalog(settings.catalog_dir).catalog
+        catalog = load_configured_catalog(settings).catalog
         for agency in ensure_development_keys(settings.keys_dir, catalog):
             said.append(
                 f"development key of agency {agency}: {settings.keys_dir}/agencies/{agency}.pem"

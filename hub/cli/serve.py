@@ -17,7 +17,8 @@ from typing import Any
 
 import uvicorn
 
-from adapters.sandbox.runner import start_sandbox
+from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
+from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
 from hub.app import create_app
 from hub.cli import _running as running
 from hub.cli import _workers as workers
@@ -29,6 +30,8 @@ from hub.errors import ConfigError
 from hub.logs import configure_logging
 from hub.persistence import migrate
 from hub.persistence.db import Database
+from hub.persistence.singleton import ClusterSingleton
+from hub.services import unavailable_reason
 
 __all__ = ["register", "run_server"]
 
@@ -72,18 +75,26 @@ def _in_memory(database_url: str) -> bool:
 def _serve_app(
     settings: Settings, sockets: list[socket.socket] | None = None, index: int = 0
 ) -> int:
-    """One hub process: its own app, pool, metrics listener, checkpoint timer and webhook worker."""
+    """One hub process: its own app, pool, metrics listener and background workers."""
     configure_logging(settings.log_level)
     app = create_app(settings)
     config = server_config(app, settings)
     metrics = start_metrics_listener(app.services, offset=index)
     # Checkpoints every N entries are made as entries are appended; this
-    # timer makes one every T seconds when the log has grown. Each worker
-    # runs one: the policy asks the store whether another process signed a
-    # checkpoint meanwhile, so they never sign the same one twice.
-    timer = CheckpointTimer(app.services.audit) if app.services.audit else None
+    # timer makes one every T seconds when the log has grown. On several
+    # nodes one of them runs it (and talks to the witnesses): the holder of
+    # the cluster-wide singleton, which passes on when that node dies.
+    singleton = ClusterSingleton(app.services.db, "audit-checkpoints")
+    timer = (
+        CheckpointTimer(app.services.audit, may_run=singleton.held)
+        if unavailable_reason(app.services.audit) is None
+        else None
+    )
+    witnessing = app.services.witnessing
     if timer:
         timer.start()
+    if witnessing is not None:
+        witnessing.start(may_run=singleton.held)
     # Agency webhooks are sent from the database queue by this process's
     # worker; claims lease rows in the database, so several processes (or
     # nodes) never send the same delivery at once.
@@ -92,8 +103,11 @@ def _serve_app(
         uvicorn.Server(config).run(sockets=sockets)
     finally:
         app.services.webhook_worker.stop()
+        if witnessing is not None:
+            witnessing.stop()
         if timer:
             timer.stop()
+        singleton.release()
         if metrics is not None:
             metrics.shutdown()
     return 0
@@ -147,8 +161,14 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     for registry, url in sandbox.urls.items():
         print(f"sandbox registry {registry:<16} {url}", flush=True)
     settings = replace(settings, registry_urls={**sandbox.urls, **settings.registry_urls})
+    try:
+        providers, settings = _sandbox_providers(settings)
+    except ConfigError:
+        sandbox.stop()
+        raise
     print(f"hub on {settings.public_url}  (API docs: {settings.public_url}/ui/)", flush=True)
     print("try: hub sandbox citizens --limit 3   and   hub token agency opeka", flush=True)
+    print("     hub sandbox messages --to <AFM>   (what the citizen was told)", flush=True)
     # 'hub token' reads this address, so its tokens name this demo as issuer.
     running.record(settings)
     try:
@@ -157,4 +177,38 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         return run_server(settings, 1)
     finally:
         running.forget(settings)
+        if providers is not None:
+            providers.stop()
         sandbox.stop()
+
+
+def _sandbox_providers(settings: Settings) -> tuple[ProvidersHandle | None, Settings]:
+    """Start the sandbox mail server and SMS/Viber gateway, unless real ones are set.
+
+    They listen on the two ports after the registries' (8103 and 8104 by
+    default) and keep what they receive in ``HUB_SANDBOX_MESSAGES``.
+    """
+    if settings.smtp_host or settings.sms_url or settings.viber_url:
+        return None, settings
+    base = settings.sandbox_base_port
+    providers = start_providers(
+        settings.sandbox_messages,
+        settings.sandbox_host,
+        smtp_port=base + 3 if base else 0,
+        gateway_port=base + 4 if base else 0,
+    )
+    print(
+        f"sandbox mail server (SMTP)      {providers.smtp_host}:{providers.smtp_port}", flush=True
+    )
+    print(f"sandbox SMS/Viber gateway       {providers.gateway_url}", flush=True)
+    gateway = providers.gateway_url + "/v1/messages"
+    return providers, replace(
+        settings,
+        smtp_host=providers.smtp_host,
+        smtp_port=providers.smtp_port,
+        sms_url=gateway,
+        sms_token=GATEWAY_TOKEN,
+        viber_url=gateway,
+        viber_token=GATEWAY_TOKEN,
+        notify_callback_secret=settings.notify_callback_secret or CALLBACK_SECRET,
+    )

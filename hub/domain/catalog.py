@@ -22,6 +22,7 @@ from hub.domain.mapping import check_rules, fold
 from hub.errors import ConfigError, ParameterNotAllowed
 
 __all__ = [
+    "AUTH_KINDS",
     "Agency",
     "Catalog",
     "EvidenceType",
@@ -52,6 +53,29 @@ class RegistrySpec:
     retries: int = 2
     max_concurrency: int = 32
     operations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: How the hub proves who it is: ``kind`` (one of :data:`AUTH_KINDS`) and
+    #: its options; the secrets themselves come from settings named after
+    #: ``credentials``, never from the catalogue.
+    auth: Mapping[str, Any] = field(default_factory=dict)
+    #: SOAP only: ``soap11`` or ``soap12``; None: the WSDL's first port.
+    binding: str | None = None
+    #: Whether the registry demands a client certificate (mutual TLS).
+    mutual_tls: bool = False
+
+
+#: The ways a registry may want the hub to authenticate.
+AUTH_KINDS = (
+    "none",
+    "basic",
+    "api_key",
+    "oauth2_client_credentials",
+    "username_token",
+    "x509_signature",
+)
+_AUTH_BY_PROTOCOL = {
+    "rest": ("none", "basic", "api_key", "oauth2_client_credentials"),
+    "soap": ("none", "username_token", "x509_signature"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +276,29 @@ def _registry(rid: str, r: Mapping[str, Any]) -> RegistrySpec:
     protocol = _need(r, "protocol", where)
     if protocol not in ("soap", "rest"):
         raise ConfigError(f"{where}: protocol must be soap or rest")
+    # A SOAP registry that names credentials and no auth wants a
+    # UsernameToken, as before auth: existed.
+    implied = "username_token" if protocol == "soap" and r.get("credentials") else "none"
+    auth = r.get("auth") or {"kind": implied}
+    if not isinstance(auth, Mapping) or auth.get("kind") not in _AUTH_BY_PROTOCOL[protocol]:
+        raise ConfigError(
+            f"{where}: auth.kind must be one of {', '.join(_AUTH_BY_PROTOCOL[protocol])}"
+        )
+    if auth["kind"] != "none" and not r.get("credentials"):
+        raise ConfigError(f"{where}: auth {auth['kind']} needs a credentials name")
+    binding = r.get("binding")
+    if binding is not None and (protocol != "soap" or binding not in ("soap11", "soap12")):
+        raise ConfigError(f"{where}: binding is soap11 or soap12, for SOAP registries only")
+    mutual_tls = r.get("mutual_tls", False)
+    if not isinstance(mutual_tls, bool):
+        raise ConfigError(f"{where}: mutual_tls must be true or false")
+    if mutual_tls and not r.get("credentials"):
+        raise ConfigError(f"{where}: mutual_tls needs a credentials name for its certificate")
+    operations = r.get("operations", {})
+    if not isinstance(operations, Mapping) or not all(
+        isinstance(op, Mapping) for op in operations.values()
+    ):
+        raise ConfigError(f"{where}: operations must map names to mappings")
     return RegistrySpec(
         id=rid,
         name=str(_need(r, "name", where)),
@@ -262,7 +309,10 @@ def _registry(rid: str, r: Mapping[str, Any]) -> RegistrySpec:
         timeout=r.get("timeout"),
         retries=int(r.get("retries", 2)),
         max_concurrency=int(r.get("max_concurrency", 32)),
-        operations=r.get("operations", {}),
+        operations=operations,
+        auth=auth,
+        binding=binding,
+        mutual_tls=mutual_tls,
     )
 
 

@@ -72,6 +72,10 @@ def _in_memory(database_url: str) -> bool:
     return rest in ("", "//", "///") or ":memory:" in rest or "mode=memory" in rest
 
 
+def _never() -> bool:
+    return False
+
+
 def _serve_app(
     settings: Settings, sockets: list[socket.socket] | None = None, index: int = 0
 ) -> int:
@@ -85,8 +89,13 @@ def _serve_app(
     # nodes one of them runs it (and talks to the witnesses): the holder of
     # the cluster-wide singleton, which passes on when that node dies.
     singleton = ClusterSingleton(app.services.db, "audit-checkpoints")
+    may_run = singleton.held
+    if index > 0 and settings.database_url.startswith("sqlite"):
+        # On SQLite the singleton is always held (one node by design), so
+        # among several workers only the first runs the singleton's work.
+        may_run = _never
     timer = (
-        CheckpointTimer(app.services.audit, may_run=singleton.held)
+        CheckpointTimer(app.services.audit, may_run=may_run)
         if unavailable_reason(app.services.audit) is None
         else None
     )
@@ -94,7 +103,7 @@ def _serve_app(
     if timer:
         timer.start()
     if witnessing is not None:
-        witnessing.start(may_run=singleton.held)
+        witnessing.start(may_run=may_run)
     # Agency webhooks are sent from the database queue by this process's
     # worker; claims lease rows in the database, so several processes (or
     # nodes) never send the same delivery at once.

@@ -35,6 +35,7 @@ from bench.peers import measure_dribbling_registry
 from bench.proofs import measure_proofs
 from bench.report import Figure, machine, render_table, write_json
 from bench.sealing import measure_sealing
+from hub import _patches
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
 
@@ -99,6 +100,9 @@ def _evidence(run: _Run, databases: list[BenchDatabase]) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The hub installs its guarded library patches at start-up (create_app and
+    # the CLI); the in-process figures (sealing) must measure the same code.
+    _patches.apply()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = sections - set(SECTIONS)
     if unknown:

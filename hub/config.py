@@ -19,6 +19,7 @@ from hub.errors import ConfigError
 
 __all__ = [
     "CITIZEN_ALGORITHMS",
+    "MAX_WORKERS",
     "REGISTRY_FILE_KINDS",
     "Environment",
     "Settings",
@@ -28,6 +29,9 @@ __all__ = [
 Environment = Literal["development", "production", "test"]
 
 _ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
+
+#: The most processes ``hub serve`` runs: each holds its own database pool.
+MAX_WORKERS = 64
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: The signature algorithms a citizen identity issuer may use; never HMAC or none.
 CITIZEN_ALGORITHMS: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
@@ -358,6 +362,10 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     #: ``host:port`` of a separate metrics listener; ``/metrics`` on the main port is then off.
     metrics_address: str | None = None
+    #: Processes ``hub serve`` runs, sharing the listening socket and the
+    #: database; ``None``: the usable cores in production, one elsewhere (a
+    #: development server is debugged, and killed, as one process).
+    workers: int | None = None
     #: Witnesses the hub submits its checkpoints to, as (vkey, submission URL)
     #: pairs: ``HUB_WITNESSES="<vkey> <url>; <vkey> <url>"``.
     witnesses: tuple[tuple[str, str], ...] = ()
@@ -473,6 +481,7 @@ class Settings:
             max_connections=_int(env, "HUB_MAX_CONNECTIONS", d.max_connections),
             metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
             metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
+            workers=_int(env, "HUB_WORKERS", 0) or None,
             witnesses=_witnesses(env),
             witness_quorum=_int(env, "HUB_WITNESS_QUORUM", d.witness_quorum),
             witness_retry_seconds=_float(env, "HUB_WITNESS_RETRY_SECONDS", d.witness_retry_seconds),
@@ -596,6 +605,8 @@ class Settings:
             raise ConfigError("HUB_HEADER_TIMEOUT and HUB_KEEP_ALIVE_TIMEOUT must be positive")
         if self.max_connections < 1:
             raise ConfigError("HUB_MAX_CONNECTIONS must be >= 1")
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"HUB_WORKERS must be between 1 and {MAX_WORKERS}")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("HUB_METRICS_TOKEN must be at least 16 characters")
         if self.metrics_address is not None:
@@ -604,6 +615,18 @@ class Settings:
                 raise ConfigError(
                     f"HUB_METRICS_ADDRESS must be host:port, not {self.metrics_address!r}"
                 )
+
+    @property
+    def worker_count(self) -> int:
+        """How many processes ``hub serve`` runs (``HUB_WORKERS`` or the default)."""
+        if self.workers is not None:
+            return self.workers
+        if not self.is_production:
+            return 1
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def metrics_listener(self) -> tuple[str, int] | None:

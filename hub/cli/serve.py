@@ -1,8 +1,11 @@
 """``hub serve`` and ``hub demo``: run the hub under uvicorn.
 
-``serve`` runs the hub as configured. ``demo`` prepares everything a fresh
-machine lacks (database schema, development keys, sandbox registries) and
-then serves on loopback with the embedded defaults.
+``serve`` runs the hub as configured, in one process or, with
+``--workers N`` (``HUB_WORKERS``), in N processes forked from a small
+supervisor that share one listening socket and the database
+(:mod:`hub.cli._workers`). ``demo`` prepares everything a fresh machine
+lacks (database schema, development keys, sandbox registries) and then
+serves on loopback with the embedded defaults, in one process.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -22,9 +26,10 @@ from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
 from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
 from hub.app import create_app, reload_catalog
 from hub.cli import _running as running
+from hub.cli import _workers as workers
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
-from hub.config import Settings
+from hub.config import MAX_WORKERS, Settings
 from hub.domain.auditlog.service import CheckpointTimer
 from hub.errors import ConfigError, HubError
 from hub.logs import configure_logging
@@ -67,6 +72,12 @@ def register(commands: Any) -> None:
     serve: argparse.ArgumentParser = commands.add_parser("serve", help="serve the hub")
     serve.add_argument("--host", help="address to bind (default HUB_HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default HUB_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes to serve with (default HUB_WORKERS; unset: the cores in production, "
+        "1 elsewhere)",
+    )
     serve.set_defaults(run=_serve)
     demo: argparse.ArgumentParser = commands.add_parser(
         "demo", help="prepare database, keys and sandbox registries, then serve on loopback"
@@ -85,18 +96,38 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
     return replace(settings, host=host, port=port, public_url=public)
 
 
-def run_server(settings: Settings) -> int:
+def _in_memory(database_url: str) -> bool:
+    """Whether the database lives in this process's memory (SQLite only)."""
+    if not database_url.startswith("sqlite"):
+        return False
+    rest = database_url.split(":", 1)[1]
+    return rest in ("", "//", "///") or ":memory:" in rest or "mode=memory" in rest
+
+
+def _never() -> bool:
+    return False
+
+
+def _serve_app(
+    settings: Settings, sockets: list[socket.socket] | None = None, index: int = 0
+) -> int:
+    """One hub process: its own app, pool, metrics listener and background workers."""
     configure_logging(settings.log_level)
     app = create_app(settings)
     config = server_config(app, settings)
-    metrics = start_metrics_listener(app.services)
+    metrics = start_metrics_listener(app.services, offset=index)
     # Checkpoints every N entries are made as entries are appended; this
     # timer makes one every T seconds when the log has grown. On several
     # nodes one of them runs it (and talks to the witnesses): the holder of
     # the cluster-wide singleton, which passes on when that node dies.
     singleton = ClusterSingleton(app.services.db, "audit-checkpoints")
+    may_run = singleton.held
+    if index > 0 and settings.database_url.startswith("sqlite"):
+        # On SQLite the singleton is always held (one node by design), so
+        # among several workers only the first runs the singleton's work.
+        may_run = _never
     timer = (
-        CheckpointTimer(app.services.audit, may_run=singleton.held)
+        CheckpointTimer(app.services.audit, may_run=may_run)
         if unavailable_reason(app.services.audit) is None
         else None
     )
@@ -104,15 +135,17 @@ def run_server(settings: Settings) -> int:
     if timer:
         timer.start()
     if witnessing is not None:
-        witnessing.start(may_run=singleton.held)
-    # Agency webhooks are sent from the database queue by this node's worker.
+        witnessing.start(may_run=may_run)
+    # Agency webhooks are sent from the database queue by this process's
+    # worker; claims lease rows in the database, so several processes (or
+    # nodes) never send the same delivery at once.
     app.services.webhook_worker.start()
     _reload_on_sighup(app.services)
     pid = pid_file(settings)
     pid.parent.mkdir(parents=True, exist_ok=True)
     pid.write_text(str(os.getpid()), encoding="utf-8")
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
         if pid.read_text(encoding="utf-8").strip() == str(os.getpid()):
             pid.unlink(missing_ok=True)
@@ -127,8 +160,27 @@ def run_server(settings: Settings) -> int:
     return 0
 
 
+def run_server(settings: Settings, worker_count: int | None = None) -> int:
+    count = worker_count if worker_count is not None else settings.worker_count
+    if not 1 <= count <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}")
+    if count == 1:
+        return _serve_app(settings)
+    if _in_memory(settings.database_url):
+        raise ConfigError(
+            "several workers need a database they can share; an in-memory SQLite "
+            "database exists once per process: use a file or PostgreSQL, or one worker"
+        )
+    configure_logging(settings.log_level)
+    listener = workers.bind(settings.host, settings.port)
+    try:
+        return workers.supervise(count, lambda index: _serve_app(settings, [listener], index))
+    finally:
+        listener.close()
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    return run_server(_with_address(settings, args.host, args.port))
+    return run_server(_with_address(settings, args.host, args.port), args.workers)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -167,7 +219,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     # 'hub token' reads this address, so its tokens name this demo as issuer.
     running.record(settings)
     try:
-        return run_server(settings)
+        # One process: the sandbox runs threads in this one, and a fork
+        # copies none of them.
+        return run_server(settings, 1)
     finally:
         running.forget(settings)
         if providers is not None:

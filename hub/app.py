@@ -13,6 +13,9 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from connexion import AsyncApp
@@ -33,12 +36,13 @@ from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service, build_witnessing
 from hub.cases.service import CaseService
-from hub.catalog_files import LoadedCatalog, load_configured_catalog
+from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
 from hub.config import Settings
+from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
-from hub.domain.catalog import RegistrySpec
-from hub.domain.certificates import CERTIFICATE_TYPES, CertificateService, RegistryHolderNames
+from hub.domain.catalog import CatalogHolder, RegistrySpec
+from hub.domain.certificates import CertificateService, RegistryHolderNames
 from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
 from hub.domain.ports import CitizenSignIn, RegistryClient
@@ -256,6 +260,17 @@ def build_citizen_issuer(
     return arguments, signin
 
 
+def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
+    """Name the catalogue in force in every entry the log appends (version 3 on)."""
+
+    def stamp(entry: AccessEntry) -> AccessEntry:
+        if entry.v < 3 or entry.catalog_version is not None or not holder.version:
+            return entry
+        return replace(entry, catalog_version=holder.version)
+
+    return stamp
+
+
 def _senders(settings: Settings) -> dict[str, ChannelSender]:
     senders: dict[str, ChannelSender] = {}
     if settings.smtp_host:
@@ -367,11 +382,12 @@ def build_services(settings: Settings) -> Services:
     loaded = load_configured_catalog(settings)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
+    access_log.stamp = stamp_catalog_version(loaded.holder)
     notifications = build_notifications(settings, db, loaded, metrics, access_log)
     webhook_store = SqlWebhookStore(db)
     consent_store = SqlConsentStore(db, access_log, events=webhook_store)
     evidence = EvidenceService(
-        catalog=loaded.catalog,
+        catalog=loaded.holder,
         registries=registries,
         access_log=access_log,
         identity=loaded.identity,
@@ -398,7 +414,7 @@ def build_services(settings: Settings) -> Services:
             agency_keys=AgencyKeyRing(
                 loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
             ),
-            agency_purposes=loaded.catalog.purposes_of,
+            agency_purposes=loaded.holder.purposes_of,
             keys=KeyStoreTokenKeys(keystore),
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
@@ -408,7 +424,7 @@ def build_services(settings: Settings) -> Services:
         level = PadesLevel(settings.pades_level)
         timestamper = None if level is PadesLevel.B_B else KeyStoreTimeStamper(keystore)
         certificates = CertificateService(
-            catalog=loaded.catalog,
+            catalog=loaded.holder,
             evidence=evidence,
             names=RegistryHolderNames(
                 registries[loaded.identity.registry], loaded.identity.operation
@@ -431,7 +447,7 @@ def build_services(settings: Settings) -> Services:
             queue=settings.certificate_queue,
         )
         consents = ConsentService(
-            catalog=loaded.catalog,
+            catalog=loaded.holder,
             store=consent_store,
             access_log=access_log,
             log_reader=consent_store,
@@ -453,7 +469,7 @@ def build_services(settings: Settings) -> Services:
         store=case_store,
         evidence_log=case_store,
         access_log=access_log,
-        certificate_types=[t for t in CERTIFICATE_TYPES if t in loaded.catalog.evidence_types],
+        certificate_types=list(loaded.catalog.certificate_types),
     )
     webhooks = WebhookService(store=webhook_store, policy=webhook_policy)
     webhook_worker = WebhookWorker(
@@ -563,3 +579,39 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = build_services(settings or Settings.from_env())
     return HubApp(services)
+
+
+def catalog_directories(settings: Settings) -> tuple[Path, tuple[Path, ...]]:
+    """The catalogue directory and those ``HUB_CATALOG_DIRS`` merges over it."""
+    return settings.catalog_dir, tuple(settings.catalog_dirs)
+
+
+def reload_catalog(services: Services) -> str:
+    """Read the catalogue again and put it in force; its version, or ConfigError.
+
+    Everything that can fail happens before the swap: reading and checking
+    the files, and building clients for registries that are new or whose
+    entry changed. A catalogue that fails any of it is not installed and the
+    one in force keeps serving. Clients of unchanged registries are kept
+    (with their breakers and pools); the identity lookup is fixed at start-up.
+    """
+    directory, extra = catalog_directories(services.settings)
+    fresh = load_catalog(directory, extra)
+    holder = services.catalog.holder
+    if fresh.identity != services.catalog.identity:
+        raise ConfigError("the identity lookup (registries.yaml identity:) changes only on restart")
+    old = holder.current.registries
+    changed = {rid for rid, spec in fresh.catalog.registries.items() if old.get(rid) != spec}
+    clients = build_registry_clients(services.settings, fresh, services.metrics)
+    for rid, client in clients.items():
+        if rid not in changed:
+            client.close()
+    registries = services.registries
+    if changed:
+        if not isinstance(registries, dict):
+            raise ConfigError("this hub's registries cannot change without a restart")
+        # Added before the swap: the catalogue in force does not name a new id,
+        # and a changed registry's new client is what the new catalogue expects.
+        registries.update({rid: clients[rid] for rid in changed})
+    holder.swap(fresh.catalog)
+    return fresh.catalog.version

@@ -20,6 +20,7 @@ from hub.api import (
     audit,
     auth,
     cases,
+    catalog,
     certificates,
     consent,
     evidence,
@@ -39,6 +40,9 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "getTokenKeys": auth.token_jwks,
     # evidence
     "requestEvidence": evidence.request_evidence,
+    # catalog
+    "getMyCatalog": catalog.agency_catalog,
+    "listEvidenceTypes": catalog.evidence_types,
     # ops
     "checkLiveness": ops.healthz,
     "checkReadiness": ops.readyz,

@@ -11,29 +11,61 @@ serves on loopback with the embedded defaults, in one process.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
 import socket
+import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
 from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
-from hub.app import create_app
+from hub.app import create_app, reload_catalog
 from hub.cli import _running as running
 from hub.cli import _workers as workers
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
 from hub.config import MAX_WORKERS, Settings
 from hub.domain.auditlog.service import CheckpointTimer
-from hub.errors import ConfigError
+from hub.errors import ConfigError, HubError
 from hub.logs import configure_logging
 from hub.persistence import migrate
 from hub.persistence.db import Database
 from hub.persistence.singleton import ClusterSingleton
 from hub.services import unavailable_reason
 
-__all__ = ["register", "run_server"]
+__all__ = ["pid_file", "register", "run_server"]
+
+log = logging.getLogger("hub.catalog")
+
+
+def pid_file(settings: Settings) -> Path:
+    """Where a running server writes its process id, for ``hub catalog reload``."""
+    return settings.var_dir / "hub.pid"
+
+
+def _reload_on_sighup(services: Any) -> None:
+    """SIGHUP reloads the catalogue, in a thread: the handler must not block the loop."""
+    lock = threading.Lock()
+
+    def reload() -> None:
+        with lock:
+            try:
+                version = reload_catalog(services)
+            except HubError as exc:
+                # The catalogue in force keeps serving; the operator reads why here.
+                log.error("catalogue reload refused", extra={"error": exc.detail})
+                return
+            log.info("catalogue reloaded", extra={"catalog_version": version})
+
+    def handler(_signum: int, _frame: object) -> None:
+        threading.Thread(target=reload, name="catalog-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, handler)
 
 
 def register(commands: Any) -> None:
@@ -108,9 +140,15 @@ def _serve_app(
     # worker; claims lease rows in the database, so several processes (or
     # nodes) never send the same delivery at once.
     app.services.webhook_worker.start()
+    _reload_on_sighup(app.services)
+    pid = pid_file(settings)
+    pid.parent.mkdir(parents=True, exist_ok=True)
+    pid.write_text(str(os.getpid()), encoding="utf-8")
     try:
         uvicorn.Server(config).run(sockets=sockets)
     finally:
+        if pid.read_text(encoding="utf-8").strip() == str(os.getpid()):
+            pid.unlink(missing_ok=True)
         app.services.webhook_worker.stop()
         if witnessing is not None:
             witnessing.stop()

@@ -618,6 +618,16 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Τα στοιχεία που μπορούν να ανταλλάσσονται μέσω του κόμβου:",
         "The evidence that can be exchanged through the hub:",
     ),
+    "home_catalogue_certificate": (
+        "διατίθεται και ως πιστοποιητικό",
+        "also issued as a certificate",
+    ),
+    "home_catalogue_source": ("Πηγή", "Source"),
+    "home_catalogue_fields": ("Στοιχεία", "Fields"),
+    "home_directory": (
+        "Ο κατάλογος υπηρεσιών σε μορφή JSON",
+        "The service directory as JSON",
+    ),
     "home_developers": ("Για φορείς και προγραμματιστές", "For agencies and developers"),
     "home_developers_lead": (
         "Οι φορείς συνδέονται με OAuth 2.0 (client credentials, private_key_jwt) και το "

@@ -32,16 +32,30 @@ def install() -> None:
 
 
 def build_request(
-    client: Any, binding: Any, operation: str, params: Mapping[str, str]
+    client: Any,
+    binding: Any,
+    operation: str,
+    params: Mapping[str, Any],
+    *,
+    service: Any = None,
 ) -> tuple[Any, dict[str, str]]:
-    """The envelope and the HTTP headers zeep would send for ``operation``."""
+    """The envelope and the HTTP headers zeep would send for ``operation``.
+
+    ``service`` is the proxy of the port in use (``client.bind``); by default
+    the WSDL's first port.
+    """
     if _private.is_set():
         envelope, headers = binding._create(operation, (), dict(params), client=client)
         return envelope, dict(headers)
-    envelope = client.create_message(client.service, operation, **params)
+    envelope = client.create_message(service or client.service, operation, **params)
     action = binding.get(operation).soapaction
     if isinstance(binding, Soap12Binding):
-        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+        # zeep sends SOAPAction with SOAP 1.2 too (its message serialiser
+        # sets it for both); the action that counts is in the Content-Type.
+        headers = {
+            "SOAPAction": f'"{action}"' if action else '""',
+            "Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"',
+        }
     else:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
     if client.settings.extra_http_headers:

@@ -1,7 +1,13 @@
 """REST registries over a pooled ``requests`` session.
 
 Operations are configuration: the catalogue names each one's method and path
-template (``/v1/owners/{afm}/properties``). Each exchange, from the TCP
+template (``/v1/owners/{afm}/properties``), its query parameters and, for a
+POST, a JSON body template (``{owner: {taxId: "{afm}"}}``): placeholders are
+filled from the call's parameters by substitution only, no code, no eval.
+``answer:`` maps names to JSON Pointers (RFC 6901) into the answer, so an
+evidence mapping reads ``vehicles.items`` however deep the registry nests it.
+How the hub authenticates (OAuth2, API key, basic, mutual TLS) is
+:mod:`adapters._auth`'s. Each exchange, from the TCP
 connect through TLS and the headers to the last byte of the body, runs under
 one hard deadline (:mod:`adapters._deadline`), and answers are read in
 bounded chunks, so a registry that drips bytes or sends a huge body cannot
@@ -17,11 +23,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import ssl
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 import yaml
@@ -30,6 +38,7 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from adapters._auth import Access, NoAuth, RequestAuth, session_tls
 from adapters._deadline import WATCHDOG, DeadlineAdapter, Watch
 from adapters.resilience import Policy, Resilient
 from hub.errors import (
@@ -45,6 +54,8 @@ __all__ = [
     "RestRegistryClient",
     "answer_validators",
     "exchange",
+    "fill",
+    "pointer",
     "pooled_session",
     "read_bounded",
 ]
@@ -104,6 +115,21 @@ def pooled_session(
     return session
 
 
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether a transport error was TLS refusing a certificate, at any depth."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return True
+        pending.extend((current.__cause__, current.__context__, *current.args))
+    return False
+
+
 def exchange(
     session: requests.Session,
     method: str,
@@ -137,12 +163,85 @@ def exchange(
         except requests.RequestException as exc:
             if watch.expired:
                 raise RegistryTimeout(f"registry {name} did not answer in time") from exc
+            if _tls_failure(exc):
+                # A certificate refused either way (theirs by us, ours by them)
+                # will be refused again: not worth a retry, and an operator's to fix.
+                raise RegistryError(f"registry {name}: the TLS handshake failed") from exc
             raise RegistryUnavailable(f"registry {name} cannot be reached") from exc
         body = read_bounded(response, deadline, name, watch)
         if watch.expired:
             # A socket shut mid-headers can read as a short, complete answer.
             raise RegistryTimeout(f"registry {name} answered too slowly")
         return response, body
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill(template: Any, params: Mapping[str, str]) -> Any:
+    """A copy of a JSON template with ``{name}`` placeholders replaced by parameters.
+
+    Plain substitution: a string that is one placeholder becomes the value,
+    placeholders inside a longer string are replaced in it; nothing is
+    evaluated. A placeholder without a parameter is a KeyError.
+    """
+    if isinstance(template, str):
+        whole = _PLACEHOLDER.fullmatch(template)
+        if whole:
+            return params[whole.group(1)]
+        return _PLACEHOLDER.sub(lambda m: params[m.group(1)], template)
+    if isinstance(template, Mapping):
+        return {str(k): fill(v, params) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, params) for v in template]
+    return template
+
+
+_MISSING = object()
+
+
+def pointer(document: Any, where: str) -> Any:
+    """The value at a JSON Pointer (RFC 6901) in ``document``; None where there is none."""
+    if where == "":
+        return document
+    if not where.startswith("/"):
+        raise ValueError(f"a JSON Pointer starts with '/': {where!r}")
+    value: Any = document
+    for raw in where[1:].split("/"):
+        step = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, Mapping):
+            value = value.get(step, _MISSING)
+        elif isinstance(value, list) and step.isdigit() and (step == "0" or step[0] != "0"):
+            index = int(step)
+            value = value[index] if index < len(value) else _MISSING
+        else:
+            value = _MISSING
+        if value is _MISSING:
+            return None
+    return value
+
+
+def _check_operation(name: str, operation: str, spec: Mapping[str, Any]) -> None:
+    """Refuse at start-up what could only fail on every call."""
+    where = f"registry {name}, operation {operation}"
+    method = str(spec.get("method", "GET")).upper()
+    if method not in ("GET", "POST"):
+        raise ConfigError(f"{where}: method must be GET or POST")
+    path = spec.get("path")
+    if not isinstance(path, str) or not path.startswith("/") or "?" in path:
+        raise ConfigError(f"{where}: path must start with / and put its query under query:")
+    query = spec.get("query", {})
+    if not isinstance(query, Mapping) or not all(
+        isinstance(v, str | int | float | bool) for v in query.values()
+    ):
+        raise ConfigError(f"{where}: query maps names to plain values or placeholders")
+    if "body" in spec and method != "POST":
+        raise ConfigError(f"{where}: only a POST carries a body")
+    answer = spec.get("answer", {})
+    if not isinstance(answer, Mapping) or not all(
+        isinstance(p, str) and (p == "" or p.startswith("/")) for p in answer.values()
+    ):
+        raise ConfigError(f"{where}: answer maps names to JSON Pointers (/a/b)")
 
 
 def _pointer(*parts: str) -> str:
@@ -197,14 +296,21 @@ class RestRegistryClient:
         session: requests.Session | None = None,
         description: Path | None = None,
         ca_file: Path | None = None,
+        auth: RequestAuth | None = None,
+        access: Access | None = None,
+        mutual_tls: bool = False,
     ) -> None:
         self.name = name
+        for operation, spec in operations.items():
+            _check_operation(name, operation, spec)
         self.answers = answer_validators(description, operations) if description else {}
         self.base_url = base_url.rstrip("/")
         self.operations = operations
         self.resilient = resilient or Resilient(name, policy)
         self.session = pooled_session(self.base_url, policy, session, ca_file=ca_file)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncehub"})
+        session_tls(self.session, name, mutual_tls, access or Access())
+        self.auth = auth or NoAuth()
 
     def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any:
         spec = self.operations.get(operation)
@@ -212,14 +318,28 @@ class RestRegistryClient:
             raise RegistryError(f"registry {self.name} has no operation {operation}")
         method = str(spec.get("method", "GET")).upper()
         path = self._path(operation, str(spec["path"]), params)
+        try:
+            query = fill(dict(spec.get("query", {})), params)
+            body = json.dumps(fill(spec["body"], params)).encode() if "body" in spec else None
+        except KeyError as exc:
+            raise RegistryError(
+                f"registry {self.name}: operation {operation} needs parameter {exc}"
+            ) from exc
+        if query:
+            path += "?" + urlencode({k: str(v) for k, v in query.items()})
         answer = self.resilient.call(
-            lambda budget: self._once(method, path, budget, request_id),
-            idempotent=method in ("GET", "HEAD"),
+            lambda budget: self._once(method, path, body, budget, request_id),
+            # A POST that only searches is as safe to repeat as a GET; the
+            # catalogue says so with idempotent: true.
+            idempotent=method in ("GET", "HEAD") or spec.get("idempotent") is True,
         )
         validator = self.answers.get(operation)
         if validator is not None and not validator.is_valid(answer):
             # Not transient: the same registry would answer the same way.
             raise RegistryError(f"registry {self.name} answered outside its description")
+        shape = spec.get("answer")
+        if shape:
+            return {str(k): pointer(answer, str(v)) for k, v in shape.items()}
         return answer
 
     def _path(self, operation: str, template: str, params: Mapping[str, str]) -> str:
@@ -236,20 +356,49 @@ class RestRegistryClient:
                 f"registry {self.name}: operation {operation} needs path parameter {exc}"
             ) from exc
 
-    def _once(self, method: str, path: str, budget: float, request_id: str) -> Any:
+    def _send(
+        self, method: str, url: str, budget: float, headers: dict[str, str], data: bytes | None
+    ) -> tuple[int, bytes]:
         response, body = exchange(
-            self.session,
-            method,
-            self.base_url + path,
-            name=self.name,
-            budget=budget,
-            headers={"X-Request-ID": request_id},
+            self.session, method, url, name=self.name, budget=budget, headers=headers, data=data
         )
+        return response.status_code, body
+
+    def _once(
+        self, method: str, path: str, data: bytes | None, budget: float, request_id: str
+    ) -> Any:
+        deadline = time.monotonic() + budget
+        for attempt in (1, 2):
+            headers = {"X-Request-ID": request_id}
+            headers.update(self.auth.headers(self._send, budget))
+            if data is not None:
+                headers["Content-Type"] = "application/json"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RegistryTimeout(f"registry {self.name} did not answer in time")
+            response, body = exchange(
+                self.session,
+                method,
+                self.base_url + path,
+                name=self.name,
+                budget=left,
+                headers=headers,
+                data=data,
+            )
+            # A token the registry revoked or let lapse early: one fresh one, once.
+            if response.status_code == 401 and attempt == 1 and self.auth.refused():
+                budget = deadline - time.monotonic()
+                continue
+            break
         status = response.status_code
         if status == 404:
             raise CitizenNotFound("The registry holds no such citizen.")
         if status >= 500:
             raise RegistryError(f"registry {self.name} failed (HTTP {status})", transient=True)
+        if status in (401, 403):
+            raise RegistryError(
+                f"registry {self.name} refused the hub's credentials (HTTP {status})"
+            )
         if status != 200:
             raise RegistryError(f"registry {self.name} refused the call (HTTP {status})")
         content_type = response.headers.get("Content-Type", "")

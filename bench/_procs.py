@@ -37,14 +37,30 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _START_TIMEOUT = 60.0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` (all its threads), in seconds."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        stat = handle.read()
+def _own_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return 0.0
     # The command name (field 2) may hold spaces; the fields after it do not.
     fields = stat[stat.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / _TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` and its live children, in seconds.
+
+    The children are the worker processes of ``hub serve --workers N``; a
+    single-process hub or registry has none.
+    """
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            children = [int(child) for child in handle.read().split()]
+    except FileNotFoundError:
+        children = []
+    return _own_cpu_seconds(pid) + sum(_own_cpu_seconds(child) for child in children)
 
 
 def free_port() -> int:

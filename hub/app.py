@@ -9,7 +9,13 @@ the domain.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from connexion import AsyncApp
@@ -17,7 +23,10 @@ from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from pyhanko.sign.timestamps import TimeStamper
 
+from adapters._auth import Access, request_auth
 from adapters.hsm import open_key
+from adapters.notify_http import JsonGatewaySender
+from adapters.notify_smtp import SmtpSender
 from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
@@ -28,14 +37,15 @@ from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
-from hub.auditlog_keys import build_audit_service
+from hub.auditlog_keys import build_audit_service, build_witnessing
 from hub.cases.service import CaseService
-from hub.catalog_files import LoadedCatalog, load_catalog
+from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
 from hub.config import Settings
+from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
-from hub.domain.catalog import RegistrySpec
-from hub.domain.certificates import CERTIFICATE_TYPES, CertificateService, RegistryHolderNames
+from hub.domain.catalog import CatalogHolder, RegistrySpec
+from hub.domain.certificates import CertificateService, RegistryHolderNames
 from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
 from hub.domain.ports import CitizenSignIn, RegistryClient
@@ -49,15 +59,19 @@ from hub.domain.sealing.pades import (
     PadesLevel,
     PdfSealer,
 )
-from hub.errors import ConfigError
+from hub.errors import ConfigError, HubError
 from hub.issuance import IssuanceGate
 from hub.metrics import Metrics
+from hub.notifications.ports import ChannelSender, ContactDirectory
+from hub.notifications.service import DeliveryPolicy, NotificationService, NotificationWorker
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.cases import OutboxCaseNotices, SqlCaseStore
 from hub.persistence.certificates import SqlCertificateStore
 from hub.persistence.consents import SqlConsentStore
 from hub.persistence.db import Database
+from hub.persistence.notifications import SqlNotificationStore
+from hub.persistence.outbox import OutboxWriter
 from hub.persistence.ratelimit import SqlRateLimiter
 from hub.persistence.replay import SqlReplayCache
 from hub.persistence.webhooks import SqlWebhookStore
@@ -73,6 +87,7 @@ __all__ = [
     "HubApp",
     "Services",
     "build_citizen_issuer",
+    "build_notifications",
     "build_registry_clients",
     "build_services",
     "build_timestamper",
@@ -152,13 +167,20 @@ def production_refusals(settings: Settings, keystore: FileKeyStore) -> list[str]
     return refusals
 
 
+#: The kinds of access that need a name and a password (or client id and secret).
+_PAIR_KINDS = ("basic", "oauth2_client_credentials", "username_token")
+
+
 def _credentials(settings: Settings, spec: RegistrySpec) -> tuple[str, str] | None:
-    if spec.credentials is None:
+    kind = spec.auth.get("kind")
+    if spec.credentials is None or kind not in _PAIR_KINDS:
         return None
     found = settings.registry_credentials.get(spec.credentials)
     if found is not None:
         return found
-    if settings.is_production:
+    if settings.is_production or kind != "username_token":
+        # The sandbox's default pair stands in for WS-Security only, outside
+        # production: every other secret is named by the operator, always.
         raise ConfigError(
             f"registry {spec.id} needs credentials: set HUB_REGISTRY_CREDENTIALS_"
             f"{spec.credentials.upper().replace('-', '_')}=user:password"
@@ -166,6 +188,23 @@ def _credentials(settings: Settings, spec: RegistrySpec) -> tuple[str, str] | No
     from adapters.sandbox.runner import DEFAULT_CREDENTIALS  # noqa: PLC0415 - development only
 
     return DEFAULT_CREDENTIALS
+
+
+def _access(settings: Settings, spec: RegistrySpec) -> Access:
+    """The secrets and files the catalogue's ``credentials`` name, from the settings."""
+    if spec.credentials is None:
+        return Access(ca_file=settings.registry_ca_file)
+    files = settings.registry_files.get(spec.credentials, {})
+    return Access(
+        credentials=_credentials(settings, spec),
+        secret=settings.registry_secrets.get(spec.credentials),
+        client_cert=files.get("client_cert"),
+        client_key=files.get("client_key"),
+        ca_file=files.get("ca_file", settings.registry_ca_file),
+        signing_key=files.get("signing_key"),
+        signing_cert=files.get("signing_cert"),
+        registry_cert=files.get("registry_cert"),
+    )
 
 
 def build_registry_clients(
@@ -202,6 +241,7 @@ def build_registry_clients(
         )
         resilient = Resilient(spec.id, policy, on_outcome=outcome)
         url = settings.registry_urls.get(spec.id, spec.endpoint)
+        access = _access(settings, spec)
         if spec.protocol == "rest":
             clients[spec.id] = RestRegistryClient(
                 spec.id,
@@ -211,18 +251,23 @@ def build_registry_clients(
                 resilient=resilient,
                 description=settings.registries_dir / spec.description,
                 ca_file=settings.registry_ca_file,
+                auth=request_auth(spec.id, url, spec.auth, access),
+                access=access,
+                mutual_tls=spec.mutual_tls,
             )
         else:
-            user, password = _credentials(settings, spec) or (None, None)
             clients[spec.id] = SoapRegistryClient(
                 spec.id,
                 settings.registries_dir / spec.description,
                 url,
                 policy,
-                username=user,
-                password=password,
                 resilient=resilient,
                 ca_file=settings.registry_ca_file,
+                auth=spec.auth,
+                access=access,
+                binding=spec.binding,
+                mutual_tls=spec.mutual_tls,
+                operations=spec.operations,
             )
     return clients
 
@@ -277,16 +322,134 @@ def build_timestamper(settings: Settings, keystore: FileKeyStore) -> TimeStamper
     return GuardedTimeStamper(primary, name=settings.tsa_url, fallback=fallback)
 
 
+def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
+    """Name the catalogue in force in every entry the log appends (version 3 on)."""
+
+    def stamp(entry: AccessEntry) -> AccessEntry:
+        if entry.v < 3 or entry.catalog_version is not None or not holder.version:
+            return entry
+        return replace(entry, catalog_version=holder.version)
+
+    return stamp
+
+
+def _senders(settings: Settings) -> dict[str, ChannelSender]:
+    senders: dict[str, ChannelSender] = {}
+    if settings.smtp_host:
+        senders["email"] = SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_user,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout,
+        )
+    # Receipts are asked for only when the hub can check their signature.
+    callback = (
+        settings.public_url + "/v1/notifications/receipts"
+        if settings.notify_callback_secret
+        else None
+    )
+    if settings.sms_url:
+        senders["sms"] = JsonGatewaySender(
+            "sms",
+            settings.sms_url,
+            token=settings.sms_token,
+            sender=settings.sms_sender,
+            callback_url=callback,
+        )
+    if settings.viber_url:
+        senders["viber"] = JsonGatewaySender(
+            "viber",
+            settings.viber_url,
+            token=settings.viber_token,
+            sender=settings.viber_sender,
+            callback_url=callback,
+        )
+    return senders
+
+
+def _directory(settings: Settings) -> ContactDirectory | None:
+    if settings.contact_directory != "sandbox":
+        return None
+    # Development only (Settings refuses it in production).
+    from adapters.sandbox.contacts import SandboxContactRegistry  # noqa: PLC0415
+    from adapters.sandbox.population import Population  # noqa: PLC0415
+
+    return SandboxContactRegistry(Population(settings.sandbox_population, settings.sandbox_seed))
+
+
+def build_notifications(
+    settings: Settings,
+    db: Database,
+    loaded: LoadedCatalog,
+    metrics: Metrics,
+    access_log: SqlAccessLog,
+) -> NotificationService:
+    """The notification service, and the outbox writer on the access log."""
+    purposes = loaded.catalog.purposes
+
+    def hidden_until(purpose_id: str) -> str | None:
+        found = purposes.get(purpose_id)
+        return found.hidden_until if found else None
+
+    access_log.add_writer(OutboxWriter(hidden_until))
+    store = SqlNotificationStore(db)
+    secret = settings.notify_secret
+    service = NotificationService(
+        store=store,
+        catalog=loaded.catalog,
+        public_url=settings.public_url,
+        senders=_senders(settings),
+        directory=_directory(settings),
+        limits={
+            "email": SqlRateLimiter(db, limit=settings.notify_rate_email, scope="notify"),
+            "sms": SqlRateLimiter(db, limit=settings.notify_rate_sms, scope="notify"),
+            "viber": SqlRateLimiter(db, limit=settings.notify_rate_viber, scope="notify"),
+        },
+        policy=DeliveryPolicy(
+            max_attempts=settings.notify_max_attempts,
+            backoff=settings.notify_backoff_seconds,
+            backoff_max=settings.notify_backoff_max_seconds,
+            lease=settings.notify_lease_seconds,
+            batch=settings.notify_batch,
+            poll=settings.notify_poll_seconds,
+            digest_hour=settings.notify_digest_hour,
+            expiry_warning=dt.timedelta(days=settings.notify_expiry_days),
+        ),
+        secret=hashlib.sha256(secret.encode()).digest() if secret else None,
+        on_outcome=lambda channel, outcome: metrics.notifications.labels(channel, outcome).inc(),
+        on_latency=lambda channel, s: metrics.notification_latency.labels(channel).observe(s),
+    )
+
+    def refresh() -> None:
+        try:
+            counts, oldest, pending = store.queue_stats(service.now())
+        except HubError:
+            return
+        metrics.notification_queue.clear()
+        for (channel, status), count in counts.items():
+            metrics.notification_queue.labels(channel, status).set(count)
+        metrics.notification_oldest.set(oldest)
+        metrics.notification_events.set(pending)
+
+    metrics.add_refresher(refresh)
+    return service
+
+
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
-    loaded = load_catalog(settings.catalog_dir)
+    loaded = load_configured_catalog(settings)
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = SqlAccessLog(db)
+    access_log.stamp = stamp_catalog_version(loaded.holder)
+    notifications = build_notifications(settings, db, loaded, metrics, access_log)
     webhook_store = SqlWebhookStore(db)
     consent_store = SqlConsentStore(db, access_log, events=webhook_store)
     evidence = EvidenceService(
-        catalog=loaded.catalog,
+        catalog=loaded.holder,
         registries=registries,
         access_log=access_log,
         identity=loaded.identity,
@@ -304,6 +467,7 @@ def build_services(settings: Settings) -> Services:
         certificates = disabled(CertificateService, f"The hub has no seal key: {problem}")
         consents = disabled(ConsentService, f"The hub has no seal key: {problem}")
         audit = disabled(AuditService, f"The access log has no signing key: {problem}")
+        witnessing = None
         issuance = disabled(IssuanceGate, f"The hub has no seal key: {problem}")
     else:
         tokens = TokenService(
@@ -312,7 +476,7 @@ def build_services(settings: Settings) -> Services:
             agency_keys=AgencyKeyRing(
                 loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
             ),
-            agency_purposes=loaded.catalog.purposes_of,
+            agency_purposes=loaded.holder.purposes_of,
             keys=KeyStoreTokenKeys(keystore),
             replay=SqlReplayCache(db),
             ttl=settings.access_token_ttl,
@@ -322,7 +486,7 @@ def build_services(settings: Settings) -> Services:
         level = PadesLevel(settings.pades_level)
         timestamper = None if level is PadesLevel.B_B else build_timestamper(settings, keystore)
         certificates = CertificateService(
-            catalog=loaded.catalog,
+            catalog=loaded.holder,
             evidence=evidence,
             names=RegistryHolderNames(
                 registries[loaded.identity.registry], loaded.identity.operation
@@ -350,7 +514,7 @@ def build_services(settings: Settings) -> Services:
             queue=settings.certificate_queue,
         )
         consents = ConsentService(
-            catalog=loaded.catalog,
+            catalog=loaded.holder,
             store=consent_store,
             access_log=access_log,
             log_reader=consent_store,
@@ -364,6 +528,7 @@ def build_services(settings: Settings) -> Services:
             checkpoint_every=settings.checkpoint_every,
             checkpoint_seconds=settings.checkpoint_seconds,
         )
+        witnessing = build_witnessing(settings, db, audit)
     webhook_policy = UrlPolicy.for_settings(settings)
     case_store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=webhook_store)
     cases = CaseService(
@@ -371,7 +536,7 @@ def build_services(settings: Settings) -> Services:
         store=case_store,
         evidence_log=case_store,
         access_log=access_log,
-        certificate_types=[t for t in CERTIFICATE_TYPES if t in loaded.catalog.evidence_types],
+        certificate_types=list(loaded.catalog.certificate_types),
     )
     webhooks = WebhookService(store=webhook_store, policy=webhook_policy)
     webhook_worker = WebhookWorker(
@@ -396,12 +561,14 @@ def build_services(settings: Settings) -> Services:
         audit=audit,
         certificates=certificates,
         consents=consents,
+        notifications=notifications,
         issuance=issuance,
         verify_limiter=SqlRateLimiter(
             db, limit=settings.verify_rate_limit, window=settings.verify_rate_window, scope="verify"
         ),
         token_limiter=SqlRateLimiter(db, limit=settings.token_rate_limit, window=60, scope="token"),
         citizen_signin=citizen_signin,
+        witnessing=witnessing,
         cases=cases,
         webhooks=webhooks,
         webhook_worker=webhook_worker,
@@ -445,7 +612,33 @@ class HubApp:
         self._asgi = PageErrors(HubMiddleware(pages, services), services)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._asgi(scope, self._lifespan(receive), send)
+            return
         await self._asgi(scope, receive, send)
+
+    def _lifespan(self, receive: Any) -> Any:
+        """Start the notification workers with the server, stop them with it."""
+        workers: list[NotificationWorker] = []
+        services = self.services
+
+        async def wrapped() -> Any:
+            message = await receive()
+            kind = message.get("type")
+            count = services.settings.notify_workers
+            # Without a provider there is nothing to deliver: no idle polling.
+            if kind == "lifespan.startup" and count and services.notifications.senders:
+                for number in range(count):
+                    worker = NotificationWorker(services.notifications, name=f"notify-{number}")
+                    worker.start()
+                    workers.append(worker)
+            elif kind == "lifespan.shutdown":
+                for worker in workers:
+                    await asyncio.to_thread(worker.stop)
+                workers.clear()
+            return message
+
+        return wrapped
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> HubApp:
@@ -453,3 +646,39 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = build_services(settings or Settings.from_env())
     return HubApp(services)
+
+
+def catalog_directories(settings: Settings) -> tuple[Path, tuple[Path, ...]]:
+    """The catalogue directory and those ``HUB_CATALOG_DIRS`` merges over it."""
+    return settings.catalog_dir, tuple(settings.catalog_dirs)
+
+
+def reload_catalog(services: Services) -> str:
+    """Read the catalogue again and put it in force; its version, or ConfigError.
+
+    Everything that can fail happens before the swap: reading and checking
+    the files, and building clients for registries that are new or whose
+    entry changed. A catalogue that fails any of it is not installed and the
+    one in force keeps serving. Clients of unchanged registries are kept
+    (with their breakers and pools); the identity lookup is fixed at start-up.
+    """
+    directory, extra = catalog_directories(services.settings)
+    fresh = load_catalog(directory, extra)
+    holder = services.catalog.holder
+    if fresh.identity != services.catalog.identity:
+        raise ConfigError("the identity lookup (registries.yaml identity:) changes only on restart")
+    old = holder.current.registries
+    changed = {rid for rid, spec in fresh.catalog.registries.items() if old.get(rid) != spec}
+    clients = build_registry_clients(services.settings, fresh, services.metrics)
+    for rid, client in clients.items():
+        if rid not in changed:
+            client.close()
+    registries = services.registries
+    if changed:
+        if not isinstance(registries, dict):
+            raise ConfigError("this hub's registries cannot change without a restart")
+        # Added before the swap: the catalogue in force does not name a new id,
+        # and a changed registry's new client is what the new catalogue expects.
+        registries.update({rid: clients[rid] for rid in changed})
+    holder.swap(fresh.catalog)
+    return fresh.catalog.version

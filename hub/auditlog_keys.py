@@ -16,15 +16,20 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from hub.config import Settings
 from hub.domain.auditlog.checkpoint import NoteSignature, NoteVerifier
 from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService, CheckpointPolicy
+from hub.domain.auditlog.witness import parse_cosigner_verifier
+from hub.domain.auditlog.witnessing import WitnessEndpoint, WitnessSubmitter
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.keystore import LOG_KEY_NAME, KeyPurpose, KeyStatus, KeyStore
 from hub.persistence.audit_queries import SqlAuditStore
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
+from hub.persistence.witnesses import SqlCosignatureStore
+from hub.witness.client import HttpWitnessTransport
 
-__all__ = ["KeyStoreLogSigner", "build_audit_service"]
+__all__ = ["KeyStoreLogSigner", "build_audit_service", "build_witnessing"]
 
 
 class KeyStoreLogSigner:
@@ -110,3 +115,28 @@ def build_audit_service(
     if access_log is not None:
         access_log.add_listener(service.note_appended)
     return service
+
+
+def build_witnessing(
+    settings: Settings, db: Database, audit: AuditService
+) -> WitnessSubmitter | None:
+    """The witness submitter of ``HUB_WITNESSES``; None when none are configured.
+
+    It is woken by every checkpoint the audit service signs; ``hub serve``
+    starts its thread under the cluster-wide singleton.
+    """
+    if not settings.witnesses:
+        return None
+    submitter = WitnessSubmitter(
+        audit=audit,
+        checkpoints=SqlAuditStore(db),
+        cosignatures=SqlCosignatureStore(db),
+        witnesses=[
+            WitnessEndpoint(parse_cosigner_verifier(vkey), url) for vkey, url in settings.witnesses
+        ],
+        transport=HttpWitnessTransport(),
+        quorum=settings.effective_witness_quorum,
+        retry_seconds=settings.witness_retry_seconds,
+    )
+    audit.add_checkpoint_listener(submitter.notify)
+    return submitter

@@ -13,12 +13,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hub.errors import ConfigError
 
 __all__ = [
     "CITIZEN_ALGORITHMS",
+    "MAX_WORKERS",
+    "REGISTRY_FILE_KINDS",
     "TSA_FALLBACKS",
     "Environment",
     "Settings",
@@ -29,6 +31,9 @@ __all__ = [
 Environment = Literal["development", "production", "test"]
 
 _ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
+
+#: The most processes ``hub serve`` runs: each holds its own database pool.
+MAX_WORKERS = 64
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: The signature algorithms a citizen identity issuer may use; never HMAC or none.
 CITIZEN_ALGORITHMS: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
@@ -93,6 +98,24 @@ def _user_password(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
     return user, password
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """A list of directories separated like ``PATH`` (``:`` here)."""
+    return tuple(Path(item.strip()) for item in env.get(name, "").split(os.pathsep) if item.strip())
+
+
+def _witnesses(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``HUB_WITNESSES``: ``<vkey> <url>`` pairs separated by ``;`` or newlines."""
+    found: list[tuple[str, str]] = []
+    for item in env.get("HUB_WITNESSES", "").replace("\n", ";").split(";"):
+        if not item.strip():
+            continue
+        parts = item.split()
+        if len(parts) != 2:
+            raise ConfigError(f"HUB_WITNESSES lists '<vkey> <url>' pairs, not {item.strip()!r}")
+        found.append((parts[0], parts[1].rstrip("/")))
+    return tuple(found)
+
+
 def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
     raw = _optional(env, name)
     return Path(raw) if raw else None
@@ -120,6 +143,18 @@ def _registry_id(suffix: str) -> str:
     return suffix.lower().replace("_", "-")
 
 
+#: Files that a registry's access needs, by the setting that names each one:
+#: ``HUB_REGISTRY_<KIND>_<NAME>`` where NAME is the catalogue's ``credentials:``.
+REGISTRY_FILE_KINDS = (
+    "client_cert",
+    "client_key",
+    "ca_file",
+    "signing_key",
+    "signing_cert",
+    "registry_cert",
+)
+
+
 def _registry_overrides(
     env: Mapping[str, str],
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
@@ -140,6 +175,84 @@ def _registry_overrides(
     return urls, credentials
 
 
+def _registry_access(
+    env: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, dict[str, Path]]]:
+    """``HUB_REGISTRY_SECRET_<NAME>`` (an API key) and the files of each registry's access."""
+    secrets: dict[str, str] = {}
+    files: dict[str, dict[str, Path]] = {}
+    for name, value in env.items():
+        if not value.strip():
+            continue
+        if name.startswith("HUB_REGISTRY_SECRET_"):
+            secrets[_registry_id(name.removeprefix("HUB_REGISTRY_SECRET_"))] = value.strip()
+            continue
+        for kind in REGISTRY_FILE_KINDS:
+            prefix = f"HUB_REGISTRY_{kind.upper()}_"
+            if name.startswith(prefix):
+                files.setdefault(_registry_id(name.removeprefix(prefix)), {})[kind] = Path(
+                    value.strip()
+                )
+    return secrets, files
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _notify_settings(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
+    """The ``HUB_NOTIFY_*``, ``HUB_SMTP_*``, ``HUB_SMS_*`` and ``HUB_VIBER_*`` variables."""
+    mode = env.get("HUB_ENV", "development")
+    directory = _optional(env, "HUB_CONTACT_DIRECTORY") or (
+        "none" if mode == "production" else d.contact_directory
+    )
+    return {
+        "notify_workers": _int(env, "HUB_NOTIFY_WORKERS", d.notify_workers),
+        "notify_poll_seconds": _float(env, "HUB_NOTIFY_POLL_SECONDS", d.notify_poll_seconds),
+        "notify_batch": _int(env, "HUB_NOTIFY_BATCH", d.notify_batch),
+        "notify_max_attempts": _int(env, "HUB_NOTIFY_MAX_ATTEMPTS", d.notify_max_attempts),
+        "notify_backoff_seconds": _float(
+            env, "HUB_NOTIFY_BACKOFF_SECONDS", d.notify_backoff_seconds
+        ),
+        "notify_backoff_max_seconds": _float(
+            env, "HUB_NOTIFY_BACKOFF_MAX_SECONDS", d.notify_backoff_max_seconds
+        ),
+        "notify_lease_seconds": _float(env, "HUB_NOTIFY_LEASE_SECONDS", d.notify_lease_seconds),
+        "notify_rate_email": _int(env, "HUB_NOTIFY_RATE_EMAIL", d.notify_rate_email),
+        "notify_rate_sms": _int(env, "HUB_NOTIFY_RATE_SMS", d.notify_rate_sms),
+        "notify_rate_viber": _int(env, "HUB_NOTIFY_RATE_VIBER", d.notify_rate_viber),
+        "notify_digest_hour": _int(env, "HUB_NOTIFY_DIGEST_HOUR", d.notify_digest_hour),
+        "notify_expiry_days": _int(env, "HUB_NOTIFY_EXPIRY_DAYS", d.notify_expiry_days),
+        "notify_secret": _optional(env, "HUB_NOTIFY_SECRET"),
+        "notify_callback_secret": _optional(env, "HUB_NOTIFY_CALLBACK_SECRET"),
+        "contact_directory": directory,
+        "smtp_host": _optional(env, "HUB_SMTP_HOST"),
+        "smtp_port": _int(env, "HUB_SMTP_PORT", d.smtp_port),
+        "smtp_starttls": _bool(env, "HUB_SMTP_STARTTLS", d.smtp_starttls),
+        "smtp_user": _optional(env, "HUB_SMTP_USER"),
+        "smtp_password": _optional(env, "HUB_SMTP_PASSWORD"),
+        "smtp_from": _optional(env, "HUB_SMTP_FROM") or d.smtp_from,
+        "smtp_timeout": _float(env, "HUB_SMTP_TIMEOUT", d.smtp_timeout),
+        "sms_url": _optional(env, "HUB_SMS_URL"),
+        "sms_token": _optional(env, "HUB_SMS_TOKEN"),
+        "sms_sender": _optional(env, "HUB_SMS_SENDER") or d.sms_sender,
+        "viber_url": _optional(env, "HUB_VIBER_URL"),
+        "viber_token": _optional(env, "HUB_VIBER_TOKEN"),
+        "viber_sender": _optional(env, "HUB_VIBER_SENDER") or d.viber_sender,
+        "sandbox_messages": Path(
+            _optional(env, "HUB_SANDBOX_MESSAGES")
+            or Path(env.get("HUB_VAR_DIR", "var")) / "sandbox-messages.db"
+        ),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the hub needs to know about where and how it runs."""
@@ -156,6 +269,10 @@ class Settings:
     address_configured: bool = False
     keys_dir: Path = Path("keys")
     specs_dir: Path = field(default_factory=default_specs_dir)
+    #: Catalogue directories merged over ``specs/catalog``, later ones winning
+    #: (``HUB_CATALOG_DIRS``, separated by ``:``): how an operator adds
+    #: registries, evidence types and purposes with files only.
+    catalog_dirs: tuple[Path, ...] = ()
     keys_passphrase: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
@@ -201,6 +318,11 @@ class Settings:
     checkpoint_seconds: float = 60.0
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     registry_credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    #: Single secrets (API keys) by credentials name: ``HUB_REGISTRY_SECRET_<NAME>``.
+    registry_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: Files by credentials name and kind (client_cert, client_key, ca_file,
+    #: signing_key, signing_cert, registry_cert): ``HUB_REGISTRY_CLIENT_CERT_<NAME>`` and so on.
+    registry_files: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
     #: The citizens' OpenID Connect identity issuer; None: the hub's own
     #: development issuer (``<public_url>/dev-idp``), as before.
     citizen_issuer: str | None = None
@@ -215,6 +337,45 @@ class Settings:
     citizen_afm_claim: str = "afm"
     citizen_algorithms: tuple[str, ...] = CITIZEN_ALGORITHMS
     citizen_scopes: str = "openid"
+    # -- notifications (docs/notifications.md) --
+    #: Delivery worker threads inside ``hub serve``/``hub demo``; 0: none
+    #: (run ``hub notifications work`` as a separate process instead).
+    notify_workers: int = 1
+    notify_poll_seconds: float = 1.0
+    notify_batch: int = 50
+    notify_max_attempts: int = 8
+    notify_backoff_seconds: float = 5.0
+    notify_backoff_max_seconds: float = 3600.0
+    notify_lease_seconds: float = 60.0
+    #: Messages per minute per channel, across every node.
+    notify_rate_email: int = 600
+    notify_rate_sms: int = 120
+    notify_rate_viber: int = 120
+    #: The UTC hour at which daily digests leave.
+    notify_digest_hour: int = 6
+    #: Days before a consent ends that its holder is told.
+    notify_expiry_days: int = 7
+    #: The HMAC key of one-time codes (shared by all nodes); None: one per process.
+    notify_secret: str | None = field(default=None, repr=False)
+    #: The key providers sign delivery receipts with; None: receipts are refused.
+    notify_callback_secret: str | None = field(default=None, repr=False)
+    #: Where contacts the hub does not hold come from: ``sandbox`` or ``none``.
+    contact_directory: str = "sandbox"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "no-reply@oncehub.example.gr"
+    smtp_timeout: float = 10.0
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)
+    sms_sender: str = "GOV.GR"
+    viber_url: str | None = None
+    viber_token: str | None = field(default=None, repr=False)
+    viber_sender: str = "GOV.GR"
+    #: Where the sandbox mail server and gateway keep what they receive.
+    sandbox_messages: Path = Path("var/sandbox-messages.db")
     #: Certificates one citizen may ask for per window: each one is a PDF
     #: rendered and sealed, the most expensive thing a single caller can ask.
     certificate_rate_limit: int = 10
@@ -239,6 +400,17 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     #: ``host:port`` of a separate metrics listener; ``/metrics`` on the main port is then off.
     metrics_address: str | None = None
+    #: Processes ``hub serve`` runs, sharing the listening socket and the
+    #: database; ``None``: the usable cores in production, one elsewhere (a
+    #: development server is debugged, and killed, as one process).
+    workers: int | None = None
+    #: Witnesses the hub submits its checkpoints to, as (vkey, submission URL)
+    #: pairs: ``HUB_WITNESSES="<vkey> <url>; <vkey> <url>"``.
+    witnesses: tuple[tuple[str, str], ...] = ()
+    #: Cosignatures a checkpoint needs to be published as witnessed; 0: all.
+    witness_quorum: int = 0
+    #: Seconds between rounds of submissions while a witness owes a cosignature.
+    witness_retry_seconds: float = 10.0
     #: Hosts an agency may register webhooks on (``*.example.gr`` for a domain);
     #: empty: any host with public addresses.
     webhook_allowed_hosts: tuple[str, ...] = ()
@@ -282,6 +454,7 @@ class Settings:
         var_dir = Path(env.get("HUB_VAR_DIR", "var"))
         default_db = "sqlite:///" + str(var_dir / "hub.db")
         urls, credentials = _registry_overrides(env)
+        secrets, files = _registry_access(env)
         settings = cls(
             env=mode,  # checked against _ENVIRONMENTS above
             host=host,
@@ -292,6 +465,7 @@ class Settings:
             address_configured="HUB_PUBLIC_URL" in env or "HUB_PORT" in env,
             keys_dir=Path(env.get("HUB_KEYS_DIR", "keys")),
             specs_dir=Path(env.get("HUB_SPECS_DIR") or d.specs_dir),
+            catalog_dirs=_paths(env, "HUB_CATALOG_DIRS"),
             keys_passphrase=env.get("HUB_KEYS_PASSPHRASE") or None,
             log_level=level,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", d.max_body_bytes),
@@ -325,6 +499,8 @@ class Settings:
             checkpoint_seconds=_float(env, "HUB_CHECKPOINT_SECONDS", d.checkpoint_seconds),
             registry_urls=urls,
             registry_credentials=credentials,
+            registry_secrets=secrets,
+            registry_files=files,
             citizen_issuer=(_optional(env, "HUB_CITIZEN_ISSUER") or "").rstrip("/") or None,
             citizen_jwks_url=_optional(env, "HUB_CITIZEN_JWKS_URL"),
             citizen_client_id=_optional(env, "HUB_CITIZEN_CLIENT_ID"),
@@ -333,6 +509,7 @@ class Settings:
             citizen_afm_claim=_optional(env, "HUB_CITIZEN_AFM_CLAIM") or d.citizen_afm_claim,
             citizen_algorithms=_algorithms(env),
             citizen_scopes=_optional(env, "HUB_CITIZEN_SCOPES") or d.citizen_scopes,
+            **_notify_settings(env, d),
             certificate_rate_limit=_int(
                 env, "HUB_CERTIFICATE_RATE_LIMIT", d.certificate_rate_limit
             ),
@@ -347,6 +524,10 @@ class Settings:
             max_connections=_int(env, "HUB_MAX_CONNECTIONS", d.max_connections),
             metrics_token=_optional(env, "HUB_METRICS_TOKEN"),
             metrics_address=_optional(env, "HUB_METRICS_ADDRESS"),
+            workers=_int(env, "HUB_WORKERS", 0) or None,
+            witnesses=_witnesses(env),
+            witness_quorum=_int(env, "HUB_WITNESS_QUORUM", d.witness_quorum),
+            witness_retry_seconds=_float(env, "HUB_WITNESS_RETRY_SECONDS", d.witness_retry_seconds),
             webhook_allowed_hosts=_list(env, "HUB_WEBHOOK_ALLOWED_HOSTS"),
             webhook_private_networks=_list(env, "HUB_WEBHOOK_PRIVATE_NETWORKS"),
             webhook_timeout=_float(env, "HUB_WEBHOOK_TIMEOUT", d.webhook_timeout),
@@ -385,11 +566,70 @@ class Settings:
             raise ConfigError("HUB_CHECKPOINT_EVERY must be >= 1 and HUB_CHECKPOINT_SECONDS > 0")
         if self.registry_timeout <= 0:
             raise ConfigError("HUB_REGISTRY_TIMEOUT must be positive")
+        for folder in self.catalog_dirs:
+            if not folder.is_dir():
+                raise ConfigError(f"HUB_CATALOG_DIRS names no directory: {folder}")
         self._check_registry_limits()
         self._check_tsa()
         self._check_citizen_issuer()
+        self._check_notifications()
+
+    def _check_notifications(self) -> None:
+        if self.notify_workers < 0 or self.notify_batch < 1 or self.notify_max_attempts < 1:
+            raise ConfigError(
+                "HUB_NOTIFY_WORKERS must be >= 0, HUB_NOTIFY_BATCH and HUB_NOTIFY_MAX_ATTEMPTS >= 1"
+            )
+        if (
+            min(self.notify_poll_seconds, self.notify_backoff_seconds, self.notify_lease_seconds)
+            <= 0
+        ):
+            raise ConfigError("the HUB_NOTIFY_* durations must be positive")
+        if min(self.notify_rate_email, self.notify_rate_sms, self.notify_rate_viber) < 1:
+            raise ConfigError("HUB_NOTIFY_RATE_* must be >= 1 message per minute")
+        if not 0 <= self.notify_digest_hour <= 23:
+            raise ConfigError("HUB_NOTIFY_DIGEST_HOUR must be an hour, 0 to 23")
+        if self.contact_directory not in ("sandbox", "none"):
+            raise ConfigError("HUB_CONTACT_DIRECTORY must be sandbox or none")
+        if self.is_production and self.contact_directory == "sandbox":
+            raise ConfigError("HUB_CONTACT_DIRECTORY=sandbox invents contacts; not in production")
+        for name, url in (("HUB_SMS_URL", self.sms_url), ("HUB_VIBER_URL", self.viber_url)):
+            if url is not None and not _is_http_url(url):
+                raise ConfigError(f"{name} must be an http(s) URL")
+            if url is not None and self.is_production and not url.startswith("https://"):
+                raise ConfigError(f"{name} must be an https URL in production")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError("HUB_SMTP_PORT must be a TCP port")
         self._check_abuse_limits()
         self._check_webhooks()
+        self._check_witnesses()
+
+    @property
+    def effective_witness_quorum(self) -> int:
+        """The cosignatures a checkpoint needs: the quorum, or every witness."""
+        return self.witness_quorum or len(self.witnesses)
+
+    def _check_witnesses(self) -> None:
+        # Imported here: the domain's key parser, not a reader of the environment.
+        from hub.domain.auditlog.errors import MalformedKey  # noqa: PLC0415
+        from hub.domain.auditlog.witness import parse_cosigner_verifier  # noqa: PLC0415
+
+        names: set[str] = set()
+        for vkey, url in self.witnesses:
+            try:
+                name = parse_cosigner_verifier(vkey).name
+            except MalformedKey as exc:
+                raise ConfigError(f"HUB_WITNESSES: {exc.detail} in {vkey!r}") from exc
+            if name in names:
+                raise ConfigError(f"HUB_WITNESSES names the witness {name} twice")
+            names.add(name)
+            if not _is_http_url(url):
+                raise ConfigError(f"HUB_WITNESSES: {url!r} is not an http(s) URL")
+        if not 0 <= self.witness_quorum <= len(self.witnesses):
+            raise ConfigError(
+                "HUB_WITNESS_QUORUM must be between 0 (all) and the witnesses' number"
+            )
+        if self.witness_retry_seconds <= 0:
+            raise ConfigError("HUB_WITNESS_RETRY_SECONDS must be positive")
 
     def _check_tsa(self) -> None:
         if self.tsa_fallback not in TSA_FALLBACKS:
@@ -423,6 +663,8 @@ class Settings:
             raise ConfigError("HUB_HEADER_TIMEOUT and HUB_KEEP_ALIVE_TIMEOUT must be positive")
         if self.max_connections < 1:
             raise ConfigError("HUB_MAX_CONNECTIONS must be >= 1")
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"HUB_WORKERS must be between 1 and {MAX_WORKERS}")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("HUB_METRICS_TOKEN must be at least 16 characters")
         if self.metrics_address is not None:
@@ -431,6 +673,18 @@ class Settings:
                 raise ConfigError(
                     f"HUB_METRICS_ADDRESS must be host:port, not {self.metrics_address!r}"
                 )
+
+    @property
+    def worker_count(self) -> int:
+        """How many processes ``hub serve`` runs (``HUB_WORKERS`` or the default)."""
+        if self.workers is not None:
+            return self.workers
+        if not self.is_production:
+            return 1
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def metrics_listener(self) -> tuple[str, int] | None:
@@ -453,6 +707,11 @@ class Settings:
             )
         if self.registry_ca_file is not None and not self.registry_ca_file.is_file():
             raise ConfigError(f"HUB_REGISTRY_CA_FILE names no file: {self.registry_ca_file}")
+        for name, files in self.registry_files.items():
+            for kind, path in files.items():
+                if not path.is_file():
+                    setting = f"HUB_REGISTRY_{kind.upper()}_{name.upper().replace('-', '_')}"
+                    raise ConfigError(f"{setting} names no file: {path}")
 
     def _check_webhooks(self) -> None:
         if not 0 < self.webhook_timeout <= 60:

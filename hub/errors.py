@@ -14,6 +14,7 @@ The tree::
     ├── ConfigError (500)
     ├── BadRequest (400)
     │   ├── InvalidIdentifier (400)
+    │   ├── InvalidContact (400)
     │   ├── ValidationFailed (400)
     │   ├── NestingTooDeep (400)
     │   ├── WebhookUrlRefused (400)
@@ -38,9 +39,10 @@ The tree::
     ├── ServiceUnavailable (503)
     │   ├── IdentityProviderUnavailable (503)
     │   └── ServerBusy (503)
-    └── RegistryError (502)
-        ├── RegistryUnavailable (503)
-        └── RegistryTimeout (504)
+    ├── RegistryError (502)
+    │   ├── RegistryUnavailable (503)
+    │   └── RegistryTimeout (504)
+    └── DeliveryError (502)
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ConsentRequired",
+    "DeliveryError",
     "Forbidden",
     "HubError",
     "IdentityProviderUnavailable",
     "InvalidClient",
+    "InvalidContact",
     "InvalidIdentifier",
     "InvalidScope",
     "InvalidToken",
@@ -152,6 +156,16 @@ class InvalidIdentifier(BadRequest):
     title = "Invalid citizen identifier"
     title_el = "Λανθασμένο αναγνωριστικό πολίτη"
     detail_el = "Ο ΑΦΜ ή ο ΑΜΚΑ δεν είναι έγκυρος: ελέγξτε τα ψηφία του."
+
+
+class InvalidContact(BadRequest):
+    slug = "invalid-contact"
+    title = "Invalid contact point"
+    title_el = "Λανθασμένα στοιχεία επικοινωνίας"
+    detail_el = (
+        "Η διεύθυνση email ή ο αριθμός κινητού δεν είναι έγκυρος, "
+        "ή ο κωδικός επιβεβαίωσης δεν είναι σωστός."
+    )
 
 
 class ValidationFailed(BadRequest):
@@ -420,3 +434,18 @@ class RegistryTimeout(RegistryError):
     title = "Registry timeout"
     title_el = "Το μητρώο άργησε"
     detail_el = "Ένα μητρώο δεν απάντησε εγκαίρως: δοκιμάστε ξανά σε λίγο."
+
+
+class DeliveryError(HubError):
+    """A notification provider (SMTP server, SMS or Viber gateway) did not take a message."""
+
+    status = 502
+    slug = "delivery-failed"
+    title = "Notification delivery failed"
+    title_el = "Η αποστολή ειδοποίησης απέτυχε"
+    detail_el = "Ο πάροχος αποστολής δεν δέχτηκε το μήνυμα."
+
+    def __init__(self, detail: str | None = None, *, permanent: bool = False, **extensions: Any):
+        super().__init__(detail, **extensions)
+        #: Whether trying again cannot help (the provider refused this address).
+        self.permanent = permanent

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hub.catalog_files import LoadedCatalog
     from hub.config import Settings
     from hub.domain.auditlog.service import AuditService
+    from hub.domain.auditlog.witnessing import WitnessSubmitter
     from hub.domain.auth import TokenService
     from hub.domain.certificates import CertificateService
     from hub.domain.consent import ConsentService
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from hub.domain.sealing.keystore import FileKeyStore
     from hub.issuance import IssuanceGate
     from hub.metrics import Metrics
+    from hub.notifications.service import NotificationService
     from hub.persistence.auditlog import SqlAccessLog
     from hub.persistence.db import Database
     from hub.webhooks.service import WebhookService
@@ -88,6 +90,8 @@ class Services:
     audit: AuditService
     certificates: CertificateService
     consents: ConsentService
+    #: Contacts, preferences and the notification outbox's delivery.
+    notifications: NotificationService
     #: Certificate issuance: a per-citizen limit and a bounded worker pool.
     issuance: IssuanceGate
     #: The public verification endpoints' limit per client address.
@@ -102,6 +106,8 @@ class Services:
     webhooks: WebhookService
     webhook_worker: WebhookWorker
     readiness: Mapping[str, ReadinessCheck]
+    #: Submits checkpoints to the configured witnesses; None: no witnesses.
+    witnessing: WitnessSubmitter | None = None
 
     def ready(self) -> tuple[bool, dict[str, dict[str, Any]]]:
         results: dict[str, dict[str, Any]] = {}
@@ -111,6 +117,7 @@ class Services:
         return all(r["ok"] for r in results.values()), results
 
     def close(self) -> None:
+        self.notifications.close()
         for client in self.registries.values():
             client.close()
         if unavailable_reason(self.issuance) is None:

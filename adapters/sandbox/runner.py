@@ -26,8 +26,10 @@ from typing import Any
 import uvicorn
 
 from adapters.sandbox._asgi import SandboxApp
+from adapters.sandbox.contacts import SandboxContactRegistry
 from adapters.sandbox.faults import REGISTRY_IDS, Faults
 from adapters.sandbox.land_registry import LandRegistry
+from adapters.sandbox.messages import MessageBox, SandboxGateway, SandboxMailServer
 from adapters.sandbox.population import Population
 from adapters.sandbox.population_registry import PopulationRegistry
 from adapters.sandbox.social_security import SocialSecurityRegistry
@@ -36,10 +38,12 @@ from hub.errors import ConfigError
 __all__ = [
     "DEFAULT_CREDENTIALS",
     "SPECS_DIR",
+    "ProvidersHandle",
     "SandboxHandle",
     "sample_citizens",
     "serve_in_thread",
     "serve_sandbox",
+    "start_providers",
     "start_sandbox",
 ]
 
@@ -105,9 +109,12 @@ class SandboxHandle:
 
 
 def serve_in_thread(
-    app: Any, sock: socket.socket, name: str
+    app: Any, sock: socket.socket, name: str, **tls: Any
 ) -> tuple[uvicorn.Server, threading.Thread]:
-    """Serve ``app`` on the bound ``sock`` from a daemon thread, quietly."""
+    """Serve ``app`` on the bound ``sock`` from a daemon thread, quietly.
+
+    ``tls`` holds uvicorn's ``ssl_*`` options, for registries served over https.
+    """
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -117,6 +124,7 @@ def serve_in_thread(
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=2,
+        **tls,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
@@ -213,6 +221,47 @@ def start_sandbox(
     return handle
 
 
+@dataclass(slots=True)
+class ProvidersHandle:
+    """The sandbox mail server and SMS/Viber gateway, and where they listen."""
+
+    box: MessageBox
+    smtp_host: str
+    smtp_port: int
+    gateway_url: str
+    _mail: SandboxMailServer
+    _gateway: tuple[Any, threading.Thread]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._mail.stop()
+        server, thread = self._gateway
+        server.should_exit = True
+        thread.join(timeout)
+
+
+def start_providers(
+    path: Path, host: str = "127.0.0.1", smtp_port: int = 0, gateway_port: int = 0
+) -> ProvidersHandle:
+    """Start the sandbox SMTP server and SMS/Viber gateway, storing into ``path``."""
+    box = MessageBox(path)
+    sock = _bind(host, gateway_port)
+    mail = SandboxMailServer(box, host, smtp_port)
+    try:
+        mail.start()
+    except (OSError, RuntimeError) as exc:
+        sock.close()
+        raise ConfigError(f"the sandbox mail server cannot listen on {host}:{smtp_port}") from exc
+    port = sock.getsockname()[1]
+    server, thread = serve_in_thread(SandboxGateway(box), sock, "sandbox-gateway")
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not (server.started and _answers(host, port)):
+        if time.monotonic() > deadline or not thread.is_alive():
+            mail.stop()
+            raise ConfigError("the sandbox SMS/Viber gateway did not start")
+        time.sleep(0.01)
+    return ProvidersHandle(box, host, mail.port, _url(host, port), mail, (server, thread))
+
+
 def serve_sandbox(
     host: str = "127.0.0.1",
     base_port: int = 8100,
@@ -257,9 +306,11 @@ def serve_sandbox(
 def sample_citizens(size: int = 10_000, seed: int = 2026, limit: int = 20) -> list[dict[str, Any]]:
     """Citizens worth trying, as JSON-ready dicts with tags saying why."""
     population = Population(size, seed)
+    contacts = SandboxContactRegistry(population)
     result: list[dict[str, Any]] = []
     for citizen in population.sample(limit):
         tags = population.tags(citizen)
+        points = contacts.contacts_of(citizen)
         result.append(
             {
                 "afm": citizen.afm,
@@ -276,6 +327,9 @@ def sample_citizens(size: int = 10_000, seed: int = 2026, limit: int = 20) -> li
                 "insured": "insured" in tags,
                 "married": "married" in tags,
                 "tags": sorted(tags),
+                # From the sandbox contact registry (none for the dead).
+                "email": points.email if points else None,
+                "mobile": points.mobile if points else None,
             }
         )
     return result

@@ -1,7 +1,9 @@
 """The audit endpoints: signed checkpoints, the log key, proofs and entry searches.
 
-The latest checkpoint and the log key are public, so that anyone can hold
-the operator to its log; everything else needs an auditor token. Handlers
+Checkpoints (latest, witnessed and earlier ones), consistency proofs and the
+log key are public, so that anyone can hold the operator to its log: they
+carry tree hashes, never an entry. Inclusion proofs and entries need an
+auditor token. Handlers
 parse, call the :class:`~hub.domain.auditlog.service.AuditService` and shape
 the answer; checkpoint notes and keys travel as ``text/plain``, exactly the
 bytes that were signed.
@@ -24,7 +26,7 @@ from hub.domain.sealing.keystore import (
     log_key_announcement,
     log_verifier_key,
 )
-from hub.errors import ValidationFailed
+from hub.errors import NotFound, ValidationFailed
 from hub.logs import REQUEST_ID
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "log_keys",
     "make_checkpoint",
     "search_entries",
+    "witnessed_checkpoint",
 ]
 
 
@@ -71,6 +74,14 @@ def _time(name: str, value: str | None) -> dt.datetime | None:
 
 def latest_checkpoint() -> ConnexionResponse:
     return _text(_audit().latest_checkpoint().note)
+
+
+def witnessed_checkpoint() -> ConnexionResponse:
+    witnessing = services().witnessing
+    found = None if witnessing is None else witnessing.latest_witnessed()
+    if found is None:
+        raise NotFound("No checkpoint has a quorum of witness cosignatures yet.")
+    return _text(found.note)
 
 
 def log_key() -> ConnexionResponse:

@@ -25,7 +25,7 @@ def agency_principal() -> AgencyPrincipal:
 
 def request_evidence(body: dict[str, Any]) -> JsonResult:
     request = EvidenceRequest(
-        citizen=parse_citizen_ref(body["citizen"]),
+        citizen=parse_citizen_ref(body["citizen"], services().catalog.catalog.identifiers),
         evidence_type=body["evidence_type"],
         purpose=body["purpose"],
         consent_id=body.get("consent_id"),
@@ -46,6 +46,7 @@ def request_evidence(body: dict[str, Any]) -> JsonResult:
         "consent_id": result.consent_id,
         "parameters": dict(result.parameters),
         "log_index": result.log_index,
+        "provenance": {name: list(items) for name, items in result.provenance.items()},
     }
     if result.seal is not None:
         answer["seal"] = result.seal

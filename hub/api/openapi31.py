@@ -10,7 +10,11 @@ This module closes both gaps without forking connexion:
   :func:`check_document` (at start-up and in the test suite);
 * :data:`VALIDATOR_MAP` swaps in validators that use JSON Schema 2020-12,
   the dialect of OpenAPI 3.1, and compile each schema once instead of on
-  every request (connexion rebuilds them per call);
+  every request: connexion instantiates its validator classes per request
+  (and, for parameters, deep-copies the schema and builds a jsonschema
+  validator per parameter per request), so a per-instance cache would not
+  help. :func:`compiled` keeps one validator per schema object of the loaded
+  document, which connexion hands over unchanged on every request;
 * :func:`install` also makes ``/openapi.json`` serve the document as
   written, with its ``components`` and ``$ref`` members. Connexion needs the
   resolved document internally (to build its validators), but served
@@ -25,6 +29,8 @@ import functools
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -47,19 +53,54 @@ from jsonschema.protocols import Validator
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 
-__all__ = ["VALIDATOR_MAP", "check_document", "install", "load_document"]
+__all__ = ["VALIDATOR_MAP", "check_document", "compiled", "install", "load_document"]
 
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
 
 
-def _validator_for(schema: dict[str, Any]) -> Validator:
-    return Draft202012Validator(schema, format_checker=_FORMATS)
+#: Compiled validators kept at most: far more than the schemas of the hub's
+#: document (about a hundred), so that in practice each is compiled once per
+#: process, yet bounded should something hand over fresh schema objects.
+_COMPILED_MAX = 2048
+_compiled: OrderedDict[int, tuple[dict[str, Any], Validator]] = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def compiled(schema: dict[str, Any]) -> Validator:
+    """The 2020-12 validator of ``schema``, built once per schema object.
+
+    Keyed by the object's identity, because connexion passes the very same
+    dict of its resolved document on every request: hashing or copying the
+    content would cost what the cache saves. The entry holds the schema
+    itself, so its id cannot be reused by another object while cached, and a
+    hit also checks identity. Validators are immutable and thread-safe once
+    built, so one is shared by every request.
+    """
+    if not schema:
+        # Connexion hands over a fresh ``{}`` for a response without a
+        # schema: one shared validator, instead of an entry per request.
+        return _ANYTHING
+    key = id(schema)
+    with _compiled_lock:
+        entry = _compiled.get(key)
+        if entry is not None and entry[0] is schema:
+            _compiled.move_to_end(key)
+            return entry[1]
+    validator: Validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    with _compiled_lock:
+        _compiled[key] = (schema, validator)
+        while len(_compiled) > _COMPILED_MAX:
+            _compiled.popitem(last=False)
+    return validator
+
+
+_ANYTHING: Validator = Draft202012Validator({}, format_checker=_FORMATS)
 
 
 class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
     @functools.cached_property
     def _validator(self) -> Validator:
-        return _validator_for(self._schema)
+        return compiled(self._schema)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Any) -> Any:
         # Connexion decodes the body without catching a decoding error, so a
@@ -73,7 +114,7 @@ class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
 class _Form31(FormDataValidator):  # type: ignore[misc]
     @functools.cached_property
     def _validator(self) -> Validator:
-        return _validator_for(self._schema)
+        return compiled(self._schema)
 
 
 class _ValidationOnlyParser(MultiPartParser):
@@ -95,7 +136,7 @@ class _ValidationOnlyParser(MultiPartParser):
 class _Multipart31(MultiPartFormDataValidator):  # type: ignore[misc]
     @functools.cached_property
     def _validator(self) -> Validator:
-        return _validator_for(self._schema)
+        return compiled(self._schema)
 
     @property
     def _form_parser_cls(self) -> type[MultiPartParser]:
@@ -105,13 +146,13 @@ class _Multipart31(MultiPartFormDataValidator):  # type: ignore[misc]
 class _Response31(JSONResponseBodyValidator):  # type: ignore[misc]
     @functools.cached_property
     def validator(self) -> Validator:
-        return _validator_for(self._schema)
+        return compiled(self._schema)
 
 
 class _Text31(TextResponseBodyValidator):  # type: ignore[misc]
     @functools.cached_property
     def validator(self) -> Validator:
-        return _validator_for(self._schema)
+        return compiled(self._schema)
 
 
 class _Parameters31(ParameterValidator):  # type: ignore[misc]
@@ -120,9 +161,11 @@ class _Parameters31(ParameterValidator):  # type: ignore[misc]
         parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
     ) -> str | None:
         if value is not None:
-            schema = copy.deepcopy(param.get("schema", param))
+            # Connexion deep-copies the schema first; validation never writes
+            # to it, so the compiled validator of the document's own dict is
+            # enough.
             try:
-                _validator_for(schema).validate(value)
+                compiled(param.get("schema", param)).validate(value)
             except ValidationError as exc:
                 return str(exc.message)
             return None

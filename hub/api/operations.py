@@ -20,9 +20,11 @@ from hub.api import (
     audit,
     auth,
     cases,
+    catalog,
     certificates,
     consent,
     evidence,
+    notifications,
     ops,
     trust,
     verify,
@@ -38,12 +40,16 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "getTokenKeys": auth.token_jwks,
     # evidence
     "requestEvidence": evidence.request_evidence,
+    # catalog
+    "getMyCatalog": catalog.agency_catalog,
+    "listEvidenceTypes": catalog.evidence_types,
     # ops
     "checkLiveness": ops.healthz,
     "checkReadiness": ops.readyz,
     "getMetrics": ops.metrics,
     # audit
     "getLatestCheckpoint": audit.latest_checkpoint,
+    "getWitnessedCheckpoint": audit.witnessed_checkpoint,
     "listCheckpoints": audit.checkpoint_history,
     "createCheckpoint": audit.make_checkpoint,
     "getLogKey": audit.log_key,
@@ -76,6 +82,16 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "revokeMyConsent": consent.revoke_consent,
     "getMyConsentReceipt": consent.consent_receipt,
     "getMyAccessLog": consent.my_access_log,
+    # notifications
+    "getMyContacts": notifications.my_contacts,
+    "setMyNotificationLanguage": notifications.set_language,
+    "startMyContactVerification": notifications.start_contact_verification,
+    "confirmMyContact": notifications.confirm_contact,
+    "removeMyContact": notifications.remove_contact,
+    "getMyNotificationPreferences": notifications.my_preferences,
+    "setMyNotificationPreferences": notifications.set_preferences,
+    "listMyNotifications": notifications.my_notifications,
+    "recordDeliveryReceipt": notifications.delivery_receipt,
     # cases
     "updateCase": cases.update_case,
     "getCase": cases.get_case,

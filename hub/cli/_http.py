@@ -143,15 +143,17 @@ class MetricsListener:
         self.thread.join(timeout=5)
 
 
-def start_metrics_listener(services: Services) -> MetricsListener | None:
+def start_metrics_listener(services: Services, offset: int = 0) -> MetricsListener | None:
     """Serve the metrics on ``HUB_METRICS_ADDRESS`` (an internal interface), if set.
 
     Prometheus then scrapes an address the public never reaches, and the
-    main port's ``/metrics`` answers 404.
+    main port's ``/metrics`` answers 404. Worker ``i`` of ``hub serve
+    --workers N`` listens on the port plus ``i``: each process counts its
+    own requests, so each is scraped on its own (and summed by the query).
     """
     listener = services.settings.metrics_listener
     if listener is None:
         return None
     host, port = listener
-    server, thread = start_wsgi_server(port, addr=host, registry=services.metrics.registry)
+    server, thread = start_wsgi_server(port + offset, addr=host, registry=services.metrics.registry)
     return MetricsListener(server, thread)

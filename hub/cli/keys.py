@@ -21,7 +21,7 @@ from cryptography import x509
 
 from adapters import hsm
 from hub.agency_keys import ensure_development_keys
-from hub.catalog_files import load_catalog
+from hub.catalog_files import load_configured_catalog
 from hub.config import Settings, secret_from_env
 from hub.domain.sealing import keystore
 from hub.errors import ConfigError
@@ -110,7 +110,7 @@ def ensure_keys(settings: Settings) -> list[str]:
     if made and not (settings.keys_dir / "agencies").exists():
         said.append(f"keys in {settings.keys_dir}: {len(made)} (see 'hub keys list')")
     if not settings.is_production:
-        catalog = load_catalog(settings.catalog_dir).catalog
+        catalog = load_configured_catalog(settings).catalog
         for agency in ensure_development_keys(settings.keys_dir, catalog):
             said.append(
                 f"development key of agency {agency}: {settings.keys_dir}/agencies/{agency}.pem"

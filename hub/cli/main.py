@@ -12,7 +12,18 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__, _patches
-from hub.cli import audit, certificates, db, keys, sandbox, serve, token
+from hub.cli import (
+    audit,
+    catalog,
+    certificates,
+    db,
+    keys,
+    notifications,
+    sandbox,
+    serve,
+    token,
+    witness,
+)
 from hub.config import Settings
 from hub.errors import HubError
 
@@ -25,7 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hub {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, db, keys, token, sandbox, audit, certificates):
+    for module in (
+        serve,
+        db,
+        keys,
+        token,
+        sandbox,
+        audit,
+        certificates,
+        witness,
+        notifications,
+        catalog,
+    ):
         module.register(commands)
     return parser
 

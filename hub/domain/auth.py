@@ -17,13 +17,25 @@ once at sign-in they hold a *session token* the hub mints for its own pages
 (:meth:`TokenService.issue_citizen_session`), addressed to another audience,
 so that an ID token is never a session cookie and a session cookie is never
 a bearer token for the API.
+
+An agency sends the same access token with every request for its lifetime,
+so :meth:`TokenService.verify_access_token` remembers the principal of each
+token it verified (:class:`_PrincipalCache`, keyed by the token's SHA-256)
+until the token expires: a repeat costs a hash and a lookup instead of an
+ES256 verification and a JWT parse. What can change while a token lives is
+still checked on every request: its expiry, and that the key which signed it
+is still one the hub accepts (a revoked key is refused at once).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +75,10 @@ MAX_TOKEN_BYTES = 8192
 #: valid that long by default; the replay cache keeps each jti for as long.
 MAX_ASSERTION_LIFETIME = 3600
 LEEWAY = 30
+#: Seconds an access token is still accepted after its ``exp`` (clock skew).
+ACCESS_LEEWAY = 5
+#: Verified access tokens remembered at most (a few hundred bytes each).
+PRINCIPAL_CACHE_SIZE = 4096
 
 #: Looks up an agency's public keys: kid -> key (an empty mapping if unknown).
 AgencyKeys = Callable[[str], Mapping[str, Any]]
@@ -114,6 +130,51 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: AgencyPrincipal
+    kid: str
+    #: The very key object that verified the signature.
+    key: Any
+    #: The token's ``exp`` claim (seconds since the epoch).
+    expires: float
+
+
+class _PrincipalCache:
+    """Access tokens already verified, by SHA-256 digest, until each one expires.
+
+    Bounded: the least recently used entry goes first. Only tokens that passed
+    the full verification enter it; a refused token is verified (and refused)
+    again on every request.
+    """
+
+    def __init__(self, size: int = PRINCIPAL_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> _Verified | None:
+        with self._lock:
+            found = self._entries.get(digest)
+            if found is not None:
+                self._entries.move_to_end(digest)
+            return found
+
+    def put(self, digest: bytes, verified: _Verified) -> None:
+        with self._lock:
+            self._entries[digest] = verified
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def drop(self, digest: bytes) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _header(token: str, refusal: type[InvalidToken] = InvalidToken) -> dict[str, Any]:
     if len(token) > MAX_TOKEN_BYTES:
         raise refusal("The token is too large.")
@@ -162,6 +223,7 @@ class TokenService:
         self.citizen_audience = citizen_audience
         self.citizen_algorithms = citizen_algorithms
         self.afm_claim = afm_claim
+        self._principals = _PrincipalCache()
 
     def exchange(
         self, assertion: str, *, scope: str | None = None, client_id: str | None = None
@@ -279,13 +341,36 @@ class TokenService:
         return self._keys.jwks()
 
     def verify_access_token(self, token: str) -> AgencyPrincipal:
-        """The agency an access token was issued to, or :class:`InvalidToken`."""
+        """The agency an access token was issued to, or :class:`InvalidToken`.
+
+        A token verified before is answered from the cache while it has not
+        expired and the key that signed it is still accepted; otherwise it is
+        verified in full, exactly as the first time.
+        """
+        if len(token) > MAX_TOKEN_BYTES:
+            raise InvalidToken("The token is too large.")
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._principals.get(digest)
+        if known is not None:
+            # The same clock PyJWT reads, with the same leeway, so a cached
+            # token expires at the very moment a fresh verification would
+            # refuse it.
+            if time.time() < known.expires + ACCESS_LEEWAY and (
+                self._keys.verification_key(known.kid) is known.key
+            ):
+                return known.principal
+            self._principals.drop(digest)
+        principal, kid, key, expires = self._verify_access_token(token)
+        self._principals.put(digest, _Verified(principal, kid, key, expires))
+        return principal
+
+    def _verify_access_token(self, token: str) -> tuple[AgencyPrincipal, str, Any, float]:
         header = _header(token)
         if header.get("alg") != "ES256":
             raise InvalidToken("Access tokens are ES256 tokens issued by the hub.")
         kid = header.get("kid")
         key = self._keys.verification_key(kid) if isinstance(kid, str) else None
-        if key is None:
+        if key is None or not isinstance(kid, str):
             raise InvalidToken("The access token was not issued by this hub.")
         try:
             claims = jwt.decode(
@@ -294,7 +379,7 @@ class TokenService:
                 algorithms=["ES256"],
                 audience=ACCESS_AUDIENCE,
                 issuer=self.issuer,
-                leeway=5,
+                leeway=ACCESS_LEEWAY,
                 options={"require": ["exp", "iat", "sub", "jti"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -305,7 +390,10 @@ class TokenService:
             raise InvalidToken("This is not an agency access token.")
         scope = claims.get("scope", "")
         purposes = tuple(scope.split()) if isinstance(scope, str) else ()
-        return AgencyPrincipal(agency_id=claims["sub"], purposes=purposes, token_id=claims["jti"])
+        principal = AgencyPrincipal(
+            agency_id=claims["sub"], purposes=purposes, token_id=claims["jti"]
+        )
+        return principal, kid, key, float(claims["exp"])
 
     # -- citizens and auditors ---------------------------------------------------
 

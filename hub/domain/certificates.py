@@ -38,7 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auth import CitizenPrincipal
-from hub.domain.catalog import Catalog, EvidenceType
+from hub.domain.catalog import CatalogHolder, CatalogView, CertificateType, EvidenceType
 from hub.domain.identity import CitizenRef
 from hub.domain.ports import AccessLog, RegistryClient
 from hub.domain.sealing.jws import MAX_TOKEN_LENGTH, verify_jws
@@ -57,7 +57,6 @@ from hub.domain.sealing.trust import Trust
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 
 __all__ = [
-    "CERTIFICATE_TYPES",
     "HOLDER_REQUEST",
     "CertificateRecord",
     "CertificateService",
@@ -75,7 +74,6 @@ __all__ = [
 ]
 
 #: The evidence types a citizen may ask a certificate of.
-CERTIFICATE_TYPES = ("birth-certificate", "family-status", "property-ownership", "insurance-status")
 
 #: The legal basis logged for a certificate: the holder asked for their own data.
 HOLDER_REQUEST = "holder-request"
@@ -374,10 +372,23 @@ def _greek_date(text: str) -> str:
     return text
 
 
-def _fields(evidence_type: EvidenceType, evidence: Mapping[str, Any]) -> list[EvidenceField]:
+def _notes(certificate: CertificateType, issued_at: dt.datetime) -> dict[str, str]:
+    notes = {"Νομική βάση / Legal basis": "Αίτηση του κατόχου / Request of the holder"}
+    if certificate.valid_for_days is not None:
+        until = (issued_at + dt.timedelta(days=certificate.valid_for_days)).date()
+        notes["Ισχύει έως / Valid until"] = f"{until:%d/%m/%Y}"
+    return notes
+
+
+def _fields(
+    evidence_type: EvidenceType,
+    evidence: Mapping[str, Any],
+    overrides: Mapping[str, tuple[str, str]] | None = None,
+) -> list[EvidenceField]:
     # The catalogue's label order is the order a reader expects; fields the
-    # labels do not name follow in the evidence's own order.
-    labels = evidence_type.labels
+    # labels do not name follow in the evidence's own order. A certificate
+    # may word a field its own way.
+    labels = {**evidence_type.labels, **(overrides or {})}
     keys = [k for k in labels if k in evidence] + [k for k in evidence if k not in labels]
     rows: list[EvidenceField] = []
     for key in keys:
@@ -425,7 +436,7 @@ class CertificateService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: CatalogView,
         evidence: HolderEvidence,
         names: HolderNames | None,
         store: CertificateStore,
@@ -436,7 +447,6 @@ class CertificateService:
         public_url: str,
         authority_el: str = "Εθνικός Κόμβος Διαλειτουργικότητας",
         authority_en: str = "National Interoperability Hub",
-        types: Sequence[str] = CERTIFICATE_TYPES,
         clock: Callable[[], dt.datetime] = _now,
         new_code: Callable[[], str] = new_verification_code,
     ) -> None:
@@ -451,11 +461,15 @@ class CertificateService:
         self.public_url = public_url.rstrip("/")
         self.authority_el = authority_el
         self.authority_en = authority_en
-        self.types = tuple(t for t in types if t in catalog.evidence_types)
         self._clock = clock
         self._new_code = new_code
         self._lock = threading.Lock()
         self._verifier: tuple[Trust, PdfVerifier] | None = None
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The certificate types of the catalogue in force (``certificates.yaml``)."""
+        return tuple(self.catalog.certificate_types)
 
     # -- issuing -------------------------------------------------------------------
 
@@ -467,26 +481,26 @@ class CertificateService:
         actor = Actor("citizen", holder.subjects[0])
         citizen = CitizenRef("afm", holder.afm)
         try:
-            found = self._type(evidence_type)
+            certificate, found = self._type(evidence_type)
             evidence = self.evidence.fetch_for_holder(found.id, citizen, request_id)
+            if certificate.fields:
+                evidence = {k: evidence[k] for k in certificate.fields if k in evidence}
             name = self.names.holder_name(citizen, request_id) if self.names else None
             name = name or holder.name or holder.afm
             issued_at = self._clock()
             content = CertificateContent(
                 code=self._new_code(),
-                evidence_type=found.id,
-                title_el=found.title_el,
-                title_en=found.title_en,
+                evidence_type=certificate.id,
+                title_el=certificate.title[0],
+                title_en=certificate.title[1],
                 holder_name=name,
                 authority_el=self.authority_el,
                 authority_en=self.authority_en,
                 issued_at=issued_at,
-                fields=_fields(found, evidence),
+                fields=_fields(found, evidence, certificate.labels),
                 holder_id=holder.afm,
                 holder_masked=mask_name(name) or "***",
-                notes={
-                    "Νομική βάση / Legal basis": ("Αίτηση του κατόχου / Request of the holder"),
-                },
+                notes=_notes(certificate, issued_at),
             )
             rendered = render_certificate(content, self.keystore, self.public_url)
             pdf = self.sealer.seal(rendered.pdf)
@@ -508,7 +522,7 @@ class CertificateService:
         pdf_sha256 = _sha256(pdf)
         record = CertificateRecord(
             code=content.code,
-            evidence_type=found.id,
+            evidence_type=certificate.id,
             subjects=holder.subjects,
             holder_masked=mask_name(name) or "***",
             record_sha256=rendered.record_sha256,
@@ -531,13 +545,16 @@ class CertificateService:
         self.store.add(record, pdf, [entry])
         return IssuedCertificate(record, pdf, rendered.token)
 
-    def _type(self, evidence_type: str) -> EvidenceType:
-        if evidence_type not in self.types:
+    def _type(self, certificate_type: str) -> tuple[CertificateType, EvidenceType]:
+        catalog = self.catalog
+        current = catalog.current if isinstance(catalog, CatalogHolder) else catalog
+        found = current.certificate_types.get(certificate_type)
+        if found is None:
             raise BadRequest(
-                f"There is no certificate of type {evidence_type[:64]!r}; "
-                f"choose one of {', '.join(self.types)}."
+                f"There is no certificate of type {certificate_type[:64]!r}; "
+                f"choose one of {', '.join(current.certificate_types)}."
             )
-        return self.catalog.evidence_types[evidence_type]
+        return found, current.evidence_types[found.evidence_type]
 
     # -- the holder's own view -------------------------------------------------------
 

@@ -47,7 +47,7 @@ from typing import Any, Final, Literal, Protocol, runtime_checkable
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auditlog.service import LoggedEntry, decode_cursor, encode_cursor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
-from hub.domain.catalog import Catalog, Purpose
+from hub.domain.catalog import CatalogView, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.ports import AccessLog
 from hub.domain.sealing.jws import seal_json
@@ -401,7 +401,7 @@ class ConsentService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: CatalogView,
         store: ConsentStore,
         access_log: AccessLog,
         log_reader: CitizenLogReader,

@@ -32,7 +32,7 @@ from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.canonical import canonical_json
-from hub.domain.catalog import Catalog, EvidenceType, Purpose
+from hub.domain.catalog import Catalog, CatalogHolder, CatalogView, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
 from hub.domain.ports import AccessLog, JsonSealer, RegistryClient
@@ -91,6 +91,8 @@ class EvidenceResult:
     log_index: int
     parameters: Mapping[str, str] = field(default_factory=dict)
     seal: str | None = None
+    #: Field -> where its value came from: each registry, and as of when it says it is true.
+    provenance: Mapping[str, list[dict[str, str | None]]] = field(default_factory=dict)
 
 
 class ConsentGate(Protocol):
@@ -174,6 +176,7 @@ def seal_payload(
     evidence: Mapping[str, Any],
     log_origin: str,
     log_index: int,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the seal of an evidence answer signs, read from its granted log entry.
 
@@ -199,6 +202,7 @@ def seal_payload(
         "issued_at": obj["time"],
         "log_origin": log_origin,
         "log_index": log_index,
+        "provenance": dict(provenance or {}),
     }
 
 
@@ -206,7 +210,7 @@ class EvidenceService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: CatalogView,
         registries: Mapping[str, RegistryClient],
         access_log: AccessLog,
         identity: IdentityLookup,
@@ -215,7 +219,7 @@ class EvidenceService:
         clock: Callable[[], dt.datetime] = _now,
         log_origin: str = DEFAULT_ORIGIN,
     ) -> None:
-        self.catalog = catalog
+        self._catalog = catalog
         self.registries = registries
         self.access_log = access_log
         self.identity = identity
@@ -225,9 +229,25 @@ class EvidenceService:
         #: The access log's name (its checkpoints' origin line), named in each seal.
         self.log_origin = log_origin
         self._clock = clock
-        self._validators = {
-            tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
-        }
+        self._validators: tuple[Catalog | None, dict[str, Draft202012Validator]] = (None, {})
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalogue in force now (a reload swaps it whole)."""
+        found = self._catalog
+        return found.current if isinstance(found, CatalogHolder) else found
+
+    def _validator(self, evidence_type: EvidenceType) -> Draft202012Validator:
+        """The schema validator of ``evidence_type``, built once per catalogue."""
+        catalog = self.catalog
+        built, validators = self._validators
+        if built is not catalog:
+            validators = {
+                tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
+            }
+            self._validators = (catalog, validators)
+        found = validators.get(evidence_type.id)
+        return found if found is not None else Draft202012Validator(evidence_type.schema)
 
     # -- policy ---------------------------------------------------------------
 
@@ -281,10 +301,11 @@ class EvidenceService:
                     citizen=request.citizen,
                     consent_id=request.consent_id,
                 )
-            evidence, used = self._fetch(
+            evidence, used, origins = self._fetch_with_provenance(
                 evidence_type, replace(request, parameters=parameters), request_id
             )
             shared = minimise(evidence, allowed)
+            provenance = {name: origins.get(name, []) for name in shared}
             self._check_schema(evidence_type, shared)
             granted = AccessEntry(
                 time=self._clock(),
@@ -310,7 +331,7 @@ class EvidenceService:
                 index = self.consents.record_use(consent_id, granted)
             else:
                 index = self.access_log.record(granted)
-            seal = self._seal(principal, request, granted, index, shared)
+            seal = self._seal(principal, request, granted, index, shared, provenance=provenance)
         except HubError as exc:
             self._deny(
                 exc,
@@ -335,6 +356,7 @@ class EvidenceService:
             log_index=index,
             parameters=parameters,
             seal=seal,
+            provenance=provenance,
         )
 
     def _seal(
@@ -344,6 +366,8 @@ class EvidenceService:
         granted: AccessEntry,
         index: int,
         shared: dict[str, Any],
+        *,
+        provenance: Mapping[str, Any],
     ) -> str | None:
         if self.sealer is None:
             return None
@@ -355,6 +379,7 @@ class EvidenceService:
                 evidence=shared,
                 log_origin=self.log_origin,
                 log_index=index,
+                provenance=provenance,
             )
         )
 
@@ -429,27 +454,47 @@ class EvidenceService:
         return shared
 
     def _identifiers(self, citizen: CitizenRef, request_id: str) -> dict[str, str]:
-        """Both identifiers of the citizen, asking the identity registry if needed."""
-        client = self.registries[self.identity.registry]
-        answer = client.call(
-            self.identity.operation, {citizen.kind: citizen.value}, request_id=request_id
+        """The citizen's other identifiers, from the registry the catalogue says resolves them.
+
+        The identifier's own ``resolve`` (identifiers.yaml) names a registry
+        operation and where each other kind is in its answer; AFM and AMKA
+        fall back to the identity lookup of registries.yaml. A kind nothing
+        resolves yields only itself, and a source that needs another finds none.
+        """
+        spec = self.catalog.identifiers.get(citizen.kind)
+        resolve = spec.resolve if spec is not None else None
+        if resolve is not None:
+            registry, operation, fields = resolve.registry, resolve.operation, resolve.fields
+        elif citizen.kind in ("afm", "amka"):
+            registry, operation = self.identity.registry, self.identity.operation
+            fields = {"afm": self.identity.afm_path, "amka": self.identity.amka_path}
+        else:
+            return {citizen.kind: citizen.value}
+        answer = self.registries[registry].call(
+            operation, {citizen.kind: citizen.value}, request_id=request_id
         )
-        afm, amka = lookup(answer, self.identity.afm_path), lookup(answer, self.identity.amka_path)
         ids: dict[str, str] = {citizen.kind: citizen.value}
-        if isinstance(afm, str):
-            ids.setdefault("afm", afm)
-        if isinstance(amka, str):
-            ids.setdefault("amka", amka)
+        for kind, path in fields.items():
+            value = lookup(answer, path)
+            if isinstance(value, str):
+                ids.setdefault(kind, value)
         return ids
 
     def _fetch(
         self, evidence_type: EvidenceType, request: EvidenceRequest, request_id: str
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        evidence, used, _ = self._fetch_with_provenance(evidence_type, request, request_id)
+        return evidence, used
+
+    def _fetch_with_provenance(
+        self, evidence_type: EvidenceType, request: EvidenceRequest, request_id: str
+    ) -> tuple[dict[str, Any], tuple[str, ...], dict[str, list[dict[str, str | None]]]]:
         ids: dict[str, str] = {request.citizen.kind: request.citizen.value}
         if any(s.identifier not in ids for s in evidence_type.sources):
             ids = self._identifiers(request.citizen, request_id)
         answers: dict[str, Any] = {}
         used: list[str] = []
+        origin: dict[str, dict[str, str | None]] = {}
         for source in evidence_type.sources:
             value = ids.get(source.identifier)
             if value is None:
@@ -464,13 +509,22 @@ class EvidenceService:
                 answers[source.name] = None
             if source.registry not in used:
                 used.append(source.registry)
+            as_of = lookup(answers[source.name], source.as_of) if source.as_of else None
+            origin[source.name] = {
+                "registry": source.registry,
+                "as_of": as_of if isinstance(as_of, str) else None,
+            }
         evidence = apply_mapping(
             evidence_type.mapping, answers, params=request.parameters, today=self._clock().date()
         )
-        return evidence, tuple(used)
+        provenance = {
+            name: [origin[s] for s in evidence_type.field_sources.get(name, ()) if s in origin]
+            for name in evidence
+        }
+        return evidence, tuple(used), provenance
 
     def _check_schema(self, evidence_type: EvidenceType, evidence: dict[str, Any]) -> None:
-        errors = list(self._validators[evidence_type.id].iter_errors(evidence))
+        errors = list(self._validator(evidence_type).iter_errors(evidence))
         if errors:
             raise RegistryError(
                 "A registry's answer does not fit the evidence type; nothing was shared.",

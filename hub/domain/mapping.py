@@ -11,16 +11,13 @@ fields the purpose allows.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from hub.domain.expressions import Expression, compile_expression, fold
 from hub.errors import ConfigError
 
-__all__ = ["DERIVATIONS", "apply_mapping", "check_rules", "fold", "lookup", "minimise"]
-
-#: (the value at ``from``, the request's parameters, today, the rule's own options)
-Derivation = Callable[[Any, Mapping[str, Any], dt.date, Mapping[str, Any]], Any]
+__all__ = ["apply_mapping", "check_rules", "compile_rules", "fold", "lookup", "minimise"]
 
 
 def lookup(data: Any, path: str) -> Any:
@@ -34,91 +31,9 @@ def lookup(data: Any, path: str) -> Any:
     return value
 
 
-def _parse_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _years_between(born: dt.date, today: dt.date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def _adult(
-    value: Any, _params: Mapping[str, Any], today: dt.date, _options: Mapping[str, Any]
-) -> bool | None:
-    born = _parse_date(value)
-    return None if born is None else _years_between(born, today) >= 18
-
-
-def _age(
-    value: Any, _params: Mapping[str, Any], today: dt.date, _options: Mapping[str, Any]
-) -> int | None:
-    born = _parse_date(value)
-    return None if born is None else _years_between(born, today)
-
-
-def _count(
-    value: Any, _params: Mapping[str, Any], _today: dt.date, _options: Mapping[str, Any]
-) -> int:
-    return len(value) if isinstance(value, list) else 0
-
-
-def _non_empty(
-    value: Any, _params: Mapping[str, Any], _today: dt.date, _options: Mapping[str, Any]
-) -> bool:
-    return isinstance(value, list) and len(value) > 0
-
-
-def _in_municipality(
-    value: Any, params: Mapping[str, Any], _today: dt.date, options: Mapping[str, Any]
-) -> bool | None:
-    """Whether any item lies in the requested municipality (the rule names the path)."""
-    wanted = params.get("municipality")
-    if not isinstance(wanted, str) or not wanted.strip():
-        return None
-    items = value if isinstance(value, list) else []
-    path = str(options.get("field", "municipality"))
-    target = fold(wanted)
-    return any(fold(str(lookup(item, path) or "")) == target for item in items)
-
-
-def fold(text: str) -> str:
-    """Caseless and accentless, since Greek capitals drop accents: ΠΑΤΡΕΩΝ is Πατρέων."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _relative(
-    value: Any, _params: Mapping[str, Any], _today: dt.date, _options: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """A relative as names, birth date and whether alive; never their identifiers."""
-    if not isinstance(value, Mapping):
-        return None
-    return {
-        "given_name": value.get("firstName"),
-        "surname": value.get("surname"),
-        "birth_date": value.get("birthDate"),
-        "alive": value.get("alive"),
-    }
-
-
-DERIVATIONS: Mapping[str, Derivation] = {
-    "relative": _relative,
-    "adult": _adult,
-    "age": _age,
-    "count": _count,
-    "non_empty": _non_empty,
-    "owns_property_in_municipality": _in_municipality,
-}
-
-
-def _evaluate(rule: Any, data: Any, params: Mapping[str, Any], today: dt.date) -> Any:
+def _evaluate(
+    rule: Any, data: Any, answers: Mapping[str, Any], params: Mapping[str, Any], today: dt.date
+) -> Any:
     if isinstance(rule, str):
         return lookup(data, rule)
     if not isinstance(rule, Mapping):
@@ -126,45 +41,58 @@ def _evaluate(rule: Any, data: Any, params: Mapping[str, Any], today: dt.date) -
     if "const" in rule:
         return rule["const"]
     source = lookup(data, str(rule["from"])) if "from" in rule else None
-    if "derive" in rule:
-        derive = DERIVATIONS.get(str(rule["derive"]))
-        if derive is None:
-            raise ConfigError(f"unknown derivation {rule['derive']!r}")
-        options = rule.get("with", {})
-        if not isinstance(options, Mapping):
-            raise ConfigError(f"a derivation's 'with' must be an object: {rule!r}")
-        return derive(source, params, today, options)
+    if "expr" in rule:
+        expression = rule["expr"]
+        if not isinstance(expression, Expression):
+            # Rules straight from YAML (tests, tools); the catalogue compiles its own at load.
+            expression = _compile_rule("mapping", rule)["expr"]
+        return expression.evaluate(value=source, answers=answers, params=params, today=today)
     if "each" in rule:
         items = source if isinstance(source, list) else []
         each = rule["each"]
-        return [{k: _evaluate(v, item, params, today) for k, v in each.items()} for item in items]
-    raise ConfigError(f"a mapping rule needs from+each, derive or const: {rule!r}")
+        return [
+            {k: _evaluate(v, item, answers, params, today) for k, v in each.items()}
+            for item in items
+        ]
+    raise ConfigError(f"a mapping rule needs from+each, expr or const: {rule!r}")
+
+
+def compile_rules(mapping: Mapping[str, Any], where: str = "mapping") -> dict[str, Any]:
+    """The mapping with every expression compiled; :class:`ConfigError` for a bad rule.
+
+    Run once when the catalogue loads, so that a request never parses an
+    expression and a catalogue with one that does not compile never serves.
+    """
+    return {name: _compile_rule(f"{where} of {name}", rule) for name, rule in mapping.items()}
 
 
 def check_rules(mapping: Mapping[str, Any]) -> None:
-    """Refuse, at load time, a mapping whose rules could not be evaluated."""
-    for name, rule in mapping.items():
-        _check_rule(name, rule)
+    """Refuse a mapping whose rules could not be evaluated."""
+    compile_rules(mapping)
 
 
-def _check_rule(name: str, rule: Any) -> None:
+def _compile_rule(where: str, rule: Any) -> Any:
     if isinstance(rule, str):
-        return
+        return rule
     if not isinstance(rule, Mapping):
-        raise ConfigError(f"mapping of {name}: a rule is a path or an object")
+        raise ConfigError(f"{where}: a rule is a path or an object")
     if "const" in rule:
-        return
-    if "derive" in rule:
-        if str(rule["derive"]) not in DERIVATIONS:
-            raise ConfigError(f"mapping of {name}: unknown derivation {rule['derive']!r}")
-        if not isinstance(rule.get("with", {}), Mapping):
-            raise ConfigError(f"mapping of {name}: 'with' must be an object")
-        return
+        return rule
+    if "expr" in rule:
+        if set(rule) - {"expr", "from"}:
+            raise ConfigError(f"{where}: an expression rule takes only expr and from")
+        if "from" in rule and not isinstance(rule["from"], str):
+            raise ConfigError(f"{where}: 'from' is a dotted path")
+        compiled = dict(rule)
+        compiled["expr"] = compile_expression(rule["expr"], where)
+        return compiled
     if "each" in rule and "from" in rule and isinstance(rule["each"], Mapping):
-        for key, inner in rule["each"].items():
-            _check_rule(f"{name}.{key}", inner)
-        return
-    raise ConfigError(f"mapping of {name}: a rule needs from+each, derive or const")
+        compiled = dict(rule)
+        compiled["each"] = {
+            key: _compile_rule(f"{where}.{key}", inner) for key, inner in rule["each"].items()
+        }
+        return compiled
+    raise ConfigError(f"{where}: a rule needs from+each, expr or const")
 
 
 def _prune(value: Any) -> Any:
@@ -188,7 +116,7 @@ def apply_mapping(
     return {
         name: _prune(value)
         for name, rule in mapping.items()
-        if (value := _evaluate(rule, answers, params, today)) is not None
+        if (value := _evaluate(rule, answers, answers, params, today)) is not None
     }
 
 

@@ -15,7 +15,7 @@ The outbox API other features use (stable)::
     with db.session() as session:
         ...  # the state change, e.g. a case's new status
         enqueue_in(session, "afm:123456789", "case_status",
-                   {"agency": "opeka", "case_reference": "A-1", "status": "in_review"})
+                   {"agency": "opeka", "case_reference": "A-1", "status": "in-review"})
 
 ``enqueue_in(session, citizen_subject, kind, data, *, at=None,
 not_before=None, dedupe_key=None)`` writes one event in the caller's

@@ -223,6 +223,10 @@ def _row(index: int, item: _Queued) -> dict[str, object]:
     }
 
 
+def _unchanged(entry: AccessEntry) -> AccessEntry:
+    return entry
+
+
 class SqlAccessLog:
     """:class:`hub.domain.ports.AccessLog` on the hub's database."""
 
@@ -237,6 +241,9 @@ class SqlAccessLog:
         # The frontier after the last group this process committed; only
         # the leader of a group reads or replaces it.
         self._frontier: Frontier | None = None
+        #: Fills in what every entry carries from the running hub (the catalogue
+        #: version), set by ``hub.app``; entries are appended as returned.
+        self.stamp: Callable[[AccessEntry], AccessEntry] = _unchanged
 
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(new_size)`` after each :meth:`record` commits."""
@@ -257,7 +264,7 @@ class SqlAccessLog:
 
     def append_in(self, session: Session, entries: list[AccessEntry]) -> int:
         """Append entries inside ``session``'s transaction; the first index."""
-        size, _ = self._append(session, [_Queued.of(entry) for entry in entries], None)
+        size, _ = self._append(session, [_Queued.of(self.stamp(e)) for e in entries], None)
         return size
 
     def _append(
@@ -285,7 +292,7 @@ class SqlAccessLog:
 
     def record(self, entry: AccessEntry) -> int:
         """Append one entry durably, sharing the commit with concurrent callers."""
-        mine = _Queued.of(entry)
+        mine = _Queued.of(self.stamp(entry))
         turn = self._turn
         with turn:
             self._queue.append(mine)

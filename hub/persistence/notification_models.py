@@ -78,6 +78,9 @@ class NotificationMessageRow(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     provider_id: Mapped[str | None] = mapped_column(String(128))
+    #: The claim that holds the message while ``status='sending'``: a worker
+    #: renews and settles only a message whose lease is still its own.
+    lease: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (

@@ -17,6 +17,7 @@ from hub.persistence import (
     notification_models,
     ratelimit_models,
     webhook_models,
+    witness_models,
 )
 from hub.persistence.base import Base
 
@@ -31,6 +32,7 @@ FEATURE_MODELS = (
     ratelimit_models,
     case_models,
     webhook_models,
+    witness_models,
 )
 
 metadata = Base.metadata

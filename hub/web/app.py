@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import HubError, MethodNotAllowed, NotFound, PayloadTooLarge
-from hub.web import audit, cases, citizen, home, signin, verify
+from hub.web import audit, cases, citizen, home, notifications, signin, verify
 from hub.web._frame import Frame, SignInNeeded
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ def create_pages(services: Services) -> ASGIApp:
         *verify.routes(frame),
         *signin.routes(frame),
         *citizen.routes(frame),
+        *notifications.routes(frame),
         *cases.routes(frame),
         *audit.routes(frame),
         Route("/me/", root_of_me),

@@ -21,6 +21,8 @@ PATH_VALUES = {
     "request_id": "00000000-0000-4000-8000-000000000000",
     "consent_id": "00000000-0000-4000-8000-000000000000",
     "index": "0",
+    "verification_id": "0" * 32,
+    "kind": "email",
     "name": "issuing-ca.crl",
 }
 

@@ -31,8 +31,8 @@ import requests
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.runner import start_sandbox
 from hub.app import build_services
+from hub.catalog_files import load_catalog
 from hub.config import Settings
-from hub.domain.certificates import CERTIFICATE_TYPES
 from hub.logs import JsonFormatter, RedactingFilter, redact
 from tests.common.clients import agency_token
 from tests.conftest import SANDBOX_SEED
@@ -58,6 +58,13 @@ FAULTS: dict[str, Faults | None] = {
 }
 #: A line that is no header: http.client records a defect, urllib3 logs the URL.
 NOT_A_HEADER = b"this line is not a header\r\n"
+
+# The certificate types of the shipped catalogue (specs/catalog/certificates.yaml).
+CERTIFICATE_TYPES = tuple(
+    load_catalog(
+        Path(__file__).resolve().parents[2] / "specs" / "catalog"
+    ).catalog.certificate_types
+)
 
 
 class MalformingProxy:

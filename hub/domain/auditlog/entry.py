@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: Bumped when the set of keys changes; old entries keep their own version.
-ENTRY_VERSION: Final = 2
+ENTRY_VERSION: Final = 3
 
 ActorKind = Literal["agency", "citizen", "verifier", "auditor", "operator", "system"]
 Outcome = Literal["granted", "denied", "error"]
@@ -88,7 +88,9 @@ _KEYS_V1: Final = frozenset(
 )
 #: The keys version 2 added to those of version 1.
 _ADDED_V2: Final = frozenset({"case_reference", "parameters", "client_request_id"})
-_KEYS: Final = {1: _KEYS_V1, 2: _KEYS_V1 | _ADDED_V2}
+#: Version 3 names the catalogue (its content digest) the access was decided under.
+_ADDED_V3: Final = frozenset({"catalog_version"})
+_KEYS: Final = {1: _KEYS_V1, 2: _KEYS_V1 | _ADDED_V2, 3: _KEYS_V1 | _ADDED_V2 | _ADDED_V3}
 
 
 def entry_leaf_hash(obj: Mapping[str, Any]) -> bytes:
@@ -179,6 +181,9 @@ class AccessEntry:
     case_reference: str | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
     client_request_id: str | None = None
+    #: The digest of the catalogue in force (``sha256:…``): which purposes,
+    #: fields and mappings the decision rested on. Stamped by the log.
+    catalog_version: str | None = None
     v: int = ENTRY_VERSION
 
     def __post_init__(self) -> None:
@@ -207,6 +212,7 @@ class AccessEntry:
             "response_digest",
             "case_reference",
             "client_request_id",
+            "catalog_version",
         ):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -220,6 +226,8 @@ class AccessEntry:
         object.__setattr__(self, "parameters", dict(sorted(parameters.items())))
         if self.v == 1 and (self.case_reference or self.parameters or self.client_request_id):
             raise ValidationFailed("a version-1 entry has no accountability fields")
+        if self.v < 3 and self.catalog_version is not None:
+            raise ValidationFailed("an entry before version 3 names no catalogue version")
 
     def to_json_obj(self) -> dict[str, Any]:
         """The entry as a JSON object: what exports carry and hashing reads."""
@@ -243,6 +251,8 @@ class AccessEntry:
             obj["case_reference"] = self.case_reference
             obj["parameters"] = dict(self.parameters)
             obj["client_request_id"] = self.client_request_id
+        if self.v >= 3:
+            obj["catalog_version"] = self.catalog_version
         return obj
 
     @classmethod
@@ -281,6 +291,7 @@ class AccessEntry:
             case_reference=_opt_str(obj, "case_reference"),
             parameters=parameters,
             client_request_id=_opt_str(obj, "client_request_id"),
+            catalog_version=_opt_str(obj, "catalog_version"),
             v=version,
         )
 

@@ -15,6 +15,17 @@ them like any other ``HubError``::
         ├── MalformedKey (400)     a signer or verifier key text is malformed
         ├── UnknownKey (400)       no signature by a key the verifier knows
         └── BadSignature (400)     a known key's signature does not verify
+
+A witness (:mod:`.witness`) refuses a checkpoint with the status codes of the
+C2SP tlog-witness protocol::
+
+    WitnessRefusal (400)           the add-checkpoint request is malformed
+    ├── UnknownLog (404)           the witness does not follow this origin
+    ├── NotSignedByLog (403)       no signature by a key of that log verifies
+    ├── SizeConflict (409)         "old" is not the size the witness holds;
+    │                              ``known_size`` says which it holds
+    ├── ForkRefused (409)          same size as the witness holds, other root
+    └── InconsistentProof (422)    the consistency proof does not verify
 """
 
 from __future__ import annotations
@@ -23,12 +34,18 @@ from hub.errors import BadRequest, HubError
 
 __all__ = [
     "BadSignature",
+    "ForkRefused",
+    "InconsistentProof",
     "MalformedKey",
     "MalformedNote",
+    "NotSignedByLog",
     "NoteError",
     "ProofError",
+    "SizeConflict",
     "TreeIntegrityError",
     "UnknownKey",
+    "UnknownLog",
+    "WitnessRefusal",
 ]
 
 
@@ -71,3 +88,46 @@ class UnknownKey(NoteError):
 class BadSignature(NoteError):
     slug = "bad-signature"
     title = "Note signature does not verify"
+
+
+class WitnessRefusal(BadRequest):
+    """A witness will not cosign: the request is malformed (or a subclass says why)."""
+
+    slug = "witness-refused"
+    title = "Checkpoint refused by the witness"
+
+
+class UnknownLog(WitnessRefusal):
+    status = 404
+    slug = "witness-unknown-log"
+    title = "The witness does not follow this log"
+
+
+class NotSignedByLog(WitnessRefusal):
+    status = 403
+    slug = "witness-unsigned"
+    title = "The checkpoint carries no valid signature of the log"
+
+
+class SizeConflict(WitnessRefusal):
+    """The old size is not the witness's; ``known_size`` is the one it holds."""
+
+    status = 409
+    slug = "witness-size-conflict"
+    title = "The witness holds another tree size"
+
+    def __init__(self, known_size: int) -> None:
+        super().__init__(f"the witness holds tree size {known_size}", known_size=known_size)
+        self.known_size = known_size
+
+
+class ForkRefused(WitnessRefusal):
+    status = 409
+    slug = "witness-fork"
+    title = "The checkpoint contradicts the tree head the witness holds"
+
+
+class InconsistentProof(WitnessRefusal):
+    status = 422
+    slug = "witness-inconsistent"
+    title = "The consistency proof does not verify"

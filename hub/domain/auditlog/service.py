@@ -398,6 +398,11 @@ class AuditService:
         self._lock = threading.Lock()
         self._latest: StoredCheckpoint | None = None
         self._latest_loaded = False
+        self._listeners: list[Callable[[StoredCheckpoint], None]] = []
+
+    def add_checkpoint_listener(self, listener: Callable[[StoredCheckpoint], None]) -> None:
+        """Call ``listener`` with each checkpoint this process signs (the witnesses')."""
+        self._listeners.append(listener)
 
     # -- keys and checkpoints
 
@@ -437,6 +442,8 @@ class AuditService:
         self._remember(stored)
         if created:
             log.info("audit checkpoint signed", extra={"tree_size": size})
+            for listener in self._listeners:
+                listener(stored)
         return stored, created
 
     def _remember(self, checkpoint: StoredCheckpoint) -> None:
@@ -608,9 +615,18 @@ class CheckpointTimer:
     the timer covers a log that stops growing before ``every`` entries.
     """
 
-    def __init__(self, service: AuditService, interval: float | None = None) -> None:
+    def __init__(
+        self,
+        service: AuditService,
+        interval: float | None = None,
+        *,
+        may_run: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.service = service
         self.interval = interval if interval is not None else service.policy.seconds
+        # On several nodes only the holder of the cluster-wide singleton signs
+        # by the clock (see hub.persistence.singleton); the others wait.
+        self._may_run = may_run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -624,7 +640,8 @@ class CheckpointTimer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.service.maybe_checkpoint()
+                if self._may_run():
+                    self.service.maybe_checkpoint()
             except HubError as exc:
                 log.warning("audit checkpoint postponed", extra={"error": exc.slug})
 

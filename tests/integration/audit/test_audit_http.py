@@ -97,11 +97,9 @@ def test_public_checkpoint_and_log_key(hub: tuple[str, Services]) -> None:
     ("method", "path"),
     [
         ("POST", "/v1/audit/checkpoints"),
-        ("GET", "/v1/audit/checkpoints"),
         ("GET", "/v1/audit/entries"),
         ("GET", "/v1/audit/entries/0"),
         ("GET", "/v1/audit/proofs/inclusion?index=0&tree_size=1"),
-        ("GET", "/v1/audit/proofs/consistency?first=0&second=1"),
     ],
 )
 def test_auditor_operations_need_an_auditor_token(
@@ -115,6 +113,23 @@ def test_auditor_operations_need_an_auditor_token(
         method, url + path, headers={"Authorization": "Bearer not.a.token"}, timeout=10
     )
     assert forged.status_code == 401
+
+
+def test_checkpoints_and_consistency_proofs_are_public(hub: tuple[str, Services]) -> None:
+    """They carry tree hashes only (issue 17 §5): no token, and no entry in them."""
+    url, services = hub
+    fill(services, 0, 5)
+    services.audit.make_checkpoint()
+    listed = requests.get(f"{url}/v1/audit/checkpoints", timeout=10)
+    assert listed.status_code == 200
+    assert [c["size"] for c in listed.json()["items"]] == [5]
+    proof = requests.get(f"{url}/v1/audit/proofs/consistency?first=2&second=5", timeout=10)
+    assert proof.status_code == 200
+    assert set(proof.json()) == {"first", "second", "first_root", "second_root", "hashes"}
+    # Without witnesses configured, nothing is published as witnessed.
+    witnessed = requests.get(f"{url}/v1/audit/checkpoint/witnessed", timeout=10)
+    assert witnessed.status_code == 404
+    assert witnessed.headers["content-type"] == PROBLEM
 
 
 def test_proofs_verify_against_signed_checkpoints(hub: tuple[str, Services]) -> None:

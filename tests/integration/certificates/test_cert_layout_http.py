@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 import requests
 
-from hub.domain.certificates import CERTIFICATE_TYPES
+from hub.catalog_files import load_catalog
 from tests.common.pdf import needs_pdftotext, pdf_text
 from tests.integration.certificates.test_cert_http import citizen_token
+
+# The certificate types of the shipped catalogue (specs/catalog/certificates.yaml).
+CERTIFICATE_TYPES = tuple(
+    load_catalog(
+        Path(__file__).resolve().parents[3] / "specs" / "catalog"
+    ).catalog.certificate_types
+)
 
 
 @needs_pdftotext

@@ -105,7 +105,7 @@ def test_hub_token_mints_for_the_demo_on_another_port(
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert "HUB_PUBLIC_URL/HUB_PORT" in elsewhere.stderr
     refused = requests.get(
-        f"{url}/v1/audit/checkpoints",
+        f"{url}/v1/audit/entries/0",
         headers={"Authorization": f"Bearer {elsewhere.stdout.strip()}"},
         timeout=10,
     )

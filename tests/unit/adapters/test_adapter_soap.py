@@ -12,12 +12,14 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import responses
 from lxml import etree
 
+from adapters._auth import Access
 from adapters.resilience import Policy, Resilient
 from adapters.rest import MAX_ANSWER_BYTES
 from adapters.soap import SoapRegistryClient, plain
@@ -118,7 +120,7 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def soap_client(name: str, wsdl: str, endpoint: str, **kwargs: str) -> SoapRegistryClient:
+def soap_client(name: str, wsdl: str, endpoint: str, **kwargs: Any) -> SoapRegistryClient:
     policy = Policy(timeout=5.0, retries=2, failure_threshold=100)
     resilient = Resilient(name, policy, sleep=Sleeps())
     return SoapRegistryClient(name, SPECS / wsdl, endpoint, policy, resilient=resilient, **kwargs)
@@ -144,8 +146,8 @@ def social() -> Iterator[SoapRegistryClient]:
         "social-security",
         "social-security.wsdl",
         SOCIAL,
-        username="hub-client",
-        password="s3cret-pass",
+        auth={"kind": "username_token"},
+        access=Access(credentials=("hub-client", "s3cret-pass")),
     )
     yield client
     client.close()

@@ -44,7 +44,7 @@ def _entry(**overrides: Any) -> AccessEntry:
 def test_json_shape() -> None:
     obj = _entry().to_json_obj()
     assert obj == {
-        "v": 2,
+        "v": 3,
         "time": "2025-03-01T12:30:05.123456Z",
         "actor": {"kind": "agency", "id": "agency:efka", "official": "official-17"},
         "subject": "cit:7f3a",
@@ -61,14 +61,31 @@ def test_json_shape() -> None:
         "case_reference": None,
         "parameters": {},
         "client_request_id": None,
+        "catalog_version": None,
     }
+
+
+def test_version_2_entries_keep_their_bytes() -> None:
+    # An entry logged before the catalogue version was recorded reads back
+    # with exactly its own keys, so its leaf hash still matches the tree.
+    obj = _entry(catalog_version="sha256:" + "cd" * 32).to_json_obj()
+    assert obj["catalog_version"] == "sha256:" + "cd" * 32
+    del obj["catalog_version"]
+    obj["v"] = 2
+    entry = AccessEntry.from_json_obj(obj)
+    assert entry.to_json_obj() == obj
+    assert entry.leaf_hash() == entry_leaf_hash(obj)
+    with pytest.raises(ValidationFailed):
+        AccessEntry.from_json_obj({**obj, "catalog_version": None})
+    with pytest.raises(ValidationFailed):
+        _entry(v=2, catalog_version="sha256:00")
 
 
 def test_version_1_entries_keep_their_bytes() -> None:
     # An entry logged before version 2 is read back and re-serialised with
     # exactly its own keys, so its leaf hash still matches the tree.
     obj = _entry().to_json_obj()
-    for key in ("case_reference", "parameters", "client_request_id"):
+    for key in ("case_reference", "parameters", "client_request_id", "catalog_version"):
         del obj[key]
     obj["v"] = 1
     entry = AccessEntry.from_json_obj(obj)
@@ -183,7 +200,8 @@ def _obj(**changes: Any) -> dict[str, Any]:
     [
         [],
         _obj(extra=1),
-        _obj(v=3),
+        _obj(v=4),
+        _obj(v=2),
         _obj(v=1),
         _obj(v=True),
         _obj(time="2025-03-01T12:30:05"),

@@ -75,6 +75,12 @@ def catalog() -> Catalog:
         },
         purposes={},
         agencies={},
+        certificates={
+            "birth-certificate": {
+                "title": ["Πιστοποιητικό γέννησης", "Birth certificate"],
+                "evidence": "birth-certificate",
+            }
+        },
     )
 
 

@@ -95,8 +95,14 @@ def catalog() -> Catalog:
                         "from": "land.properties",
                         "each": {"kaek": "kaek", "municipality": "address.municipality"},
                     },
-                    "property_count": {"derive": "count", "from": "land.properties"},
-                    "owns_property": {"derive": "non_empty", "from": "land.properties"},
+                    "property_count": {
+                        "expr": "type(value) == list ? size(value) : 0",
+                        "from": "land.properties",
+                    },
+                    "owns_property": {
+                        "expr": "type(value) == list && size(value) > 0",
+                        "from": "land.properties",
+                    },
                 },
             },
             "insurance-status": {
@@ -121,7 +127,10 @@ def catalog() -> Catalog:
                 "mapping": {
                     "insured": "ins.insured",
                     "category": "ins.category",
-                    "adult": {"derive": "adult", "from": "person.birthDate"},
+                    "adult": {
+                        "expr": "is_date(value) ? years_between(value, today) >= 18 : null",
+                        "from": "person.birthDate",
+                    },
                 },
             },
         },
@@ -647,6 +656,11 @@ def test_the_seal_is_made_after_the_entry_and_names_whom_and_why(world: World) -
         "issued_at": entry["time"],
         "log_origin": DEFAULT_ORIGIN,
         "log_index": result.log_index,
+        "provenance": {
+            "insured": [{"registry": "social-security", "as_of": None}],
+            "category": [{"registry": "social-security", "as_of": None}],
+            "adult": [{"registry": "population", "as_of": None}],
+        },
     }
     assert result.log_index == 100
     assert entry["response_digest"] == digest(payload["evidence"])

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,9 @@ def test_environment_overrides_defaults() -> None:
         {"HUB_LOG_LEVEL": "LOUD"},
         {"HUB_MAX_BODY_BYTES": "10"},
         {"HUB_REGISTRY_TIMEOUT": "-1"},
+        {"HUB_WORKERS": "-1"},
+        {"HUB_WORKERS": "65"},
+        {"HUB_WORKERS": "two"},
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> None:
@@ -156,3 +161,14 @@ def test_the_tsa_settings_are_read_and_checked() -> None:
 def test_bad_tsa_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="HUB_TSA"):
         Settings.from_env(env)
+
+
+def test_workers_default_to_one_outside_production_and_are_read() -> None:
+    assert Settings.from_env({}).worker_count == 1
+    assert Settings.from_env({"HUB_WORKERS": "0"}).worker_count == 1
+    assert Settings.from_env({"HUB_WORKERS": "3"}).worker_count == 3
+
+
+def test_workers_default_to_the_usable_cores_in_production() -> None:
+    settings = replace(Settings.from_env({}), env="production")
+    assert settings.worker_count == len(os.sched_getaffinity(0))

@@ -37,3 +37,19 @@ def test_response_validator_enforces_const_which_draft4_ignores() -> None:
     validator._validate({"status": "ok"})
     with pytest.raises(Exception, match="ok"):
         validator._validate({"status": "broken"})
+
+
+def test_a_schema_is_compiled_once_and_fresh_objects_are_not() -> None:
+    schema = {"type": "string", "maxLength": 3}
+    assert openapi31.compiled(schema) is openapi31.compiled(schema)
+    assert openapi31.compiled(dict(schema)) is not openapi31.compiled(schema)
+    assert openapi31.compiled({}) is openapi31.compiled({})
+
+
+def test_the_parameter_validator_enforces_the_cached_schema_every_time() -> None:
+    param = {"name": "q", "in": "query", "schema": {"type": "string", "const": "yes"}}
+    check = openapi31.VALIDATOR_MAP["parameter"].validate_parameter
+    for _ in range(3):
+        assert check("query", "yes", param) is None
+        assert "'yes' was expected" in (check("query", "no", param) or "")
+    assert param == {"name": "q", "in": "query", "schema": {"type": "string", "const": "yes"}}

@@ -17,11 +17,13 @@ import pytest
 from lxml import etree
 
 from adapters import _zeep
+from adapters._auth import Access
 from adapters.resilience import Policy
 from adapters.soap import SoapRegistryClient
 from hub import _patches
 
 SPECS = Path(__file__).resolve().parents[3] / "specs" / "registries"
+ONBOARDING = Path(__file__).resolve().parents[2] / "fixtures" / "catalog_onboarding" / "registries"
 
 # Run in a fresh interpreter: apply() as if every library were at version 0.0,
 # then report what is in place. Rendering a PDF with the Greek font shows the
@@ -109,12 +111,21 @@ def test_ranges_compare_release_numbers(version: str, expected: bool) -> None:
             "social-security.wsdl",
             "GetInsuranceStatus",
             {"amka": "01017012345"},
-            {"username": "hub-client", "password": "s3cret-pass"},
+            {
+                "auth": {"kind": "username_token"},
+                "access": Access(credentials=("hub-client", "s3cret-pass")),
+            },
+        ),
+        (
+            ONBOARDING / "education.wsdl",
+            "GetQualifications",
+            {"Student": {"Amka": "01017012345"}},
+            {"binding": "soap12"},
         ),
     ],
 )
 def test_zeep_public_fallback_builds_what_the_private_call_builds(
-    wsdl: str, operation: str, params: dict[str, str], credentials: dict[str, str]
+    wsdl: str | Path, operation: str, params: dict[str, Any], credentials: dict[str, Any]
 ) -> None:
     client = SoapRegistryClient(
         "registry", SPECS / wsdl, "http://127.0.0.1:9/soap", Policy(), **credentials
@@ -124,7 +135,9 @@ def test_zeep_public_fallback_builds_what_the_private_call_builds(
         was_private = _zeep._private.is_set()
         _zeep._private.clear()
         try:
-            fallback = _zeep.build_request(client.client, client.binding, operation, params)
+            fallback = _zeep.build_request(
+                client.client, client.binding, operation, params, service=client.service
+            )
         finally:
             if was_private:
                 _zeep._private.set()

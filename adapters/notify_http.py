@@ -1,0 +1,87 @@
+"""SMS and Viber notifications through a provider's JSON-over-HTTP API.
+
+The API shape (the sandbox gateway speaks it; most aggregators offer the
+same with different names)::
+
+    POST <url>
+    Authorization: Bearer <token>
+    Idempotency-Key: <message id>
+    {"channel": "sms", "to": "+3069…", "text": "…", "sender": "GOV.GR",
+     "callback_url": "https://hub/v1/notifications/receipts"}
+    -> 200/201/202 {"id": "<provider message id>"}
+
+The provider must treat a repeated ``Idempotency-Key`` as the same message.
+Delivery receipts come back to ``callback_url``, signed (see
+``hub.api.notifications``). 4xx answers (but 408 and 429) are permanent;
+5xx, 408, 429, timeouts and connection errors are retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from hub.errors import DeliveryError
+from hub.notifications.models import Channel, Outgoing
+
+__all__ = ["JsonGatewaySender"]
+
+_RETRYABLE = frozenset({408, 425, 429})
+
+
+class JsonGatewaySender:
+    """:class:`hub.notifications.ports.ChannelSender` for one channel of a JSON gateway."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        url: str,
+        *,
+        token: str | None,
+        sender: str,
+        callback_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.channel = channel
+        self.url = url
+        self._token = token
+        self.sender = sender
+        self.callback_url = callback_url
+        self.timeout = timeout
+        self._http = requests.Session()
+
+    def send(self, message: Outgoing) -> str:
+        headers = {"Idempotency-Key": message.key, "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        body: dict[str, Any] = {
+            "channel": self.channel,
+            "to": message.to,
+            "text": message.text,
+            "sender": self.sender,
+        }
+        if self.callback_url:
+            body["callback_url"] = self.callback_url
+        try:
+            answer = self._http.post(self.url, json=body, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise DeliveryError(
+                f"the {self.channel} gateway is unreachable ({type(exc).__name__})"
+            ) from exc
+        if answer.status_code >= 400:
+            raise DeliveryError(
+                f"the {self.channel} gateway answered {answer.status_code}",
+                permanent=answer.status_code < 500 and answer.status_code not in _RETRYABLE,
+            )
+        try:
+            found = answer.json()
+            ident = found["id"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DeliveryError(f"the {self.channel} gateway answered without an id") from exc
+        if not isinstance(ident, str) or not ident:
+            raise DeliveryError(f"the {self.channel} gateway answered without an id")
+        return ident[:128]
+
+    def close(self) -> None:
+        self._http.close()

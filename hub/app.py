@@ -21,14 +21,17 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
+from pyhanko.sign.timestamps import TimeStamper
 
 from adapters._auth import Access, request_auth
+from adapters.hsm import open_key
 from adapters.notify_http import JsonGatewaySender
 from adapters.notify_smtp import SmtpSender
 from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from adapters.resilience import Policy, Resilient
 from adapters.rest import RestRegistryClient
 from adapters.soap import SoapRegistryClient
+from adapters.tsa import http_timestamper
 from hub import _patches
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
@@ -49,8 +52,13 @@ from hub.domain.ports import CitizenSignIn, RegistryClient
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
-from hub.domain.sealing.keystore import FileKeyStore
-from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer
+from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose
+from hub.domain.sealing.pades import (
+    GuardedTimeStamper,
+    KeyStoreTimeStamper,
+    PadesLevel,
+    PdfSealer,
+)
 from hub.errors import ConfigError, HubError
 from hub.issuance import IssuanceGate
 from hub.metrics import Metrics
@@ -82,7 +90,9 @@ __all__ = [
     "build_notifications",
     "build_registry_clients",
     "build_services",
+    "build_timestamper",
     "create_app",
+    "production_refusals",
 ]
 
 #: The threads that run synchronous handlers, registry calls included:
@@ -117,6 +127,44 @@ def _keys_check(keystore: FileKeyStore) -> ReadinessCheck:
         return True, f"{len(keystore.records())} keys loaded"
 
     return check
+
+
+#: What the development PKI writes into every certificate it issues.
+DEVELOPMENT_MARK = "(development)"
+
+
+def production_refusals(settings: Settings, keystore: FileKeyStore) -> list[str]:
+    """Why a production hub must not start with these settings and keys (empty: it may).
+
+    A certificate saying "(development)" was made by ``hub keys init`` on some
+    machine, not issued by a trust service provider; an ``http://`` public
+    address puts the tokens and every link the hub prints in clear text.
+    """
+    refusals: list[str] = []
+    if not settings.public_url.startswith("https://"):
+        refusals.append(f"HUB_PUBLIC_URL must be an https:// address, not {settings.public_url}")
+    reason = unavailable_reason(keystore)
+    if reason is not None:
+        return [*refusals, reason]
+    for purpose in (KeyPurpose.SEAL, KeyPurpose.TSA):
+        if purpose is KeyPurpose.TSA and settings.tsa_url is not None:
+            continue  # the development TSA is not used
+        if purpose is KeyPurpose.TSA and settings.pades_level in ("B-B",):
+            continue
+        record = keystore.current(purpose)
+        chain = keystore.certificate_chain(record.kid)
+        named = [c.subject.rfc4514_string() for c in chain]
+        marked = [n for n in named if DEVELOPMENT_MARK in n]
+        if marked:
+            hint = (
+                "import one certified by a trust service provider: hub keys import seal"
+                if purpose is KeyPurpose.SEAL
+                else "point HUB_TSA_URL at a timestamp authority"
+            )
+            refusals.append(
+                f"the {purpose} key {record.kid} is a development key ({marked[0]}); {hint}"
+            )
+    return refusals
 
 
 #: The kinds of access that need a name and a password (or client id and secret).
@@ -260,6 +308,20 @@ def build_citizen_issuer(
     return arguments, signin
 
 
+def build_timestamper(settings: Settings, keystore: FileKeyStore) -> TimeStamper:
+    """The TSA of B-T and later seals: HUB_TSA_URL, guarded, or the development TSA."""
+    if settings.tsa_url is None:
+        return KeyStoreTimeStamper(keystore)
+    primary = http_timestamper(
+        settings.tsa_url,
+        timeout=settings.tsa_timeout,
+        basic_auth=settings.tsa_credentials,
+        bearer=settings.tsa_token,
+    )
+    fallback = KeyStoreTimeStamper(keystore) if settings.tsa_fallback == "development" else None
+    return GuardedTimeStamper(primary, name=settings.tsa_url, fallback=fallback)
+
+
 def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
     """Name the catalogue in force in every entry the log appends (version 3 on)."""
 
@@ -395,7 +457,7 @@ def build_services(settings: Settings) -> Services:
     )
     citizen_arguments, citizen_signin = build_citizen_issuer(settings)
     try:
-        keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
+        keystore = keystore_files.load(settings.keys_dir, settings.keys_passphrase, hsm=open_key)
     except KeyStoreError as exc:
         # Without keys the hub still serves evidence unsealed, the pages and
         # the health checks; whatever needs a key answers 503 with this reason.
@@ -422,7 +484,7 @@ def build_services(settings: Settings) -> Services:
         )
         evidence.sealer = KeyStoreJsonSealer(keystore)
         level = PadesLevel(settings.pades_level)
-        timestamper = None if level is PadesLevel.B_B else KeyStoreTimeStamper(keystore)
+        timestamper = None if level is PadesLevel.B_B else build_timestamper(settings, keystore)
         certificates = CertificateService(
             catalog=loaded.holder,
             evidence=evidence,
@@ -432,7 +494,12 @@ def build_services(settings: Settings) -> Services:
             store=SqlCertificateStore(db, access_log),
             access_log=access_log,
             keystore=keystore,
-            sealer=PdfSealer(keystore, level=level, timestamper=timestamper),
+            sealer=PdfSealer(
+                keystore,
+                level=level,
+                timestamper=timestamper,
+                downgrade=settings.tsa_url is not None and settings.tsa_fallback == "B-B",
+            ),
             trust=keystore.trust,
             public_url=settings.public_url,
         )

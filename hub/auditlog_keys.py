@@ -12,15 +12,17 @@ call it, so both sign the same checkpoints the same way.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.config import Settings
-from hub.domain.auditlog.checkpoint import NoteVerifier
+from hub.domain.auditlog.checkpoint import NoteSignature, NoteVerifier
 from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService, CheckpointPolicy
 from hub.domain.auditlog.witness import parse_cosigner_verifier
 from hub.domain.auditlog.witnessing import WitnessEndpoint, WitnessSubmitter
 from hub.domain.sealing.errors import KeyStoreError
-from hub.domain.sealing.keystore import LOG_KEY_NAME, KeyPurpose, KeyStore
+from hub.domain.sealing.keystore import LOG_KEY_NAME, KeyPurpose, KeyStatus, KeyStore
 from hub.persistence.audit_queries import SqlAuditStore
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
@@ -54,6 +56,36 @@ class KeyStoreLogSigner:
 
     def verifier(self) -> NoteVerifier:
         return self._verifier
+
+    def overlap_signatures(self, message: bytes) -> list[NoteSignature]:
+        """Signatures of retired log keys still in their rotation's overlap."""
+        now = datetime.now(UTC)
+        found: list[NoteSignature] = []
+        for record in self._keystore.records():
+            if (
+                record.purpose is KeyPurpose.LOG
+                and record.status is KeyStatus.RETIRED
+                and record.not_after is not None
+                and now < record.not_after
+            ):
+                public = self._keystore.public_key(record.kid)
+                if not isinstance(public, Ed25519PublicKey):
+                    continue
+                old = NoteVerifier.from_public_key(self.name, public)
+                found.append(
+                    NoteSignature(old.name, old.key_id, self._keystore.sign(record.kid, message))
+                )
+        return found
+
+    def verifiers(self) -> list[NoteVerifier]:
+        """The current and every retired log key: what old checkpoints were signed with."""
+        keys: list[NoteVerifier] = []
+        for record in self._keystore.records():
+            if record.purpose is KeyPurpose.LOG and record.status is not KeyStatus.REVOKED:
+                public = self._keystore.public_key(record.kid)
+                if isinstance(public, Ed25519PublicKey):
+                    keys.append(NoteVerifier.from_public_key(self.name, public))
+        return keys
 
 
 def build_audit_service(

@@ -21,9 +21,11 @@ __all__ = [
     "CITIZEN_ALGORITHMS",
     "MAX_WORKERS",
     "REGISTRY_FILE_KINDS",
+    "TSA_FALLBACKS",
     "Environment",
     "Settings",
     "default_specs_dir",
+    "secret_from_env",
 ]
 
 Environment = Literal["development", "production", "test"]
@@ -35,12 +37,27 @@ MAX_WORKERS = 64
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: The signature algorithms a citizen identity issuer may use; never HMAC or none.
 CITIZEN_ALGORITHMS: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
+#: What HUB_TSA_FALLBACK may say: nothing, the development TSA, or a level without timestamp.
+TSA_FALLBACKS: tuple[str, ...] = ("none", "development", "B-B")
 
 
 def default_specs_dir() -> Path:
     """``specs/`` of the source checkout when running from one, else ``./specs``."""
     beside = Path(__file__).resolve().parent.parent / "specs"
     return beside if (beside / "hub.yaml").exists() else Path("specs")
+
+
+def secret_from_env(name: str, env: Mapping[str, str] | None = None) -> str:
+    """A secret an operator names by variable (``--passphrase-env VAR``), never on a command line.
+
+    Command lines are visible to every user of the machine (``ps``) and kept in
+    shell histories; an environment variable is not.
+    """
+    env = os.environ if env is None else env
+    value = env.get(name)
+    if value is None:
+        raise ConfigError(f"the environment variable {name} is not set")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -69,6 +86,16 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _user_password(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
+    raw = _optional(env, name)
+    if raw is None:
+        return None
+    user, sep, password = raw.partition(":")
+    if not sep or not user:
+        raise ConfigError(f"{name} must be user:password")
+    return user, password
 
 
 def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
@@ -271,6 +298,17 @@ class Settings:
     #: chain and CRLs embedded) outlives the seal key; B-LTA adds a document
     #: timestamp. B-B and B-T are kept for deployments without a TSA.
     pades_level: str = "B-LT"
+    #: An RFC 3161 timestamp authority (HTTP); None: the development TSA key.
+    tsa_url: str | None = None
+    #: Basic authentication at the TSA (``user:password``) or a bearer token.
+    tsa_credentials: tuple[str, str] | None = field(default=None, repr=False)
+    tsa_token: str | None = field(default=None, repr=False)
+    #: Seconds one timestamp request may take.
+    tsa_timeout: float = 10.0
+    #: When the TSA fails: "none" (issuance answers 503), "development" (the
+    #: development TSA signs instead) or a lower level ("B-B"). Say so only
+    #: where a document of that kind is acceptable.
+    tsa_fallback: str = "none"
     verify_rate_limit: int = 60
     verify_rate_window: int = 60
     #: Token requests per minute per client address: each one checks a
@@ -449,6 +487,11 @@ class Settings:
             sandbox_population=_int(env, "HUB_SANDBOX_POPULATION", d.sandbox_population),
             sandbox_seed=_int(env, "HUB_SANDBOX_SEED", d.sandbox_seed),
             pades_level=env.get("HUB_PADES_LEVEL", d.pades_level),
+            tsa_url=_optional(env, "HUB_TSA_URL"),
+            tsa_credentials=_user_password(env, "HUB_TSA_BASIC_AUTH"),
+            tsa_token=_optional(env, "HUB_TSA_TOKEN"),
+            tsa_timeout=_float(env, "HUB_TSA_TIMEOUT", d.tsa_timeout),
+            tsa_fallback=env.get("HUB_TSA_FALLBACK", d.tsa_fallback).strip() or d.tsa_fallback,
             verify_rate_limit=_int(env, "HUB_VERIFY_RATE_LIMIT", d.verify_rate_limit),
             verify_rate_window=_int(env, "HUB_VERIFY_RATE_WINDOW", d.verify_rate_window),
             token_rate_limit=_int(env, "HUB_TOKEN_RATE_LIMIT", d.token_rate_limit),
@@ -527,6 +570,7 @@ class Settings:
             if not folder.is_dir():
                 raise ConfigError(f"HUB_CATALOG_DIRS names no directory: {folder}")
         self._check_registry_limits()
+        self._check_tsa()
         self._check_citizen_issuer()
         self._check_notifications()
 
@@ -586,6 +630,20 @@ class Settings:
             )
         if self.witness_retry_seconds <= 0:
             raise ConfigError("HUB_WITNESS_RETRY_SECONDS must be positive")
+
+    def _check_tsa(self) -> None:
+        if self.tsa_fallback not in TSA_FALLBACKS:
+            raise ConfigError(f"HUB_TSA_FALLBACK must be one of {', '.join(TSA_FALLBACKS)}")
+        if self.tsa_timeout <= 0:
+            raise ConfigError("HUB_TSA_TIMEOUT must be positive")
+        if self.tsa_url is None:
+            if self.tsa_credentials or self.tsa_token:
+                raise ConfigError("HUB_TSA_BASIC_AUTH and HUB_TSA_TOKEN need HUB_TSA_URL")
+            return
+        if not _is_http_url(self.tsa_url):
+            raise ConfigError(f"HUB_TSA_URL must be an http(s) URL, not {self.tsa_url!r}")
+        if self.tsa_credentials and self.tsa_token:
+            raise ConfigError("HUB_TSA_BASIC_AUTH and HUB_TSA_TOKEN: give one, not both")
 
     def _check_abuse_limits(self) -> None:
         if self.certificate_rate_limit < 1 or self.certificate_rate_window < 1:

@@ -13,6 +13,7 @@ request's header kilobytes long for nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -26,8 +27,10 @@ __all__ = ["KeyStoreTokenKeys"]
 class KeyStoreTokenKeys:
     def __init__(self, keystore: KeyStore) -> None:
         self.keystore = keystore
+        # A retired key verifies until its not_after (the rotation's overlap,
+        # as long as the longest token lives), then it is gone.
         self._public = {
-            record.kid: keystore.public_key(record.kid)
+            record.kid: (keystore.public_key(record.kid), record.not_after)
             for record in keystore.records()
             if record.purpose is KeyPurpose.TOKEN and record.status is not KeyStatus.REVOKED
         }
@@ -38,12 +41,19 @@ class KeyStoreTokenKeys:
         )
 
     def verification_key(self, kid: str) -> Any | None:
-        return self._public.get(kid)
+        found = self._public.get(kid)
+        if found is None or not _in_overlap(found[1]):
+            return None
+        return found[0]
 
     def jwks(self) -> dict[str, Any]:
-        """The public token keys (current and retired, not revoked) as a JWK Set."""
+        """The public token keys (current, and retired within their overlap) as a JWK Set."""
         keys: list[dict[str, Any]] = []
-        for kid, key in self._public.items():
-            if isinstance(key, ec.EllipticCurvePublicKey):
+        for kid, (key, until) in self._public.items():
+            if isinstance(key, ec.EllipticCurvePublicKey) and _in_overlap(until):
                 keys.append({**ec_public_jwk(key), "kid": kid, "use": "sig", "alg": "ES256"})
         return {"keys": keys}
+
+
+def _in_overlap(until: datetime | None) -> bool:
+    return until is None or datetime.now(UTC) < until

@@ -15,10 +15,17 @@ import datetime as dt
 
 from connexion.context import context
 from connexion.lifecycle import ConnexionResponse
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.api._context import services
 from hub.api._responses import JsonResult, json_body
 from hub.domain.auditlog.service import AuditService, EntryQuery
+from hub.domain.sealing.keystore import (
+    KeyPurpose,
+    KeyStatus,
+    log_key_announcement,
+    log_verifier_key,
+)
 from hub.errors import NotFound, ValidationFailed
 from hub.logs import REQUEST_ID
 
@@ -29,6 +36,7 @@ __all__ = [
     "inclusion_proof",
     "latest_checkpoint",
     "log_key",
+    "log_keys",
     "make_checkpoint",
     "search_entries",
     "witnessed_checkpoint",
@@ -78,6 +86,29 @@ def witnessed_checkpoint() -> ConnexionResponse:
 
 def log_key() -> ConnexionResponse:
     return _text(_audit().log_key() + "\n")
+
+
+def log_keys() -> JsonResult:
+    """Every log key (current, retired in overlap) and the last rotation's signed note."""
+    store = services().keystore
+    keys = []
+    for record in store.records():
+        if record.purpose is not KeyPurpose.LOG or record.status is KeyStatus.REVOKED:
+            continue
+        public = store.public_key(record.kid)
+        if isinstance(public, Ed25519PublicKey):
+            keys.append(
+                {
+                    "verifierKey": log_verifier_key(public),
+                    "status": str(record.status),
+                    "since": record.not_before.isoformat(),
+                    "until": record.not_after.isoformat() if record.not_after else None,
+                }
+            )
+    return json_body(
+        {"keys": keys, "announcement": log_key_announcement(store.keys_dir)},
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 def make_checkpoint() -> JsonResult:

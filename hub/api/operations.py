@@ -53,6 +53,7 @@ HANDLERS: Final[Mapping[str, Callable[..., Any]]] = {
     "listCheckpoints": audit.checkpoint_history,
     "createCheckpoint": audit.make_checkpoint,
     "getLogKey": audit.log_key,
+    "listLogKeys": audit.log_keys,
     "getInclusionProof": audit.inclusion_proof,
     "getConsistencyProof": audit.consistency_proof,
     "searchAuditEntries": audit.search_entries,

@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hub.auditlog_keys import build_audit_service
+from adapters.hsm import open_key
+from hub.auditlog_keys import KeyStoreLogSigner, build_audit_service
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import NoteVerifier, parse_verifier_key, verify_note
 from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService
@@ -112,17 +113,20 @@ def _verifier_from(value: str) -> NoteVerifier:
 
 
 def _open(settings: Settings) -> tuple[Database, AuditService]:
-    keys = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
+    # The log key may be in an HSM: open it the way the server does.
+    keys = keystore_files.load(settings.keys_dir, settings.keys_passphrase, hsm=open_key)
     db = Database(settings.database_url)
     return db, build_audit_service(db, keys)
 
 
-def _store_verifier(settings: Settings) -> NoteVerifier | None:
+def _store_verifier(settings: Settings) -> list[NoteVerifier] | None:
     try:
         keys = keystore_files.load(settings.keys_dir, settings.keys_passphrase)
     except KeyStoreError:
         return None
-    return parse_verifier_key(keys.log_verifier_key())
+    # Every log key the store knows: checkpoints made before a rotation
+    # carry only the old key's signature.
+    return KeyStoreLogSigner(keys).verifiers()
 
 
 def _print_report(report: LogVerificationReport) -> int:

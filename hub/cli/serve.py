@@ -24,7 +24,7 @@ import uvicorn
 
 from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
 from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
-from hub.app import create_app, reload_catalog
+from hub.app import build_services, create_app, production_refusals, reload_catalog
 from hub.cli import _running as running
 from hub.cli import _workers as workers
 from hub.cli._http import server_config, start_metrics_listener
@@ -180,7 +180,18 @@ def run_server(settings: Settings, worker_count: int | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    return run_server(_with_address(settings, args.host, args.port), args.workers)
+    settings = _with_address(settings, args.host, args.port)
+    if settings.is_production:
+        # Refuse before binding the port: a production hub never serves with
+        # development keys or in clear text, and says every reason at once.
+        services = build_services(settings)
+        try:
+            refusals = production_refusals(settings, services.keystore)
+        finally:
+            services.close()
+        if refusals:
+            raise ConfigError("refusing to start in production: " + "; ".join(refusals))
+    return run_server(settings, args.workers)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

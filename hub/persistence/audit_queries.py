@@ -254,7 +254,7 @@ class _Findings:
 def verify_store(
     db: Database,
     *,
-    verifier: NoteVerifier | None = None,
+    verifier: NoteVerifier | Sequence[NoteVerifier] | None = None,
     origin: str | None = None,
     batch: int = VERIFY_BATCH,
 ) -> LogVerificationReport:
@@ -373,7 +373,7 @@ def _unmapped_columns() -> list[Finding]:
 def _signed_roots(
     checkpoints: Sequence[tuple[int, bytes, str, dt.datetime]],
     size: int,
-    verifier: NoteVerifier | None,
+    verifier: NoteVerifier | Sequence[NoteVerifier] | None,
     origin: str | None,
 ) -> dict[int, bytes]:
     """The tree head each checkpoint signs, by size, once its row agrees with its note."""
@@ -412,7 +412,7 @@ def _signed_roots(
 
 
 def _open_checkpoint(
-    size: int, note: str, verifier: NoteVerifier | None, origin: str | None
+    size: int, note: str, verifier: NoteVerifier | Sequence[NoteVerifier] | None, origin: str | None
 ) -> Checkpoint:
     """The checkpoint a stored note states: signature-checked when a key is given."""
     try:

@@ -37,7 +37,7 @@ import binascii
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
@@ -67,6 +67,7 @@ __all__ = [
     "InclusionProof",
     "LogSigner",
     "LoggedEntry",
+    "OverlapSigner",
     "StoredCheckpoint",
     "TreeReader",
     "checkpoint_time",
@@ -246,6 +247,13 @@ class LogSigner(Protocol):
 
 
 @runtime_checkable
+class OverlapSigner(Protocol):
+    """A log signer in a key rotation's overlap: the retired key signs as well."""
+
+    def overlap_signatures(self, message: bytes) -> Sequence[NoteSignature]: ...
+
+
+@runtime_checkable
 class TreeReader(Protocol):
     """Opens a read of the stored tree; the store's ``size()`` is the log's."""
 
@@ -295,8 +303,12 @@ def sign_checkpoint_with(checkpoint: Checkpoint, signer: LogSigner) -> str:
     needs only a ``sign`` call, which is all an HSM offers.
     """
     text = checkpoint.to_text()
-    signature = NoteSignature(signer.name, signer.key_id, signer.sign(text.encode("utf-8")))
-    return text + "\n" + signature.to_line()
+    message = text.encode("utf-8")
+    signature = NoteSignature(signer.name, signer.key_id, signer.sign(message))
+    # During a log key rotation's overlap the old key signs too (a C2SP note
+    # may carry several signatures), so monitors that know only it keep going.
+    overlap = signer.overlap_signatures(message) if isinstance(signer, OverlapSigner) else ()
+    return text + "\n" + signature.to_line() + "".join(s.to_line() for s in overlap)
 
 
 def time_extension(moment: dt.datetime) -> str:

@@ -12,8 +12,12 @@ The leaves::
     HubError
     ├── ConfigError
     │   ├── KeyStoreError          keys directory missing, incomplete or corrupt
-    │   │   └── KeyStoreLocked     a private key needs a (different) passphrase
+    │   │   ├── KeyStoreLocked     a private key needs a (different) passphrase
+    │   │   └── HsmError           a PKCS#11 token or key cannot be used
     │   └── TimestampUnavailable   a sealing level needs a TSA that is not set
+    ├── ServiceUnavailable
+    │   ├── TimestampAuthorityDown the TSA did not answer with a timestamp
+    │   └── HsmUnavailable         the HSM did not sign
     ├── Conflict
     │   └── KeyStoreExists         init would overwrite existing key material
     └── SealingError               a document could not be sealed or rendered
@@ -21,13 +25,16 @@ The leaves::
 
 from __future__ import annotations
 
-from hub.errors import ConfigError, Conflict, HubError
+from hub.errors import ConfigError, Conflict, HubError, ServiceUnavailable
 
 __all__ = [
+    "HsmError",
+    "HsmUnavailable",
     "KeyStoreError",
     "KeyStoreExists",
     "KeyStoreLocked",
     "SealingError",
+    "TimestampAuthorityDown",
     "TimestampUnavailable",
 ]
 
@@ -46,6 +53,13 @@ class KeyStoreLocked(KeyStoreError):
     title = "Key store locked"
 
 
+class HsmError(KeyStoreError):
+    """A PKCS#11 token, its module, its PIN or a key in it cannot be used."""
+
+    slug = "hsm"
+    title = "HSM error"
+
+
 class KeyStoreExists(Conflict):
     """Initialising would overwrite key material that is already there."""
 
@@ -58,6 +72,28 @@ class TimestampUnavailable(ConfigError):
 
     slug = "timestamp-unavailable"
     title = "Timestamp authority not configured"
+
+
+class TimestampAuthorityDown(ServiceUnavailable):
+    """The timestamp authority failed, and no fallback is configured.
+
+    A document sealed without the timestamp its level promises would be a
+    silent B-B; issuance is refused instead, for a retry.
+    """
+
+    slug = "timestamp-authority-unavailable"
+    title = "Timestamp authority unavailable"
+    title_el = "Η αρχή χρονοσήμανσης δεν είναι διαθέσιμη"
+    detail_el = "Η αρχή χρονοσήμανσης δεν απάντησε: δοκιμάστε ξανά σε λίγο."
+
+
+class HsmUnavailable(ServiceUnavailable):
+    """The HSM did not sign (it is down, or refused); retry later."""
+
+    slug = "hsm-unavailable"
+    title = "Signing device unavailable"
+    title_el = "Η συσκευή υπογραφής δεν είναι διαθέσιμη"
+    detail_el = "Η συσκευή υπογραφής δεν απάντησε: δοκιμάστε ξανά σε λίγο."
 
 
 class SealingError(HubError):

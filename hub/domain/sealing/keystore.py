@@ -3,7 +3,8 @@
 Everything the hub signs — JSON seals, PDF seals, QR tokens, access tokens,
 audit checkpoints, development timestamps — goes through the ``KeyStore``
 protocol, which hands out public material and signs bytes by key id but never
-exposes a private key. A PKCS#11 HSM can therefore replace ``FileKeyStore``
+exposes a private key. A key may therefore live in a PKCS#11 HSM (a
+``RemoteKey``, opened by ``adapters/hsm.py`` from the URI in the manifest)
 without the sealing code noticing.
 
 ``FileKeyStore`` is the development (and small-deployment) implementation: a
@@ -19,7 +20,15 @@ which key is current for each purpose. Layout::
       seal-<kid>.crt.pem  seal-<kid>.key.pem     one pair per seal key
       tsa.crt.pem  tsa.key.pem                   development TSA
       token-<kid>.key.pem                        access/ID token key (P-256)
-      log.key.pem                                audit checkpoint key (Ed25519)
+      log.key.pem  log-<hash>.key.pem            audit checkpoint keys (Ed25519)
+      log-keys.note                              the last log key rotation, signed by the old key
+      seal-<kid>.chain.pem                       CA chain of an imported seal certificate
+      external-ca.pem  external-<id>.crl.pem     outside CAs (imported seals, an outside TSA)
+      <purpose>-<id>.pub.pem                     public half of a token or log key in an HSM
+
+Keys come from ``init`` and the rotations (origin "generated"), from a trust
+service provider (``import_seal_key``, "imported") or from an HSM
+(``adopt_hsm_key``, "hsm": only the PKCS#11 URI is written).
 
 Key ids: a certified key's ``kid`` is its certificate's ``x5t#S256``
 (base64url SHA-256 of the DER certificate); the token key's is its RFC 7638
@@ -32,6 +41,7 @@ import base64
 import contextlib
 import enum
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -43,8 +53,10 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from hub.domain.encoding import b64url
 from hub.domain.sealing import pki
@@ -54,20 +66,35 @@ from hub.domain.sealing.trust import Trust
 
 __all__ = [
     "LOG_KEY_NAME",
+    "LOG_OVERLAP",
+    "TOKEN_OVERLAP",
     "FileKeyStore",
+    "KeyOrigin",
     "KeyPurpose",
     "KeyRecord",
     "KeyStatus",
     "KeyStore",
     "PublicKey",
+    "RemoteKey",
+    "adopt_hsm_key",
     "ec_public_jwk",
+    "external_certificates",
+    "external_crls",
+    "import_crl",
+    "import_seal_key",
     "init",
     "jwk_thumbprint",
     "list_keys",
     "load",
+    "log_key_announcement",
     "log_verifier_key",
+    "read_pem_key",
+    "read_pkcs12",
     "revoke_seal_key",
+    "rotate_log_key",
     "rotate_seal_key",
+    "rotate_token_key",
+    "trust_certificates",
 ]
 
 #: The signed-note name of the audit log key (C2SP signed-note).
@@ -90,6 +117,14 @@ class KeyPurpose(enum.StrEnum):
     LOG = "log"
 
 
+class KeyOrigin(enum.StrEnum):
+    """Where a key came from: what an operator must know before trusting it."""
+
+    GENERATED = "generated"  # made by ``init`` or a rotation, on this machine
+    IMPORTED = "imported"  # brought in with a certificate from an outside CA
+    HSM = "hsm"  # lives in a PKCS#11 token; the hub only asks it to sign
+
+
 class KeyStatus(enum.StrEnum):
     CURRENT = "current"
     RETIRED = "retired"  # no longer signs; still published so old seals verify
@@ -109,6 +144,18 @@ class KeyRecord:
     key_file: str | None
     certificate_file: str | None = None
     revoked_at: datetime | None = None
+    origin: KeyOrigin = KeyOrigin.GENERATED
+    #: The CA certificates of an imported key, leaf excluded, root last (PEM).
+    chain_file: str | None = None
+    revocation_reason: str | None = None
+    #: The PKCS#11 URI (RFC 7512) of a key in an HSM, and its public half's file.
+    key_uri: str | None = None
+    public_file: str | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the private key lives, for ``hub keys list``."""
+        return self.key_uri or self.key_file or "-"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -117,6 +164,7 @@ class KeyRecord:
             data[name] = value.isoformat() if value is not None else None
         data["purpose"] = str(self.purpose)
         data["status"] = str(self.status)
+        data["origin"] = str(self.origin)
         return data
 
     @classmethod
@@ -138,6 +186,11 @@ class KeyRecord:
             key_file=data.get("key_file"),
             certificate_file=data.get("certificate_file"),
             revoked_at=when("revoked_at"),
+            origin=KeyOrigin(data.get("origin", KeyOrigin.GENERATED)),
+            chain_file=data.get("chain_file"),
+            revocation_reason=data.get("revocation_reason"),
+            key_uri=data.get("key_uri"),
+            public_file=data.get("public_file"),
         )
 
 
@@ -165,6 +218,16 @@ class KeyStore(Protocol):
     def jwks(self) -> dict[str, Any]: ...
 
     def pem_chain(self) -> str: ...
+
+
+class RemoteKey(Protocol):
+    """A private key held elsewhere (a PKCS#11 token) that signs on request."""
+
+    def public_key(self) -> PublicKey: ...
+
+    def sign(self, data: bytes) -> bytes:
+        """DER ECDSA over SHA-256 of ``data``, or the raw Ed25519 signature."""
+        ...
 
 
 # -- JWK and note helpers ------------------------------------------------------
@@ -214,8 +277,15 @@ class FileKeyStore:
         certificates: dict[str, x509.Certificate],
         crls: dict[KeyPurpose, x509.CertificateRevocationList],
         passphrase: bytes | None,
+        chains: dict[str, tuple[x509.Certificate, ...]] | None = None,
+        remote: dict[str, RemoteKey] | None = None,
+        publics: dict[str, PublicKey] | None = None,
     ) -> None:
         self._dir = keys_dir
+        self._remote = remote or {}
+        self._publics = publics or {}
+        self._chains = chains or {}
+        self._external_seen: tuple[tuple[str, int], ...] | None = None
         self._manifest = manifest
         self._records = tuple(KeyRecord.from_json(k) for k in manifest["keys"])
         self._private = private
@@ -251,6 +321,8 @@ class FileKeyStore:
             if not isinstance(key, ec.EllipticCurvePublicKey):
                 raise KeyStoreError(f"key {kid!r} is not an EC key")
             return key
+        if kid in self._publics:
+            return self._publics[kid]
         private = self._private.get(kid)
         if private is None:
             raise KeyStoreError(f"no public key for {kid!r}")
@@ -262,13 +334,22 @@ class FileKeyStore:
         cert = self._certs.get(kid)
         if cert is None:
             return ()
+        if record.kid in self._chains:
+            # An imported key: its own CA's certificates, the root left out
+            # as for the hub's own chain (a verifier must already trust it).
+            return cert, *(c for c in self._chains[record.kid] if not _self_signed(c))
         if record.purpose is KeyPurpose.SEAL:
             return cert, self._ca(KeyPurpose.ISSUING_CA)
         return (cert,)
 
     def sign(self, kid: str, data: bytes) -> bytes:
+        remote = self._remote.get(kid)
+        if remote is not None and _may_sign(self.record(kid), datetime.now(UTC)):
+            return remote.sign(data)
         key = self._private.get(kid)
-        if key is None or self.record(kid).status is not KeyStatus.CURRENT:
+        if key is None or not _may_sign(self.record(kid), datetime.now(UTC)):
+            if self.record(kid).key_uri is not None:
+                raise KeyStoreError(f"key {kid!r} is in an HSM that this process has not opened")
             raise KeyStoreError(f"key {kid!r} is not a current signing key")
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(hashes.SHA256()))
@@ -277,12 +358,18 @@ class FileKeyStore:
     def trust(self) -> Trust:
         """Roots, CA certificates, CRLs and published seal certificates."""
         with self._lock:
-            if self._trust is None or self._crls_stale():
+            seen = _external_stamp(self._dir)
+            if self._trust is None or self._crls_stale() or seen != self._external_seen:
                 self._refresh_crls()
+                cas = external_certificates(self._dir)
+                self._external_seen = seen
                 self._trust = Trust(
-                    roots=(self._ca(KeyPurpose.ROOT_CA),),
-                    intermediates=(self._ca(KeyPurpose.ISSUING_CA),),
-                    crls=tuple(self._crls.values()),
+                    roots=(self._ca(KeyPurpose.ROOT_CA), *(c for c in cas if _self_signed(c))),
+                    intermediates=(
+                        self._ca(KeyPurpose.ISSUING_CA),
+                        *(c for c in cas if not _self_signed(c)),
+                    ),
+                    crls=(*self._crls.values(), *external_crls(self._dir)),
                     seal_certificates=tuple(
                         self._certs[r.kid] for r in self._records if r.purpose is KeyPurpose.SEAL
                     ),
@@ -326,13 +413,29 @@ class FileKeyStore:
             )
         # The token keys are published apart (hub/token_keys.py): a verifier that
         # trusts this set must never take an access token for a sealed document.
-        return {"keys": keys}
+        # Revoked keys are not offered as keys, only named with when and why
+        # (an extra member of the set, RFC 7517 §5), for verifiers that cache.
+        revoked = [
+            {
+                "kid": r.kid,
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                "reason": r.revocation_reason,
+            }
+            for r in seals
+            if r.status is KeyStatus.REVOKED
+        ]
+        return {"keys": keys, "revoked": revoked} if revoked else {"keys": keys}
 
     def pem_chain(self) -> str:
-        """Root CA then issuing CA, PEM: what an offline verifier installs."""
+        """Root CA then issuing CA, PEM: what an offline verifier installs.
+
+        The CA certificates of imported keys and of an outside TSA follow, so
+        that one file is still all a verifier needs.
+        """
+        own = [self._ca(p) for p in (KeyPurpose.ROOT_CA, KeyPurpose.ISSUING_CA)]
         return "".join(
-            self._ca(p).public_bytes(serialization.Encoding.PEM).decode("ascii")
-            for p in (KeyPurpose.ROOT_CA, KeyPurpose.ISSUING_CA)
+            c.public_bytes(serialization.Encoding.PEM).decode("ascii")
+            for c in (*own, *external_certificates(self._dir))
         )
 
     def log_verifier_key(self) -> str:
@@ -374,6 +477,28 @@ class FileKeyStore:
             _write_public(self._dir / f"{purpose}.crl.pem", _pem_crl(fresh))
             self._crls[purpose] = fresh
         _write_manifest(self._dir, self._manifest)
+
+
+def _may_sign(record: KeyRecord, now: datetime) -> bool:
+    if record.status is KeyStatus.CURRENT:
+        return True
+    # A retired log key co-signs checkpoints until its overlap ends.
+    return (
+        record.purpose is KeyPurpose.LOG
+        and record.status is KeyStatus.RETIRED
+        and record.not_after is not None
+        and now < record.not_after
+    )
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.subject != cert.issuer:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _past_half_life(crl: x509.CertificateRevocationList, now: datetime) -> bool:
@@ -520,8 +645,17 @@ def list_keys(keys_dir: Path) -> tuple[KeyRecord, ...]:
     return tuple(KeyRecord.from_json(k) for k in _read_manifest(Path(keys_dir))["keys"])
 
 
-def load(keys_dir: Path, passphrase: str | bytes | None = None) -> FileKeyStore:
-    """Open a keys directory: current private keys, all certificates, the CRLs."""
+def load(
+    keys_dir: Path,
+    passphrase: str | bytes | None = None,
+    *,
+    hsm: Callable[[str], RemoteKey] | None = None,
+) -> FileKeyStore:
+    """Open a keys directory: current private keys, all certificates, the CRLs.
+
+    Keys in an HSM are opened through ``hsm`` (given a PKCS#11 URI); without
+    it their public halves are known but they cannot sign.
+    """
     keys_dir = Path(keys_dir)
     manifest = _read_manifest(keys_dir)
     secret = _secret(passphrase) if manifest.get("encrypted") else None
@@ -529,11 +663,25 @@ def load(keys_dir: Path, passphrase: str | bytes | None = None) -> FileKeyStore:
         raise KeyStoreLocked(f"the keys in {keys_dir} are encrypted; a passphrase is needed")
     private: dict[str, _PrivateKey] = {}
     certs: dict[str, x509.Certificate] = {}
+    chains: dict[str, tuple[x509.Certificate, ...]] = {}
+    remote: dict[str, RemoteKey] = {}
+    publics: dict[str, PublicKey] = {}
     for row in manifest["keys"]:
         record = KeyRecord.from_json(row)
+        if record.public_file:
+            publics[record.kid] = _load_public(keys_dir / record.public_file)
+        if record.key_uri and hsm is not None and record.status is not KeyStatus.REVOKED:
+            remote[record.kid] = hsm(record.key_uri)
         if record.certificate_file:
             certs[record.kid] = _load_cert(keys_dir / record.certificate_file)
-        if record.status is KeyStatus.CURRENT and record.key_file:
+        if record.chain_file:
+            chains[record.kid] = _load_certs(keys_dir / record.chain_file)
+        if record.key_file and (
+            record.status is KeyStatus.CURRENT
+            # A retired token or log key has no certificate: its public half,
+            # still published during the overlap, comes from the key file.
+            or (record.status is KeyStatus.RETIRED and not record.certificate_file)
+        ):
             private[record.kid] = _load_key(keys_dir / record.key_file, secret)
     crls = {
         purpose: _load_crl(keys_dir / f"{purpose}.crl.pem")
@@ -546,6 +694,9 @@ def load(keys_dir: Path, passphrase: str | bytes | None = None) -> FileKeyStore:
         certificates=certs,
         crls=crls,
         passphrase=secret,
+        chains=chains,
+        remote=remote,
+        publics=publics,
     )
 
 
@@ -602,6 +753,101 @@ def rotate_seal_key(
     return record
 
 
+#: How long a retired token key still verifies: the longest access token's life.
+TOKEN_OVERLAP = timedelta(hours=1)
+
+
+def rotate_token_key(
+    keys_dir: Path, passphrase: str | bytes | None = None, *, now: datetime | None = None
+) -> KeyRecord:
+    """A new token-signing key; the old one verifies (not signs) for ``TOKEN_OVERLAP``.
+
+    Tokens signed just before the rotation stay valid until they expire:
+    ``/oauth2/jwks.json`` lists both keys until the old one's ``not_after``.
+    """
+    keys_dir = Path(keys_dir)
+    store = load(keys_dir, passphrase)
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    key = pki.new_ec_key()
+    kid = jwk_thumbprint(key.public_key())
+    _write_private(keys_dir / f"token-{kid}.key.pem", _pem_key(key, store._passphrase))
+    record = KeyRecord(
+        kid, KeyPurpose.TOKEN, KeyStatus.CURRENT, "ES256", moment, None, f"token-{kid}.key.pem"
+    )
+
+    def retire(old: KeyRecord) -> KeyRecord:
+        if old.purpose is KeyPurpose.TOKEN and old.status is KeyStatus.CURRENT:
+            return replace(old, status=KeyStatus.RETIRED, not_after=moment + TOKEN_OVERLAP)
+        return old
+
+    _update_records(keys_dir, store._manifest, lambda rows: [*map(retire, rows), record])
+    return record
+
+
+#: How long checkpoints carry the old log key's signature beside the new one's.
+LOG_OVERLAP = timedelta(days=30)
+
+
+def rotate_log_key(
+    keys_dir: Path,
+    passphrase: str | bytes | None = None,
+    *,
+    now: datetime | None = None,
+    overlap: timedelta = LOG_OVERLAP,
+) -> KeyRecord:
+    """A new audit-log key, announced by a signed note of the old one.
+
+    Until the old key's ``not_after`` (``overlap`` from now) checkpoints carry
+    both signatures, so monitors that know only the old key keep verifying
+    while they learn the new one from the announcement (``log-keys.note``,
+    published at ``/v1/audit/log-keys``).
+    """
+    keys_dir = Path(keys_dir)
+    store = load(keys_dir, passphrase)
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    old = store.current(KeyPurpose.LOG)
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = key.public_key()
+    kid = f"{LOG_KEY_NAME}+{_note_hash(LOG_KEY_NAME, public).hex()}"
+    stem = f"log-{_note_hash(LOG_KEY_NAME, public).hex()}"
+    _write_private(keys_dir / f"{stem}.key.pem", _pem_key(key, store._passphrase))
+    until = moment + overlap
+    announcement = (
+        "oncehub log key rotation\n"
+        f"old {store.log_verifier_key()}\n"
+        f"new {log_verifier_key(public)}\n"
+        f"overlap-until {until.isoformat()}\n"
+    )
+    # Signed as a C2SP note by the old key: whoever trusts it learns the new one.
+    signature = store.sign(old.kid, announcement.encode("utf-8"))
+    old_public = store.public_key(old.kid)
+    assert isinstance(old_public, ed25519.Ed25519PublicKey)  # noqa: S101  # log key is Ed25519
+    key_hash = _note_hash(LOG_KEY_NAME, old_public)
+    line = base64.b64encode(key_hash + signature).decode("ascii")
+    note = f"{announcement}\n\u2014 {LOG_KEY_NAME} {line}\n"
+    _write_public(keys_dir / "log-keys.note", note.encode("utf-8"))
+    record = KeyRecord(
+        kid, KeyPurpose.LOG, KeyStatus.CURRENT, "EdDSA", moment, None, f"{stem}.key.pem"
+    )
+
+    def retire(row: KeyRecord) -> KeyRecord:
+        if row.purpose is KeyPurpose.LOG and row.status is KeyStatus.CURRENT:
+            return replace(row, status=KeyStatus.RETIRED, not_after=until)
+        return row
+
+    _update_records(keys_dir, store._manifest, lambda rows: [*map(retire, rows), record])
+    return record
+
+
+def log_key_announcement(keys_dir: Path) -> str | None:
+    """The signed note of the last log key rotation, if the key ever rotated."""
+    path = Path(keys_dir) / "log-keys.note"
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        return None
+
+
 def revoke_seal_key(
     keys_dir: Path,
     passphrase: str | bytes | None,
@@ -620,6 +866,11 @@ def revoke_seal_key(
     record = store.record(kid)
     if record.purpose is not KeyPurpose.SEAL:
         raise KeyStoreError(f"{kid!r} is not a seal key")
+    if record.origin is not KeyOrigin.GENERATED:
+        raise KeyStoreError(
+            "this seal certificate was issued by an outside CA: ask that CA to revoke it, "
+            "then bring its new CRL with 'hub keys import crl'"
+        )
     if record.status is KeyStatus.CURRENT:
         raise KeyStoreError("the current seal key cannot be revoked; rotate it first")
     when = (at or datetime.now(UTC)).replace(microsecond=0)
@@ -642,7 +893,9 @@ def revoke_seal_key(
     )
     manifest["crl_numbers"][str(KeyPurpose.ISSUING_CA)] = number
     _write_public(keys_dir / "issuing-ca.crl.pem", _pem_crl(crl))
-    revoked = replace(record, status=KeyStatus.REVOKED, revoked_at=when)
+    revoked = replace(
+        record, status=KeyStatus.REVOKED, revoked_at=when, revocation_reason=reason.name
+    )
     _update_records(keys_dir, manifest, lambda rows: [revoked if r.kid == kid else r for r in rows])
     return revoked
 
@@ -704,6 +957,23 @@ def _load_cert(path: Path) -> x509.Certificate:
         raise KeyStoreError(f"cannot load certificate {path.name}") from exc
 
 
+def _load_public(path: Path) -> PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise KeyStoreError(f"cannot load public key {path.name}") from exc
+    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise KeyStoreError(f"{path.name} holds an unsupported key type")
+    return key
+
+
+def _load_certs(path: Path) -> tuple[x509.Certificate, ...]:
+    try:
+        return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise KeyStoreError(f"cannot load certificates {path.name}") from exc
+
+
 def _load_crl(path: Path) -> x509.CertificateRevocationList:
     try:
         return x509.load_pem_x509_crl(path.read_bytes())
@@ -759,3 +1029,372 @@ def _fill(fd: int, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+# -- keys certified by an outside CA ---------------------------------------------
+
+#: CA certificates of outside hierarchies the hub's verifiers trust: the CAs
+#: of imported seal certificates and of an outside TSA. Published with the chain.
+_EXTERNAL_CAS = "external-ca.pem"
+_EXTERNAL_CRL_GLOB = "external-*.crl.pem"
+
+_P256 = "secp256r1"
+
+
+def read_pkcs12(
+    data: bytes, password: str | bytes | None
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, tuple[x509.Certificate, ...]]:
+    """The key, its certificate and the CA certificates of a PKCS#12 file."""
+    try:
+        bundle = pkcs12.load_pkcs12(data, _secret(password))
+    except ValueError as exc:
+        raise KeyStoreLocked("the PKCS#12 file is damaged or the passphrase is wrong") from exc
+    if bundle.key is None or bundle.cert is None:
+        raise KeyStoreError("the PKCS#12 file must hold a private key and its certificate")
+    if not isinstance(bundle.key, ec.EllipticCurvePrivateKey):
+        raise KeyStoreError("the PKCS#12 key is not an EC key; the hub seals with P-256 (ES256)")
+    chain = tuple(c.certificate for c in bundle.additional_certs)
+    return bundle.key, bundle.cert.certificate, chain
+
+
+def read_pem_key(
+    key_pem: bytes, password: str | bytes | None, chain_pem: bytes
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, tuple[x509.Certificate, ...]]:
+    """A PEM private key and a PEM file holding its certificate, then its CAs."""
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=_secret(password))
+    except TypeError as exc:
+        raise KeyStoreLocked("the PEM key is encrypted; give its passphrase") from exc
+    except ValueError as exc:
+        raise KeyStoreLocked("the PEM key is damaged or the passphrase is wrong") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise KeyStoreError("the PEM key is not an EC key; the hub seals with P-256 (ES256)")
+    try:
+        certs = x509.load_pem_x509_certificates(chain_pem)
+    except ValueError as exc:
+        raise KeyStoreError("the chain file holds no PEM certificates") from exc
+    public = _public_der(key.public_key())
+    leaf = next((c for c in certs if _public_der(c.public_key()) == public), None)
+    if leaf is None:
+        raise KeyStoreError("no certificate in the chain file is for this key")
+    return key, leaf, tuple(c for c in certs if c is not leaf)
+
+
+def import_seal_key(
+    keys_dir: Path,
+    passphrase: str | bytes | None,
+    key: ec.EllipticCurvePrivateKey,
+    certificate: x509.Certificate,
+    chain: Iterable[x509.Certificate],
+    *,
+    crls: Iterable[x509.CertificateRevocationList] = (),
+    now: datetime | None = None,
+) -> KeyRecord:
+    """Make a seal key certified by an outside CA (a trust service provider) current.
+
+    The certificate must be for ``key`` (P-256), valid now, fit for signing,
+    and chain through ``chain`` to a self-signed root; ``crls`` must cover
+    every certificate of that path below the root, since B-LT seals embed
+    them. The previous seal key is retired and stays published.
+    """
+    keys_dir = Path(keys_dir)
+    store = load(keys_dir, passphrase)
+    moment = now or datetime.now(UTC)
+    path = _check_imported(key, certificate, tuple(chain), moment)
+    revocation = tuple(crls)
+    _check_crls(path, revocation, moment)
+    kid = pki.certificate_kid(certificate)
+    if any(r.kid == kid for r in store.records()):
+        raise KeyStoreError(f"the certificate {kid} is already in the key store")
+    stem = f"seal-{kid}"
+    _write_private(keys_dir / f"{stem}.key.pem", _pem_key(key, store._passphrase))
+    _write_public(
+        keys_dir / f"{stem}.crt.pem", certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    _write_public(
+        keys_dir / f"{stem}.chain.pem",
+        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in path[1:]),
+    )
+    trust_certificates(keys_dir, path[1:])
+    for crl in revocation:
+        import_crl(keys_dir, crl)
+    record = KeyRecord(
+        kid=kid,
+        purpose=KeyPurpose.SEAL,
+        status=KeyStatus.CURRENT,
+        algorithm="ES256",
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        key_file=f"{stem}.key.pem",
+        certificate_file=f"{stem}.crt.pem",
+        origin=KeyOrigin.IMPORTED,
+        chain_file=f"{stem}.chain.pem",
+    )
+
+    def retire(old: KeyRecord) -> KeyRecord:
+        if old.purpose is KeyPurpose.SEAL and old.status is KeyStatus.CURRENT:
+            return replace(old, status=KeyStatus.RETIRED)
+        return old
+
+    _update_records(keys_dir, store._manifest, lambda rows: [*map(retire, rows), record])
+    return record
+
+
+def trust_certificates(keys_dir: Path, certificates: Iterable[x509.Certificate]) -> int:
+    """Add outside CA certificates to what verifiers trust (kept once each)."""
+    keys_dir = Path(keys_dir)
+    known = list(external_certificates(keys_dir))
+    seen = {c.fingerprint(hashes.SHA256()) for c in known}
+    added = 0
+    for cert in certificates:
+        if not _is_ca(cert):
+            raise KeyStoreError(f"{cert.subject.rfc4514_string()} is not a CA certificate")
+        if cert.fingerprint(hashes.SHA256()) not in seen:
+            seen.add(cert.fingerprint(hashes.SHA256()))
+            known.append(cert)
+            added += 1
+    if added:
+        _write_public(
+            keys_dir / _EXTERNAL_CAS,
+            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in known),
+        )
+    return added
+
+
+def import_crl(keys_dir: Path, crl: x509.CertificateRevocationList) -> bool:
+    """Keep an outside CA's CRL for verifiers; True when it replaced an older one.
+
+    It must be signed by a CA the hub trusts; an older CRL than the one kept
+    is ignored, so a replayed file cannot un-revoke a certificate.
+    """
+    keys_dir = Path(keys_dir)
+    issuer = next(
+        (
+            c
+            for c in external_certificates(keys_dir)
+            if c.subject == crl.issuer and crl.is_signature_valid(c.public_key())  # type: ignore[arg-type]
+        ),
+        None,
+    )
+    if issuer is None:
+        raise KeyStoreError(
+            f"the CRL of {crl.issuer.rfc4514_string()} is not signed by a CA the hub trusts"
+        )
+    name = hashlib.sha256(crl.issuer.public_bytes()).hexdigest()[:16]
+    path = keys_dir / f"external-{name}.crl.pem"
+    if path.exists():
+        kept = _load_crl(path)
+        if kept.last_update_utc >= crl.last_update_utc:
+            return False
+    _write_public(path, _pem_crl(crl))
+    return True
+
+
+def external_certificates(keys_dir: Path) -> tuple[x509.Certificate, ...]:
+    path = Path(keys_dir) / _EXTERNAL_CAS
+    return _load_certs(path) if path.exists() else ()
+
+
+def external_crls(keys_dir: Path) -> tuple[x509.CertificateRevocationList, ...]:
+    return tuple(_load_crl(p) for p in sorted(Path(keys_dir).glob(_EXTERNAL_CRL_GLOB)))
+
+
+def _external_stamp(keys_dir: Path) -> tuple[tuple[str, int], ...]:
+    # Another node or the CLI may have brought a fresh CRL or CA: re-read then.
+    found = [keys_dir / _EXTERNAL_CAS, *keys_dir.glob(_EXTERNAL_CRL_GLOB)]
+    stamps: list[tuple[str, int]] = []
+    for path in sorted(found):
+        with contextlib.suppress(OSError):
+            stamps.append((path.name, path.stat().st_mtime_ns))
+    return tuple(stamps)
+
+
+def _check_imported(
+    key: ec.EllipticCurvePrivateKey,
+    certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    now: datetime,
+) -> tuple[x509.Certificate, ...]:
+    """The path leaf → root through ``chain``, or why the import is refused."""
+    if key.curve.name != _P256:
+        raise KeyStoreError(f"the key is on {key.curve.name}; the hub seals with P-256 (ES256)")
+    if _public_der(certificate.public_key()) != _public_der(key.public_key()):
+        raise KeyStoreError("the certificate is not for this private key")
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise KeyStoreError(
+            f"the certificate is valid from {certificate.not_valid_before_utc:%Y-%m-%d} "
+            f"to {certificate.not_valid_after_utc:%Y-%m-%d}, not now"
+        )
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not (usage.digital_signature or usage.content_commitment):
+        raise KeyStoreError("the certificate's key usage does not allow signing")
+    if _is_ca(certificate):
+        raise KeyStoreError("the certificate is a CA certificate, not a seal certificate")
+    path = [certificate]
+    pool = [
+        c
+        for c in chain
+        if c.fingerprint(hashes.SHA256()) != certificate.fingerprint(hashes.SHA256())
+    ]
+    while not _self_signed(path[-1]):
+        parent = next((c for c in pool if _directly_issued(path[-1], c)), None)
+        if parent is None or len(path) > 5:
+            raise KeyStoreError(
+                f"the chain does not reach a root: no CA certificate issued "
+                f"{path[-1].subject.rfc4514_string()}; include the whole chain"
+            )
+        if not _is_ca(parent):
+            raise KeyStoreError(f"{parent.subject.rfc4514_string()} is not a CA certificate")
+        path.append(parent)
+        pool.remove(parent)
+    return tuple(path)
+
+
+def _check_crls(
+    path: tuple[x509.Certificate, ...],
+    crls: tuple[x509.CertificateRevocationList, ...],
+    now: datetime,
+) -> None:
+    for cert, issuer in itertools.pairwise(path):
+        crl = next(
+            (
+                c
+                for c in crls
+                if c.issuer == issuer.subject and c.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+            ),
+            None,
+        )
+        if crl is None:
+            raise KeyStoreError(
+                f"no CRL of {issuer.subject.rfc4514_string()} was given: sealed documents "
+                "embed the CRLs of their chain, so bring each CA's current CRL (--crl)"
+            )
+        if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+            raise KeyStoreError(f"{cert.subject.rfc4514_string()} is revoked by its CA")
+        if crl.next_update_utc is not None and crl.next_update_utc < now:
+            raise KeyStoreError(f"the CRL of {issuer.subject.rfc4514_string()} is out of date")
+
+
+def _directly_issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _public_der(key: Any) -> bytes:
+    return bytes(
+        key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+# -- keys in an HSM ----------------------------------------------------------------
+
+
+def adopt_hsm_key(
+    keys_dir: Path,
+    passphrase: str | bytes | None,
+    purpose: KeyPurpose,
+    uri: str,
+    key: RemoteKey,
+    *,
+    now: datetime | None = None,
+    validity: timedelta = timedelta(days=3 * 365),
+) -> KeyRecord:
+    """Make a key in an HSM the current one for ``purpose`` (seal, token or log).
+
+    A seal key gets a certificate from the hub's issuing CA for its public
+    half; the key that was current is retired as by a rotation (token and log
+    keys with their overlap). Only the URI and public material are written.
+    """
+    keys_dir = Path(keys_dir)
+    store = load(keys_dir, passphrase)
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    public = key.public_key()
+    manifest = store._manifest
+    certificate_file: str | None = None
+    public_file: str | None = None
+    not_after: datetime | None = None
+    if purpose is KeyPurpose.SEAL:
+        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != _P256:
+            raise KeyStoreError("a seal key in the HSM must be a P-256 key")
+        issuing_kid = store.current(KeyPurpose.ISSUING_CA).kid
+        issuing_key = store._private[issuing_kid]
+        assert isinstance(issuing_key, ec.EllipticCurvePrivateKey)  # noqa: S101
+        cert = pki.make_seal_certificate(
+            public,
+            store._certs[issuing_kid],
+            issuing_key,
+            Organisation(**manifest["organisation"]),
+            crl_url=_crl_url(manifest.get("public_url"), KeyPurpose.ISSUING_CA),
+            ca_issuers_url=_ca_url(manifest.get("public_url"), KeyPurpose.ISSUING_CA),
+            now=moment,
+            validity=validity,
+        )
+        kid = pki.certificate_kid(cert)
+        certificate_file = f"seal-{kid}.crt.pem"
+        _write_public(keys_dir / certificate_file, cert.public_bytes(serialization.Encoding.PEM))
+        not_before, not_after, algorithm = (
+            cert.not_valid_before_utc,
+            cert.not_valid_after_utc,
+            "ES256",
+        )
+        overlap = None
+    elif purpose is KeyPurpose.TOKEN:
+        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != _P256:
+            raise KeyStoreError("a token key in the HSM must be a P-256 key")
+        kid, not_before, algorithm, overlap = jwk_thumbprint(public), moment, "ES256", TOKEN_OVERLAP
+    elif purpose is KeyPurpose.LOG:
+        if not isinstance(public, ed25519.Ed25519PublicKey):
+            raise KeyStoreError("a log key in the HSM must be an Ed25519 key")
+        kid = f"{LOG_KEY_NAME}+{_note_hash(LOG_KEY_NAME, public).hex()}"
+        not_before, algorithm, overlap = moment, "EdDSA", LOG_OVERLAP
+    else:
+        raise KeyStoreError(f"{purpose} keys do not live in an HSM here")
+    if any(r.kid == kid for r in store.records()):
+        raise KeyStoreError(f"the key {kid} is already in the key store")
+    if purpose is not KeyPurpose.SEAL:
+        public_file = f"{purpose}-{hashlib.sha256(kid.encode()).hexdigest()[:16]}.pub.pem"
+        _write_public(
+            keys_dir / public_file,
+            public.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        )
+    record = KeyRecord(
+        kid=kid,
+        purpose=purpose,
+        status=KeyStatus.CURRENT,
+        algorithm=algorithm,
+        not_before=not_before,
+        not_after=not_after,
+        key_file=None,
+        certificate_file=certificate_file,
+        origin=KeyOrigin.HSM,
+        key_uri=uri,
+        public_file=public_file,
+    )
+
+    def retire(old: KeyRecord) -> KeyRecord:
+        if old.purpose is purpose and old.status is KeyStatus.CURRENT:
+            until = moment + overlap if overlap is not None else old.not_after
+            return replace(old, status=KeyStatus.RETIRED, not_after=until)
+        return old
+
+    _update_records(keys_dir, manifest, lambda rows: [*map(retire, rows), record])
+    return record

@@ -71,6 +71,7 @@ from pyhanko.sign.diff_analysis import (
 )
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.common_utils import extract_ts_certs
 from pyhanko.sign.validation import (
     EmbeddedPdfSignature,
     async_validate_pdf_signature,
@@ -80,15 +81,21 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from hub.domain.sealing.errors import SealingError, TimestampUnavailable
+from hub.domain.sealing.errors import (
+    SealingError,
+    TimestampAuthorityDown,
+    TimestampUnavailable,
+)
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pdf import CODE_KEYWORD
 from hub.domain.sealing.pki import certificate_kid
 from hub.domain.sealing.report import Indication, Status, SubIndication, status_for
 from hub.domain.sealing.trust import Trust
+from hub.errors import ServiceUnavailable
 
 __all__ = [
     "SEAL_FIELD",
+    "GuardedTimeStamper",
     "KeyStoreSigner",
     "KeyStoreTimeStamper",
     "PadesLevel",
@@ -112,6 +119,8 @@ class _OfflineByDesign(logging.Filter):
 
 
 logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
+
+_LOG = logging.getLogger(__name__)
 
 #: The name of the signature field the hub's seal occupies.
 SEAL_FIELD = "OnceHubSeal"
@@ -223,6 +232,51 @@ class _EncodedSigningCertificate(CMSAttributeProvider):
         return tsp.SigningCertificateV2.load(self._der)
 
 
+class GuardedTimeStamper(TimeStamper):
+    """A timestamp authority behind a guard: it never fails silently.
+
+    Whatever the TSA does wrong (refuses the connection, times out, answers
+    garbage or a rejection) becomes :class:`TimestampAuthorityDown`, or, when
+    the operator configured one, a request to the ``fallback`` authority.
+    ``last_source`` says which answered, for the operator's metrics and logs.
+    """
+
+    def __init__(
+        self, primary: TimeStamper, *, name: str, fallback: TimeStamper | None = None
+    ) -> None:
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
+        self._primary = primary
+        self._fallback = fallback
+        self.name = name
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+        token = await self._ask(message_digest, md_algorithm)
+        # Remember the certificates of whichever authority answered: pyhanko
+        # embeds their validation data (B-LT) from this registry.
+        for cert in extract_ts_certs(token, self.cert_registry):
+            self._certs[cert.issuer_serial] = cert
+        return token
+
+    async def _ask(self, message_digest: bytes, md_algorithm: str) -> Any:
+        try:
+            return await self._primary.async_timestamp(message_digest, md_algorithm)
+        except Exception as exc:  # any failure of the outside authority
+            if self._fallback is None:
+                raise TimestampAuthorityDown(
+                    f"The timestamp authority {self.name} failed ({type(exc).__name__}); "
+                    "no certificate was sealed without its timestamp."
+                ) from exc
+            _LOG.warning(
+                "timestamp authority %s failed (%s); the fallback authority signs",
+                self.name,
+                type(exc).__name__,
+            )
+            return await self._fallback.async_timestamp(message_digest, md_algorithm)
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        return await self._primary.async_request_tsa_response(req)
+
+
 class KeyStoreTimeStamper(TimeStamper):
     """An in-process RFC 3161 TSA signing with the key store's TSA key (ES256).
 
@@ -320,7 +374,11 @@ class PdfSealer:
         *,
         level: PadesLevel | None = None,
         timestamper: TimeStamper | None = None,
+        downgrade: bool = False,
     ) -> None:
+        """``downgrade``: when the TSA is down, seal B-B rather than refuse (the
+        operator's explicit choice, HUB_TSA_FALLBACK=B-B; the verifier's report
+        then says B-B)."""
         chosen = level or (PadesLevel.B_LT if timestamper is not None else PadesLevel.B_B)
         if chosen.timestamped and timestamper is None:
             raise TimestampUnavailable(f"PAdES {chosen} needs a timestamp authority")
@@ -328,6 +386,7 @@ class PdfSealer:
         self._keystore = keystore
         self._timestamper = timestamper if chosen.timestamped else None
         self._signer: KeyStoreSigner | None = None
+        self._lower = PdfSealer(keystore, level=PadesLevel.B_B) if downgrade else None
 
     def _current_signer(self) -> KeyStoreSigner:
         kid = self._keystore.current(KeyPurpose.SEAL).kid
@@ -343,6 +402,15 @@ class PdfSealer:
         location: str | None = None,
     ) -> bytes:
         """Return ``pdf`` with the hub's seal added as an incremental update."""
+        try:
+            return self._seal(pdf, reason=reason, location=location)
+        except TimestampAuthorityDown:
+            if self._lower is None:
+                raise
+            _LOG.warning("the timestamp authority is down: sealing at B-B as configured")
+            return self._lower.seal(pdf, reason=reason, location=location)
+
+    def _seal(self, pdf: bytes, *, reason: str, location: str | None) -> bytes:
         meta = signers.PdfSignatureMetadata(
             field_name=SEAL_FIELD,
             md_algorithm="sha256",
@@ -379,7 +447,8 @@ class PdfSealer:
                     raise
                 signer.container_size = known = None
                 out = self._sign(pdf, meta, signer, None)
-        except SealingError:
+        except (SealingError, ServiceUnavailable):
+            # A TSA or an HSM that is down: 503, for a retry, not a broken PDF.
             raise
         except Exception as exc:
             raise SealingError(f"could not seal the PDF: {type(exc).__name__}: {exc}") from exc
@@ -549,6 +618,9 @@ class PdfVerifier:
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
         self._material = _material(trust)
+        # Seals found valid at their timestamp though revoked since, and when
+        # the revocation came (keyed by the status object, for the report).
+        self._revoked_later: dict[int, datetime] = {}
 
     def _context(self, moment: datetime | None = None) -> ValidationContext:
         # A fresh context per document: pyhanko contexts accumulate state
@@ -594,6 +666,13 @@ class PdfVerifier:
         kid = certificate_kid(cert)
         changes = functools.cache(lambda: _changes_after(reader, sig, status))
         sub, reasons = _judge(status, changes)
+        later = self._revoked_later.pop(id(status), None)
+        if later is not None and sub is None:
+            reasons = (
+                f"the seal certificate was revoked on {later.isoformat()}, after this "
+                f"document was sealed (timestamp {ts_time.isoformat() if ts_time else '?'}): "
+                "the seal stays valid",
+            )
         modified = bool(reasons) and reasons[0].startswith(MODIFIED_AFTER_SEALING)
         # What the verdict names (the code, hence type and holder) is read
         # from the revision the seal covers, and only from a seal the hub's
@@ -641,6 +720,26 @@ class PdfVerifier:
                 ts_validation_context=self._context(),
                 diff_policy=_LONG_TERM_ONLY,
             )
+        revoked = status.revocation_details
+        if (
+            revoked is not None
+            and timestamp is not None
+            and timestamp.trusted
+            and timestamp.timestamp is not None
+            and timestamp.timestamp < revoked.revocation_date
+        ):
+            # Sealed (the TSA vouches for when) before the key was revoked:
+            # judge the certificate as it stood then. A document sealed after
+            # the revocation gets no such second look and stays revoked.
+            past = await async_validate_pdf_signature(
+                sig,
+                signer_validation_context=self._context(timestamp.timestamp),
+                ts_validation_context=self._context(),
+                diff_policy=_LONG_TERM_ONLY,
+            )
+            if past.revocation_details is None and past.trusted:
+                self._revoked_later[id(past)] = revoked.revocation_date
+                return past
         return status
 
     def _document_timestamps(self, reader: PdfFileReader) -> tuple[bool, PdfReport | None]:

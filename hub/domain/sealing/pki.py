@@ -149,7 +149,7 @@ def make_issuing_ca(
 
 
 def make_seal_certificate(
-    key: ec.EllipticCurvePrivateKey,
+    key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey,
     issuer: x509.Certificate,
     issuer_key: ec.EllipticCurvePrivateKey,
     org: Organisation,
@@ -168,13 +168,15 @@ def make_seal_certificate(
     certificate (AIA caIssuers) named by URL, so a validator that fetches can
     build the path and check revocation from the certificate alone.
     """
+    public = key if isinstance(key, ec.EllipticCurvePublicKey) else key.public_key()
     start = not_before or _start(now)
     stamp = start.strftime("%Y%m%d%H%M%S")
     builder = (
         _base(
             org.name_for(f"{org.name} e-Seal {stamp}"),
             issuer.subject,
-            key.public_key(),
+            # A key in an HSM is certified by its public half alone.
+            public,
             start,
             _clip(start + validity, issuer),
         )
@@ -194,7 +196,7 @@ def make_seal_certificate(
             critical=True,
         )
     )
-    builder = _identifiers(builder, key.public_key(), issuer)
+    builder = _identifiers(builder, public, issuer)
     builder = _locations(builder, crl_url, ca_issuers_url)
     return builder.sign(issuer_key, hashes.SHA256())
 

@@ -130,6 +130,39 @@ def test_bad_citizen_issuer_settings_are_refused(env: dict[str, str], named: str
         Settings.from_env(env)
 
 
+def test_the_tsa_settings_are_read_and_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "HUB_TSA_URL": "https://tsa.example.gr/tsr",
+            "HUB_TSA_BASIC_AUTH": "hub:tsa-secret",
+            "HUB_TSA_FALLBACK": "development",
+            "HUB_TSA_TIMEOUT": "3",
+        }
+    )
+    assert settings.tsa_url == "https://tsa.example.gr/tsr"
+    assert settings.tsa_credentials == ("hub", "tsa-secret")
+    assert settings.tsa_fallback == "development"
+    assert settings.tsa_timeout == 3.0
+    assert "tsa-secret" not in repr(settings)
+    assert Settings.from_env({}).tsa_url is None
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"HUB_TSA_URL": "ftp://tsa"},
+        {"HUB_TSA_FALLBACK": "anything"},
+        {"HUB_TSA_TOKEN": "t"},
+        {"HUB_TSA_URL": "https://tsa", "HUB_TSA_BASIC_AUTH": "nocolon"},
+        {"HUB_TSA_URL": "https://tsa", "HUB_TSA_BASIC_AUTH": "a:b", "HUB_TSA_TOKEN": "t"},
+        {"HUB_TSA_TIMEOUT": "0"},
+    ],
+)
+def test_bad_tsa_settings_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="HUB_TSA"):
+        Settings.from_env(env)
+
+
 def test_workers_default_to_one_outside_production_and_are_read() -> None:
     assert Settings.from_env({}).worker_count == 1
     assert Settings.from_env({"HUB_WORKERS": "0"}).worker_count == 1

@@ -1,0 +1,276 @@
+"""Seal keys certified by a CA the hub does not own, and timestamps from a TSA it does not own.
+
+The CA and the TSA come from tests/common/outside_pki.py: an RSA hierarchy
+made by ``cryptography`` and an RFC 3161 responder over real HTTP, sharing
+nothing with the hub's development PKI. A sealed certificate must then
+verify with pyHanko trusting only that CA's root and reading nothing but the
+file, and with poppler's pdfsig; a TSA that is down must never give a silent
+B-B document.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+from adapters.tsa import http_timestamper
+from hub.domain.sealing import keystore
+from hub.domain.sealing.errors import KeyStoreError, KeyStoreLocked, TimestampAuthorityDown
+from hub.domain.sealing.jws import seal_json, verify_jws
+from hub.domain.sealing.keystore import KeyOrigin, KeyPurpose, KeyStatus
+from hub.domain.sealing.pades import (
+    GuardedTimeStamper,
+    KeyStoreTimeStamper,
+    PadesLevel,
+    PdfSealer,
+    verify_pdf,
+)
+from hub.domain.sealing.pdf import render_certificate
+from hub.domain.sealing.pki import new_ec_key
+from hub.domain.sealing.report import Status
+from hub.domain.sealing.trust import Trust
+from tests.common.outside_pki import OutsideCA, TestTSA, running_tsa
+from tests.unit.sealing.conftest import PUBLIC_URL, make_content
+
+P12_PASSWORD = b"p12 secret of the operator"
+
+
+@pytest.fixture(scope="module")
+def ca() -> OutsideCA:
+    return OutsideCA.create()
+
+
+def _import(keys_dir: Path, ca: OutsideCA) -> keystore.KeyRecord:
+    key = new_ec_key()
+    p12 = ca.pkcs12(key, ca.issue_seal(key), P12_PASSWORD)
+    key, cert, chain = keystore.read_pkcs12(p12, P12_PASSWORD)
+    return keystore.import_seal_key(keys_dir, None, key, cert, chain, crls=ca.crls())
+
+
+def _trust_tsa(keys_dir: Path, tsa_ca: OutsideCA) -> None:
+    keystore.trust_certificates(keys_dir, [tsa_ca.issuing, tsa_ca.root])
+    for crl in tsa_ca.crls():
+        keystore.import_crl(keys_dir, crl)
+
+
+def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+@pytest.fixture(scope="module")
+def outside(tmp_path_factory: pytest.TempPathFactory, ca: OutsideCA) -> tuple[Path, OutsideCA]:
+    tsa_ca = OutsideCA.create("Independent Time")
+    path = tmp_path_factory.mktemp("outside") / "keys"
+    keystore.init(path, None, public_url=PUBLIC_URL)
+    _import(path, ca)
+    _trust_tsa(path, tsa_ca)
+    return path, tsa_ca
+
+
+def test_an_imported_pkcs12_becomes_the_current_seal_key(
+    outside: tuple[Path, OutsideCA], ca: OutsideCA
+) -> None:
+    keys_dir, _ = outside
+    store = keystore.load(keys_dir)
+    seal = store.current(KeyPurpose.SEAL)
+    assert seal.origin is KeyOrigin.IMPORTED
+    chain = store.certificate_chain(seal.kid)
+    assert chain[0].issuer == ca.issuing.subject
+    assert chain[1] == ca.issuing  # the outside issuing CA, not the hub's
+    retired = [r for r in store.records() if r.purpose is KeyPurpose.SEAL and r is not seal]
+    assert [r.status for r in retired] == [KeyStatus.RETIRED]
+    # Published: the outside CA's certificates in the PEM bundle, the x5c in the JWKS.
+    bundle = x509.load_pem_x509_certificates(store.pem_chain().encode())
+    assert ca.root in bundle
+    assert ca.issuing in bundle
+    first = store.jwks()["keys"][0]
+    assert first["kid"] == seal.kid
+    x5c = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in first["x5c"]]
+    assert x5c == list(chain)
+
+
+def test_a_pdf_sealed_with_the_imported_key_and_an_outside_tsa_verifies_from_the_file(
+    outside: tuple[Path, OutsideCA], ca: OutsideCA, tmp_path: Path
+) -> None:
+    keys_dir, tsa_ca = outside
+    store = keystore.load(keys_dir)
+    tsa = TestTSA(tsa_ca)
+    with running_tsa(tsa) as url:
+        stamper = GuardedTimeStamper(http_timestamper(url, timeout=5), name=url)
+        rendered = render_certificate(make_content(), store, PUBLIC_URL)
+        pdf = PdfSealer(store, level=PadesLevel.B_LT, timestamper=stamper).seal(rendered.pdf)
+    assert tsa.requests >= 1
+    reader = PdfFileReader(BytesIO(pdf))
+    dss = DocumentSecurityStore.read_dss(reader)
+
+    def context(root: x509.Certificate) -> object:
+        # Only the given root is trusted; every other certificate and CRL
+        # comes from the document; nothing is fetched.
+        return dss.as_validation_context(
+            {"trust_roots": [_asn1(root)], "allow_fetching": False, "revocation_mode": "hard-fail"}
+        )
+
+    status = validate_pdf_signature(
+        reader.embedded_regular_signatures[0],
+        signer_validation_context=context(ca.root),  # type: ignore[arg-type]
+        ts_validation_context=context(tsa_ca.root),  # type: ignore[arg-type]
+    )
+    assert status.intact, status.pretty_print_details()
+    assert status.valid, status.pretty_print_details()
+    assert status.trusted, status.pretty_print_details()
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.trusted
+    # The timestamp is the outside TSA's, not the hub's development one.
+    assert status.timestamp_validity.signing_cert.dump() == _asn1(tsa.cert).dump()
+    report = verify_pdf(pdf, store.trust())
+    assert report.status is Status.VALID, report.reasons
+    assert report.level is PadesLevel.B_LT
+    if shutil.which("pdfsig") is not None:
+        (tmp_path / "sealed.pdf").write_bytes(pdf)
+        out = subprocess.run(  # fixed arguments, our own file
+            ["pdfsig", "-nocert", str(tmp_path / "sealed.pdf")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "Signature is Valid" in out.stdout, out.stdout + out.stderr
+
+
+def test_an_evidence_seal_with_the_imported_key_verifies(
+    outside: tuple[Path, OutsideCA], ca: OutsideCA
+) -> None:
+    keys_dir, _ = outside
+    store = keystore.load(keys_dir)
+    token = seal_json({"evidence": {"afm": "x"}}, store)
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header["kid"] == store.current(KeyPurpose.SEAL).kid
+    report = verify_jws(token, store.trust())
+    assert report.status is Status.VALID, report
+    # A verifier that trusts the hub's development root alone does not accept it.
+    own = Trust(roots=(store.trust().roots[0],), crls=store.trust().crls)
+    assert verify_jws(token, own).status is not Status.VALID
+
+
+def test_a_pem_key_and_chain_import_too(tmp_path: Path, ca: OutsideCA) -> None:
+    keys_dir = tmp_path / "keys"
+    keystore.init(keys_dir, "store secret")
+    key = new_ec_key()
+    cert = ca.issue_seal(key)
+    key_pem = key.private_bytes(
+        Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pem secret"),
+    )
+    chain_pem = cert.public_bytes(Encoding.PEM) + ca.chain_pem()
+    key2, cert2, chain = keystore.read_pem_key(key_pem, "pem secret", chain_pem)
+    record = keystore.import_seal_key(keys_dir, "store secret", key2, cert2, chain, crls=ca.crls())
+    # The imported key is kept under the store's own passphrase.
+    store = keystore.load(keys_dir, "store secret")
+    assert store.current(KeyPurpose.SEAL).kid == record.kid
+    assert b"ENCRYPTED" in (keys_dir / str(record.key_file)).read_bytes()
+
+
+def test_imports_that_could_not_seal_are_refused(tmp_path: Path, ca: OutsideCA) -> None:
+    keys_dir = tmp_path / "keys"
+    keystore.init(keys_dir, None)
+    key = new_ec_key()
+    cert = ca.issue_seal(key)
+    before = keystore.list_keys(keys_dir)
+    with pytest.raises(KeyStoreError, match="not for this private key"):
+        keystore.import_seal_key(keys_dir, None, new_ec_key(), cert, (ca.issuing, ca.root))
+    with pytest.raises(KeyStoreError, match="does not reach a root"):
+        keystore.import_seal_key(keys_dir, None, key, cert, (ca.issuing,), crls=ca.crls())
+    with pytest.raises(KeyStoreError, match="no CRL"):
+        keystore.import_seal_key(keys_dir, None, key, cert, (ca.issuing, ca.root))
+    with pytest.raises(KeyStoreLocked):
+        keystore.read_pkcs12(ca.pkcs12(key, cert, P12_PASSWORD), b"wrong")
+    revoked = OutsideCA(ca.root_key, ca.root, ca.issuing_key, ca.issuing)
+    revoked.revoke(cert)
+    with pytest.raises(KeyStoreError, match="revoked"):
+        keystore.import_seal_key(
+            keys_dir, None, key, cert, (ca.issuing, ca.root), crls=revoked.crls()
+        )
+    assert keystore.list_keys(keys_dir) == before  # nothing changed
+
+
+def test_a_crl_not_signed_by_a_trusted_ca_is_refused(
+    outside: tuple[Path, OutsideCA],
+) -> None:
+    keys_dir, _ = outside
+    stranger = OutsideCA.create("Stranger")
+    with pytest.raises(KeyStoreError, match="not signed by a CA the hub trusts"):
+        keystore.import_crl(keys_dir, stranger.crls()[1])
+
+
+# -- the TSA, up, down, with authentication -------------------------------------------
+
+
+@pytest.fixture
+def dev_store(fresh_dir: Path) -> keystore.FileKeyStore:
+    return keystore.load(fresh_dir)
+
+
+def test_a_tsa_that_is_down_never_gives_a_silent_b_b(dev_store: keystore.FileKeyStore) -> None:
+    tsa = TestTSA(OutsideCA.create("Gone"))
+    with running_tsa(tsa) as url:
+        pass  # the server is gone: connections are refused
+    stamper = GuardedTimeStamper(http_timestamper(url, timeout=2), name=url)
+    rendered = render_certificate(make_content(), dev_store, PUBLIC_URL)
+    sealer = PdfSealer(dev_store, level=PadesLevel.B_LT, timestamper=stamper)
+    with pytest.raises(TimestampAuthorityDown) as info:
+        sealer.seal(rendered.pdf)
+    assert info.value.status == 503
+    assert url in str(info.value)
+
+
+def test_the_fallbacks_happen_only_where_configured(dev_store: keystore.FileKeyStore) -> None:
+    url = "http://127.0.0.1:9/tsa"  # the discard port: nothing answers
+    rendered = render_certificate(make_content(), dev_store, PUBLIC_URL)
+    to_development = GuardedTimeStamper(
+        http_timestamper(url, timeout=2), name=url, fallback=KeyStoreTimeStamper(dev_store)
+    )
+    pdf = PdfSealer(dev_store, level=PadesLevel.B_LT, timestamper=to_development).seal(rendered.pdf)
+    report = verify_pdf(pdf, dev_store.trust())
+    assert report.status is Status.VALID
+    assert report.level is PadesLevel.B_LT
+    lowered = PdfSealer(
+        dev_store,
+        level=PadesLevel.B_LT,
+        timestamper=GuardedTimeStamper(http_timestamper(url, timeout=2), name=url),
+        downgrade=True,
+    ).seal(rendered.pdf)
+    report = verify_pdf(lowered, dev_store.trust())
+    assert report.status is Status.VALID
+    assert report.level is PadesLevel.B_B  # and the report says so
+
+
+@pytest.mark.parametrize("scheme", ["basic", "bearer"])
+def test_the_tsa_credentials_are_sent(outside: tuple[Path, OutsideCA], scheme: str) -> None:
+    keys_dir, tsa_ca = outside
+    store = keystore.load(keys_dir)
+    tsa = TestTSA(tsa_ca)
+    basic = ("hub", "tsa-password") if scheme == "basic" else None
+    bearer = "tsa-bearer-token-0123456789" if scheme == "bearer" else None
+    rendered = render_certificate(make_content(), store, PUBLIC_URL)
+    with running_tsa(tsa, basic=basic, bearer=bearer) as url:
+        right = GuardedTimeStamper(
+            http_timestamper(url, timeout=5, basic_auth=basic, bearer=bearer), name=url
+        )
+        pdf = PdfSealer(store, level=PadesLevel.B_T, timestamper=right).seal(rendered.pdf)
+        wrong = GuardedTimeStamper(http_timestamper(url, timeout=5), name=url)
+        with pytest.raises(TimestampAuthorityDown):
+            PdfSealer(store, level=PadesLevel.B_T, timestamper=wrong).seal(rendered.pdf)
+    assert verify_pdf(pdf, store.trust()).level is PadesLevel.B_T

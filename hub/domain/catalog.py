@@ -67,6 +67,8 @@ class RegistrySpec:
     binding: str | None = None
     #: Whether the registry demands a client certificate (mutual TLS).
     mutual_tls: bool = False
+    #: The registry's name as people read it, in Greek and English.
+    labels: Labels | None = None
 
 
 #: The ways a registry may want the hub to authenticate.
@@ -453,6 +455,7 @@ def _registry(rid: str, r: Mapping[str, Any]) -> RegistrySpec:
         auth=auth,
         binding=binding,
         mutual_tls=mutual_tls,
+        labels=_optional_labels(r.get("labels"), where),
     )
 
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.domain.catalog import Catalog, EvidenceType
+from hub.domain.catalog import Catalog, EvidenceType, RegistrySpec
 from hub.web._frame import Frame
 
 __all__ = ["routes"]
@@ -41,7 +41,7 @@ def _service(catalog: Catalog, kind: EvidenceType, greek: bool) -> dict[str, obj
     """One evidence type as the page lists it, in the page's language."""
     pick = 0 if greek else 1
     registries = dict.fromkeys(
-        catalog.registries[s.registry].name
+        _registry_name(catalog.registries[s.registry], pick)
         for s in kind.sources
         if s.registry in catalog.registries
     )
@@ -54,3 +54,8 @@ def _service(catalog: Catalog, kind: EvidenceType, greek: bool) -> dict[str, obj
         ],
         "certificate": any(c.evidence_type == kind.id for c in catalog.certificate_types.values()),
     }
+
+
+def _registry_name(registry: RegistrySpec, pick: int) -> str:
+    """The registry as people read it; its catalogue name when it has no labels."""
+    return registry.labels[pick] if registry.labels else registry.name

@@ -24,6 +24,8 @@ PATH_VALUES = {
     "verification_id": "0" * 32,
     "kind": "email",
     "name": "issuing-ca.crl",
+    "case_reference": "CASE-2026-0001",
+    "webhook_id": "00000000-0000-4000-8000-000000000000",
 }
 
 

@@ -69,6 +69,16 @@ UNLIMITED = {
     ("GET", "/.well-known/oauth-authorization-server"): "static public document",
     ("GET", "/oauth2/jwks.json"): "static public document",
     ("GET", "/pki/{name}"): "static public document",
+    ("GET", "/v1/audit/log-keys"): "static public document",
+    ("GET", "/v1/audit/checkpoint/witnessed"): "static public document",
+    ("GET", "/v1/catalog/evidence-types"): "static public document",
+    # Checkpoints reveal no personal data; a page is at most 200 indexed rows
+    # and a consistency proof O(log n) node reads, less than counting them.
+    ("GET", "/v1/audit/checkpoints"): "bounded page of public documents",
+    ("GET", "/v1/audit/proofs/consistency"): "logarithmic read of public hashes",
+    # A provider's delivery receipt: refused unread unless its HMAC signature
+    # checks, which costs less than a database counter.
+    ("POST", "/v1/notifications/receipts"): "signed provider callback",
 }
 
 

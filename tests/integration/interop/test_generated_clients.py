@@ -171,7 +171,7 @@ def _every_kind_of_operation(
     me = _citizen_client(stack, hub, keys_dir, citizen)
     issued = _module("api.certificates.issue_certificate").sync_detailed(
         client=me,
-        body=models.CertificateRequest(type_=models.CertificateRequestType.BIRTH_CERTIFICATE),
+        body=models.CertificateRequest(type_="birth-certificate"),
     )
     assert issued.status_code == 201
     code = issued.headers["X-Verification-Code"]

@@ -69,12 +69,8 @@ def _no_store_by_default(send: Send) -> Send:
 _DEPTH_INLINE_BYTES = 65_536
 
 
-async def _depth_checked(receive: Receive) -> tuple[Receive, bool]:
-    """Read a JSON body (already bounded by size), measure its nesting, replay it.
-
-    Returns the receive callable that hands the same body on, and whether
-    the body nests deeper than :data:`MAX_DEPTH`.
-    """
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body, however many messages it came in."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
@@ -83,11 +79,11 @@ async def _depth_checked(receive: Receive) -> tuple[Receive, bool]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    body = b"".join(chunks)
-    if len(body) > _DEPTH_INLINE_BYTES:
-        deep = await run_in_threadpool(too_deep, body)
-    else:
-        deep = too_deep(body)
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands on ``body`` once, then whatever ``receive`` brings."""
     replayed = False
 
     async def replay() -> Message:
@@ -97,7 +93,21 @@ async def _depth_checked(receive: Receive) -> tuple[Receive, bool]:
         replayed = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return replay, deep
+    return replay
+
+
+async def _depth_checked(receive: Receive) -> tuple[Receive, bool]:
+    """Read a JSON body (already bounded by size), measure its nesting, replay it.
+
+    Returns the receive callable that hands the same body on, and whether
+    the body nests deeper than :data:`MAX_DEPTH`.
+    """
+    body = await _read_body(receive)
+    if len(body) > _DEPTH_INLINE_BYTES:
+        deep = await run_in_threadpool(too_deep, body)
+    else:
+        deep = too_deep(body)
+    return _replaying(body, receive), deep
 
 
 def _route(scope: Scope) -> str:
@@ -213,32 +223,14 @@ class HubMiddleware:
         client that streams an upload in chunks would otherwise be answered
         as if it had sent nothing.
         """
-        bounded = self._bounded(receive)
-        chunks: list[bytes] = []
-        while True:
-            message = await bounded()
-            if message["type"] != "http.request":
-                raise ValidationFailed("The request body did not arrive.")
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await _read_body(self._bounded(receive))
         headers = [
             (name, value)
             for name, value in scope.get("headers", [])
             if name.lower() not in (b"transfer-encoding", b"content-length")
         ]
         headers.append((b"content-length", str(len(body)).encode()))
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return {**scope, "headers": headers}, replay
+        return {**scope, "headers": headers}, _replaying(body, receive)
 
     def _bounded(self, receive: Receive) -> Receive:
         """Count body bytes as they arrive; stop a body over the limit."""

@@ -1,9 +1,22 @@
-"""Consent test helpers: a clock that tests move by hand."""
+"""Consent test helpers: a clock that tests move by hand, a bank and its consent.
+
+Tests against real services ask the sandbox land registry on behalf of the
+demo bank; the citizen who owns property and the consent she grants the
+bank are made the same way wherever they are needed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
+
+from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
+from hub.domain.consent import ConsentService
+from hub.domain.identity import CitizenRef
+
+#: The demo bank, asking for a mortgage application.
+BANK = AgencyPrincipal("bank-demo", ("mortgage-application",), "tok")
 
 #: The project's specs directory, for tests that load the real catalogue.
 SPECS = Path(__file__).resolve().parents[2] / "specs"
@@ -20,3 +33,22 @@ class Clock:
 
     def travel(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
+
+
+def property_owner(citizens: list[dict[str, Any]]) -> CitizenPrincipal:
+    """A living sandbox citizen who owns property: the land registry has her."""
+    found = next(c for c in citizens if c["owns_property"] and not c["deceased"])
+    return CitizenPrincipal(afm=found["afm"], amka=found["amka"], name=None)
+
+
+def grant_consent(consents: ConsentService, alice: CitizenPrincipal, *, once: bool = False) -> str:
+    """The id of a consent ``alice`` gives :data:`BANK` for her property ownership."""
+    request = consents.open_request(
+        BANK,
+        citizen=CitizenRef("afm", alice.afm),
+        purpose="mortgage-application",
+        evidence_types=["property-ownership"],
+    )
+    _, consent = consents.decide(alice, request.id, approve=True, once=once)
+    assert consent is not None
+    return consent.id

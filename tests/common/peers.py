@@ -1,7 +1,7 @@
 """A registry that misbehaves on a real socket, for the hub to be attacked with.
 
 ``HostilePeer`` listens on 127.0.0.1 (plain TCP, or TLS with a self-signed
-certificate from :func:`self_signed`) and treats every connection as its
+certificate from :func:`tests.common.tls.self_signed`) and treats every connection as its
 current :attr:`HostilePeer.mode` says:
 
 * ``proxy``: a well-behaved registry: bytes are relayed both ways to
@@ -25,8 +25,6 @@ cost nothing, and closes every connection when it stops.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import socket
 import ssl
 import struct
@@ -35,12 +33,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Literal
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-__all__ = ["MODES", "HostilePeer", "Mode", "self_signed"]
+__all__ = ["MODES", "HostilePeer", "Mode"]
 
 Mode = Literal["proxy", "dribble-headers", "silent", "endless-body", "reset-mid-body", "slow-tls"]
 MODES: tuple[Mode, ...] = (
@@ -51,38 +44,6 @@ MODES: tuple[Mode, ...] = (
     "reset-mid-body",
     "slow-tls",
 )
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A P-256 certificate for 127.0.0.1 and its key, as PEM files in ``directory``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile registry")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "peer-cert.pem", directory / "peer-key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 class HostilePeer:

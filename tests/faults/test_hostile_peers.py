@@ -38,7 +38,8 @@ from adapters.sandbox.runner import start_sandbox
 from hub.errors import PROBLEM_BASE
 from tests.common.clients import agency_token
 from tests.common.hubs import HealthMonitor, HubProcess, hub_process_on
-from tests.common.peers import HostilePeer, Mode, self_signed
+from tests.common.peers import HostilePeer, Mode
+from tests.common.tls import self_signed
 from tests.conftest import SANDBOX_SEED
 
 pytestmark = pytest.mark.slow
@@ -63,7 +64,7 @@ def registries() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed(tmp_path_factory.mktemp("peer-tls"))
+    return self_signed(tmp_path_factory.mktemp("peer-tls"), "hostile registry", "peer")
 
 
 #: Where each evidence type comes from; identities always come from population.

@@ -18,8 +18,6 @@ serving, and nginx stopped sending to the dead one).
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import shutil
@@ -33,10 +31,6 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from hub.app import build_services
@@ -48,6 +42,7 @@ from tests.common.clients import agency_token
 from tests.common.database import POSTGRES_URL
 from tests.common.hubs import HubProcess
 from tests.common.server import free_port
+from tests.common.tls import self_signed
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "hub.conf.template"
@@ -71,37 +66,6 @@ def _nginx_or_skip() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("CI must install nginx (Debian's nginx package)")
     pytest.skip("nginx is not installed")
-
-
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "hub.crt", directory / "hub.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @dataclass
@@ -261,7 +225,7 @@ def test_a_node_killed_behind_nginx_loses_no_answered_request(
     assert nginx_binary
     db = Database(database_url)
     migrate.upgrade(db)
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, "127.0.0.1", "hub")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     nodes = [Node(settings, tmp_path / "node-a.log"), Node(settings, tmp_path / "node-b.log")]
     proxy = Nginx(tmp_path, (nodes[0].port, nodes[1].port))

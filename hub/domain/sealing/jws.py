@@ -41,7 +41,13 @@ from hub.domain.encoding import b64url, unb64url
 from hub.domain.sealing.errors import SealingError
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pki import certificate_kid
-from hub.domain.sealing.report import Indication, Status, SubIndication, status_for
+from hub.domain.sealing.report import (
+    Indication,
+    Status,
+    SubIndication,
+    report_head,
+    status_for,
+)
 from hub.domain.sealing.trust import Trust
 
 __all__ = [
@@ -152,12 +158,7 @@ class JwsReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "status": str(self.status),
-            "indication": str(self.indication),
-            "sub_indication": str(self.sub_indication) if self.sub_indication else None,
-            "kid": self.kid,
-            "signer": self.signer,
-            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            **report_head(self),
             "reasons": list(self.reasons),
         }
 

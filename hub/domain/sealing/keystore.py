@@ -46,7 +46,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -729,27 +729,9 @@ def rotate_seal_key(
         now=now,
         validity=validity,
     )
-    kid = pki.certificate_kid(cert)
-    stem = f"seal-{kid}"
-    _write_private(keys_dir / f"{stem}.key.pem", _pem_key(key, store._passphrase))
-    _write_public(keys_dir / f"{stem}.crt.pem", cert.public_bytes(serialization.Encoding.PEM))
-    record = KeyRecord(
-        kid=kid,
-        purpose=KeyPurpose.SEAL,
-        status=KeyStatus.CURRENT,
-        algorithm="ES256",
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        key_file=f"{stem}.key.pem",
-        certificate_file=f"{stem}.crt.pem",
-    )
+    record = _write_seal(keys_dir, key, cert, store._passphrase)
 
-    def retire(old: KeyRecord) -> KeyRecord:
-        if old.purpose is KeyPurpose.SEAL and old.status is KeyStatus.CURRENT:
-            return replace(old, status=KeyStatus.RETIRED)
-        return old
-
-    _update_records(keys_dir, manifest, lambda rows: [*map(retire, rows), record])
+    _make_current(keys_dir, manifest, record)
     return record
 
 
@@ -775,12 +757,7 @@ def rotate_token_key(
         kid, KeyPurpose.TOKEN, KeyStatus.CURRENT, "ES256", moment, None, f"token-{kid}.key.pem"
     )
 
-    def retire(old: KeyRecord) -> KeyRecord:
-        if old.purpose is KeyPurpose.TOKEN and old.status is KeyStatus.CURRENT:
-            return replace(old, status=KeyStatus.RETIRED, not_after=moment + TOKEN_OVERLAP)
-        return old
-
-    _update_records(keys_dir, store._manifest, lambda rows: [*map(retire, rows), record])
+    _make_current(keys_dir, store._manifest, record, retired_until=moment + TOKEN_OVERLAP)
     return record
 
 
@@ -830,12 +807,7 @@ def rotate_log_key(
         kid, KeyPurpose.LOG, KeyStatus.CURRENT, "EdDSA", moment, None, f"{stem}.key.pem"
     )
 
-    def retire(row: KeyRecord) -> KeyRecord:
-        if row.purpose is KeyPurpose.LOG and row.status is KeyStatus.CURRENT:
-            return replace(row, status=KeyStatus.RETIRED, not_after=until)
-        return row
-
-    _update_records(keys_dir, store._manifest, lambda rows: [*map(retire, rows), record])
+    _make_current(keys_dir, store._manifest, record, retired_until=until)
     return record
 
 
@@ -1004,6 +976,69 @@ def _update_records(
     _write_manifest(keys_dir, manifest)
 
 
+def _write_seal(
+    keys_dir: Path,
+    key: _PrivateKey,
+    certificate: x509.Certificate,
+    secret: bytes | None,
+    *,
+    origin: KeyOrigin = KeyOrigin.GENERATED,
+    chain: Sequence[x509.Certificate] | None = None,
+) -> KeyRecord:
+    """Write a seal key and its certificate (and, if given, its CA chain); its manifest row.
+
+    A made and an imported seal key are stored alike, named by the
+    certificate's kid; only an imported one brings a chain of its own.
+    """
+    kid = pki.certificate_kid(certificate)
+    stem = f"seal-{kid}"
+    _write_private(keys_dir / f"{stem}.key.pem", _pem_key(key, secret))
+    _write_public(
+        keys_dir / f"{stem}.crt.pem", certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    chain_file = None
+    if chain is not None:
+        chain_file = f"{stem}.chain.pem"
+        _write_public(
+            keys_dir / chain_file,
+            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain),
+        )
+    return KeyRecord(
+        kid=kid,
+        purpose=KeyPurpose.SEAL,
+        status=KeyStatus.CURRENT,
+        algorithm="ES256",
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        key_file=f"{stem}.key.pem",
+        certificate_file=f"{stem}.crt.pem",
+        origin=origin,
+        chain_file=chain_file,
+    )
+
+
+def _make_current(
+    keys_dir: Path,
+    manifest: dict[str, Any],
+    record: KeyRecord,
+    *,
+    retired_until: datetime | None = None,
+) -> None:
+    """Add ``record`` as the current key of its purpose; the one it replaces retires.
+
+    The retired key keeps verifying until ``retired_until`` (the overlap a
+    rotation grants), or until its own ``not_after`` when that is ``None``.
+    """
+
+    def retire(old: KeyRecord) -> KeyRecord:
+        if old.purpose is record.purpose and old.status is KeyStatus.CURRENT:
+            until = retired_until if retired_until is not None else old.not_after
+            return replace(old, status=KeyStatus.RETIRED, not_after=until)
+        return old
+
+    _update_records(keys_dir, manifest, lambda rows: [*map(retire, rows), record])
+
+
 def _write_manifest(keys_dir: Path, manifest: dict[str, Any]) -> None:
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     _write_public(keys_dir / _MANIFEST, text.encode("utf-8"))
@@ -1106,37 +1141,14 @@ def import_seal_key(
     kid = pki.certificate_kid(certificate)
     if any(r.kid == kid for r in store.records()):
         raise KeyStoreError(f"the certificate {kid} is already in the key store")
-    stem = f"seal-{kid}"
-    _write_private(keys_dir / f"{stem}.key.pem", _pem_key(key, store._passphrase))
-    _write_public(
-        keys_dir / f"{stem}.crt.pem", certificate.public_bytes(serialization.Encoding.PEM)
-    )
-    _write_public(
-        keys_dir / f"{stem}.chain.pem",
-        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in path[1:]),
+    record = _write_seal(
+        keys_dir, key, certificate, store._passphrase, origin=KeyOrigin.IMPORTED, chain=path[1:]
     )
     trust_certificates(keys_dir, path[1:])
     for crl in revocation:
         import_crl(keys_dir, crl)
-    record = KeyRecord(
-        kid=kid,
-        purpose=KeyPurpose.SEAL,
-        status=KeyStatus.CURRENT,
-        algorithm="ES256",
-        not_before=certificate.not_valid_before_utc,
-        not_after=certificate.not_valid_after_utc,
-        key_file=f"{stem}.key.pem",
-        certificate_file=f"{stem}.crt.pem",
-        origin=KeyOrigin.IMPORTED,
-        chain_file=f"{stem}.chain.pem",
-    )
 
-    def retire(old: KeyRecord) -> KeyRecord:
-        if old.purpose is KeyPurpose.SEAL and old.status is KeyStatus.CURRENT:
-            return replace(old, status=KeyStatus.RETIRED)
-        return old
-
-    _update_records(keys_dir, store._manifest, lambda rows: [*map(retire, rows), record])
+    _make_current(keys_dir, store._manifest, record)
     return record
 
 
@@ -1390,11 +1402,6 @@ def adopt_hsm_key(
         public_file=public_file,
     )
 
-    def retire(old: KeyRecord) -> KeyRecord:
-        if old.purpose is purpose and old.status is KeyStatus.CURRENT:
-            until = moment + overlap if overlap is not None else old.not_after
-            return replace(old, status=KeyStatus.RETIRED, not_after=until)
-        return old
-
-    _update_records(keys_dir, manifest, lambda rows: [*map(retire, rows), record])
+    until = moment + overlap if overlap is not None else None
+    _make_current(keys_dir, manifest, record, retired_until=until)
     return record

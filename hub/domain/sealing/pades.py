@@ -89,7 +89,13 @@ from hub.domain.sealing.errors import (
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pdf import CODE_KEYWORD
 from hub.domain.sealing.pki import certificate_kid
-from hub.domain.sealing.report import Indication, Status, SubIndication, status_for
+from hub.domain.sealing.report import (
+    Indication,
+    Status,
+    SubIndication,
+    report_head,
+    status_for,
+)
 from hub.domain.sealing.trust import Trust
 from hub.errors import ServiceUnavailable
 
@@ -523,12 +529,7 @@ class PdfReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "status": str(self.status),
-            "indication": str(self.indication),
-            "sub_indication": str(self.sub_indication) if self.sub_indication else None,
-            "kid": self.kid,
-            "signer": self.signer,
-            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            **report_head(self),
             "timestamp_time": self.timestamp_time.isoformat() if self.timestamp_time else None,
             "level": str(self.level) if self.level else None,
             "code": self.code,

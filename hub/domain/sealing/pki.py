@@ -131,21 +131,18 @@ def make_issuing_ca(
     now: datetime | None = None,
     validity: timedelta = timedelta(days=10 * 365),
 ) -> x509.Certificate:
-    start = _start(now)
-    builder = (
-        _base(
-            org.name_for(f"{org.name} Sealing CA"),
-            root.subject,
-            key.public_key(),
-            start,
-            _clip(start + validity, root),
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
+    return _issue(
+        org.name_for(f"{org.name} Sealing CA"),
+        key.public_key(),
+        root,
+        root_key,
+        start=_start(now),
+        validity=validity,
+        constraints=x509.BasicConstraints(ca=True, path_length=0),
+        usage=_ca_key_usage(),
+        crl_url=crl_url,
+        ca_issuers_url=ca_issuers_url,
     )
-    builder = _identifiers(builder, key.public_key(), root)
-    builder = _locations(builder, crl_url, ca_issuers_url)
-    return builder.sign(root_key, hashes.SHA256())
 
 
 def make_seal_certificate(
@@ -171,34 +168,19 @@ def make_seal_certificate(
     public = key if isinstance(key, ec.EllipticCurvePublicKey) else key.public_key()
     start = not_before or _start(now)
     stamp = start.strftime("%Y%m%d%H%M%S")
-    builder = (
-        _base(
-            org.name_for(f"{org.name} e-Seal {stamp}"),
-            issuer.subject,
-            # A key in an HSM is certified by its public half alone.
-            public,
-            start,
-            _clip(start + validity, issuer),
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+    return _issue(
+        org.name_for(f"{org.name} e-Seal {stamp}"),
+        # A key in an HSM is certified by its public half alone.
+        public,
+        issuer,
+        issuer_key,
+        start=start,
+        validity=validity,
+        constraints=x509.BasicConstraints(ca=False, path_length=None),
+        usage=_signer_key_usage(),
+        crl_url=crl_url,
+        ca_issuers_url=ca_issuers_url,
     )
-    builder = _identifiers(builder, public, issuer)
-    builder = _locations(builder, crl_url, ca_issuers_url)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def make_tsa_certificate(
@@ -213,35 +195,19 @@ def make_tsa_certificate(
     validity: timedelta = timedelta(days=5 * 365),
 ) -> x509.Certificate:
     """A timestamping certificate; RFC 3161 §2.3 wants the EKU alone and critical."""
-    start = _start(now)
-    builder = (
-        _base(
-            org.name_for(f"{org.name} Timestamping (development)"),
-            issuer.subject,
-            key.public_key(),
-            start,
-            _clip(start + validity, issuer),
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return _issue(
+        org.name_for(f"{org.name} Timestamping (development)"),
+        key.public_key(),
+        issuer,
+        issuer_key,
+        start=_start(now),
+        validity=validity,
+        constraints=x509.BasicConstraints(ca=False, path_length=None),
+        usage=_signer_key_usage(),
+        extended_usage=x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+        crl_url=crl_url,
+        ca_issuers_url=ca_issuers_url,
     )
-    builder = _identifiers(builder, key.public_key(), issuer)
-    builder = _locations(builder, crl_url, ca_issuers_url)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def issue_crl(
@@ -316,6 +282,54 @@ def _base(
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
+    )
+
+
+def _issue(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    issuer: x509.Certificate,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    start: datetime,
+    validity: timedelta,
+    constraints: x509.BasicConstraints,
+    usage: x509.KeyUsage,
+    extended_usage: x509.ExtendedKeyUsage | None = None,
+    crl_url: str | None,
+    ca_issuers_url: str | None,
+) -> x509.Certificate:
+    """A certificate under ``issuer``: the one shape the issuing CA, seal and TSA share.
+
+    Basic constraints and key usage are critical; an extended key usage, where
+    given, is critical too (RFC 3161 §2.3). The validity is clipped to the
+    issuer's, and the key identifiers and fetch locations are always added.
+    """
+    builder = (
+        _base(subject, issuer.subject, public_key, start, _clip(start + validity, issuer))
+        .add_extension(constraints, critical=True)
+        .add_extension(usage, critical=True)
+    )
+    if extended_usage is not None:
+        builder = builder.add_extension(extended_usage, critical=True)
+    builder = _identifiers(builder, public_key, issuer)
+    builder = _locations(builder, crl_url, ca_issuers_url)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _signer_key_usage() -> x509.KeyUsage:
+    # digitalSignature + nonRepudiation (contentCommitment): what a seal and a
+    # timestamp need, and nothing that would let the key sign certificates.
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 

@@ -9,8 +9,10 @@ PAdES verifier speak it, so the API can render either report the same way.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Any, Protocol
 
-__all__ = ["Indication", "Status", "SubIndication", "status_for"]
+__all__ = ["Indication", "Report", "Status", "SubIndication", "report_head", "status_for"]
 
 
 class Status(enum.StrEnum):
@@ -83,3 +85,32 @@ def status_for(sub: SubIndication | None) -> tuple[Status, Indication]:
     indication = Indication.TOTAL_FAILED if sub in _FAILED else Indication.INDETERMINATE
     default = Status.INVALID if indication is Indication.TOTAL_FAILED else Status.INDETERMINATE
     return _STATUS.get(sub, default), indication
+
+
+class Report(Protocol):
+    """What every verifier's report carries, whatever it verified."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def indication(self) -> Indication: ...
+    @property
+    def sub_indication(self) -> SubIndication | None: ...
+    @property
+    def kid(self) -> str | None: ...
+    @property
+    def signer(self) -> str | None: ...
+    @property
+    def signing_time(self) -> datetime | None: ...
+
+
+def report_head(report: Report) -> dict[str, Any]:
+    """The fields every report renders first, in the order the API shows them."""
+    return {
+        "status": str(report.status),
+        "indication": str(report.indication),
+        "sub_indication": str(report.sub_indication) if report.sub_indication else None,
+        "kid": report.kid,
+        "signer": report.signer,
+        "signing_time": report.signing_time.isoformat() if report.signing_time else None,
+    }

@@ -24,7 +24,6 @@ from hub.config import Settings
 from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auditlog.verify import Fault, LogVerificationReport
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.consent import ConsentService
 from hub.domain.evidence import EvidenceRequest
 from hub.domain.identity import CitizenRef
@@ -32,8 +31,7 @@ from hub.persistence import migrate
 from hub.persistence.audit_queries import verify_store
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
-
-BANK = AgencyPrincipal("bank-demo", ("mortgage-application",), "tok")
+from tests.common.consent import BANK, grant_consent, property_owner
 
 
 @dataclass
@@ -62,23 +60,6 @@ class World:
         raise AssertionError(f"no {action} entry with {fields}")
 
 
-def _alice(citizens: list[dict[str, Any]]) -> CitizenPrincipal:
-    found = next(c for c in citizens if c["owns_property"] and not c["deceased"])
-    return CitizenPrincipal(afm=found["afm"], amka=found["amka"], name=None)
-
-
-def _grant(consents: ConsentService, alice: CitizenPrincipal, *, once: bool = False) -> str:
-    request = consents.open_request(
-        BANK,
-        citizen=CitizenRef("afm", alice.afm),
-        purpose="mortgage-application",
-        evidence_types=["property-ownership"],
-    )
-    _, consent = consents.decide(alice, request.id, approve=True, once=once)
-    assert consent is not None
-    return consent.id
-
-
 @pytest.fixture
 def world(settings: Settings, citizens: list[dict[str, Any]]) -> Iterator[World]:
     from hub.app import build_services  # noqa: PLC0415
@@ -86,18 +67,18 @@ def world(settings: Settings, citizens: list[dict[str, Any]]) -> Iterator[World]
     services = build_services(settings)
     migrate.upgrade(services.db)
     consents: ConsentService = services.consents
-    alice = _alice(citizens)
+    alice = property_owner(citizens)
     ask = EvidenceRequest(
         citizen=CitizenRef("amka", alice.amka or ""),
         evidence_type="property-ownership",
         purpose="mortgage-application",
     )
-    lasting = _grant(consents, alice)
+    lasting = grant_consent(consents, alice)
     assert services.evidence.request(BANK, ask).consent_id == lasting
     consents.revoke(alice, lasting)
-    once = _grant(consents, alice, once=True)
+    once = grant_consent(consents, alice, once=True)
     assert services.evidence.request(BANK, ask).consent_id == once
-    unused = _grant(consents, alice)
+    unused = grant_consent(consents, alice)
     revoked = services.certificates.issue(alice, "property-ownership").record.code
     valid = services.certificates.issue(alice, "property-ownership").record.code
     services.certificates.revoke_by_holder(alice, revoked, "lost it")
@@ -300,7 +281,7 @@ def test_verify_while_the_hub_keeps_changing_state(
 ) -> None:
     # Consents granted, used and revoked while verify reads: their rows and
     # entries appear between verify's reads, and must never look forged.
-    alice = _alice(citizens)
+    alice = property_owner(citizens)
     consents: ConsentService = world.services.consents
     ask = EvidenceRequest(
         citizen=CitizenRef("amka", alice.amka or ""),
@@ -313,7 +294,7 @@ def test_verify_while_the_hub_keeps_changing_state(
     def churn() -> None:
         try:
             while not stop.is_set():
-                consent_id = _grant(consents, alice)
+                consent_id = grant_consent(consents, alice)
                 world.services.evidence.request(BANK, ask)
                 consents.revoke(alice, consent_id)
         except BaseException as exc:  # the test reports it below

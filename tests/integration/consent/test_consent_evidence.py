@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.config import Settings
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
+from hub.domain.auth import CitizenPrincipal
 from hub.domain.consent import ConsentService
 from hub.domain.evidence import EvidenceRequest, EvidenceService
 from hub.domain.identity import CitizenRef
@@ -23,8 +23,7 @@ from hub.domain.ports import RegistryClient
 from hub.errors import ConsentRequired
 from hub.persistence import migrate
 from hub.persistence.models import AuditEntryRow
-
-BANK = AgencyPrincipal("bank-demo", ("mortgage-application",), "tok")
+from tests.common.consent import BANK, grant_consent, property_owner
 
 
 class RevokingRegistry:
@@ -54,23 +53,6 @@ def services(settings: Settings) -> Iterator[Any]:
     built.close()
 
 
-def _alice(citizens: list[dict[str, Any]]) -> CitizenPrincipal:
-    found = next(c for c in citizens if c["owns_property"] and not c["deceased"])
-    return CitizenPrincipal(afm=found["afm"], amka=found["amka"], name=None)
-
-
-def _grant(consents: ConsentService, alice: CitizenPrincipal, *, once: bool = False) -> str:
-    request = consents.open_request(
-        BANK,
-        citizen=CitizenRef("afm", alice.afm),
-        purpose="mortgage-application",
-        evidence_types=["property-ownership"],
-    )
-    _, consent = consents.decide(alice, request.id, approve=True, once=once)
-    assert consent is not None
-    return consent.id
-
-
 def _ask(evidence: EvidenceService, alice: CitizenPrincipal) -> Any:
     return evidence.request(
         BANK,
@@ -89,9 +71,9 @@ def _log(services: Any) -> list[dict[str, Any]]:
 
 
 def test_a_revocation_during_the_fetch_wins(services: Any, citizens: list[dict[str, Any]]) -> None:
-    alice = _alice(citizens)
+    alice = property_owner(citizens)
     consents: ConsentService = services.consents
-    consent_id = _grant(consents, alice)
+    consent_id = grant_consent(consents, alice)
     evidence = EvidenceService(
         catalog=services.catalog.catalog,
         registries={
@@ -120,8 +102,8 @@ def test_a_revocation_during_the_fetch_wins(services: Any, citizens: list[dict[s
 def test_a_one_time_consent_by_amka_serves_one_request(
     services: Any, citizens: list[dict[str, Any]]
 ) -> None:
-    alice = _alice(citizens)
-    consent_id = _grant(services.consents, alice, once=True)
+    alice = property_owner(citizens)
+    consent_id = grant_consent(services.consents, alice, once=True)
     result = _ask(services.evidence, alice)
     assert result.consent_id == consent_id
     assert result.evidence["property_count"] >= 1

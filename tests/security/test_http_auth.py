@@ -41,18 +41,12 @@ from hub.domain.auth import ACCESS_AUDIENCE
 from hub.errors import PROBLEM_BASE
 from hub.token_keys import KeyStoreTokenKeys
 from tests.common.clients import token_request
+from tests.security._spec import PATH_VALUES
 from tests.security.conftest import Tokens, hub_settings
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "hub.yaml"
 METHODS = ("get", "put", "post", "delete", "patch")
 SCHEMES = ("agencyToken", "citizenToken", "auditorToken")
-#: Values for path parameters; authentication is checked before they are looked up.
-PATH_VALUES = {
-    "code": "ABCD-EFGH-JKLM",
-    "request_id": "00000000-0000-4000-8000-000000000000",
-    "consent_id": "00000000-0000-4000-8000-000000000000",
-    "index": "0",
-}
 
 
 def _b64(data: bytes) -> str:

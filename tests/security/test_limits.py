@@ -33,17 +33,11 @@ from hub.config import Settings
 from hub.errors import PROBLEM_BASE
 from tests.common.clients import token_request
 from tests.common.hubs import running_hub
+from tests.security._spec import PATH_VALUES
 from tests.security.conftest import Tokens
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "hub.yaml"
 METHODS = ("get", "put", "post", "delete", "patch")
-PATH_VALUES = {
-    "code": "ABCD-EFGH-JKLM",
-    "request_id": "00000000-0000-4000-8000-000000000000",
-    "consent_id": "00000000-0000-4000-8000-000000000000",
-    "index": "0",
-    "name": "issuing-ca.crl",
-}
 #: The content type each body-taking operation reads.
 CONTENT_TYPES = {
     "/oauth2/token": "application/x-www-form-urlencoded",

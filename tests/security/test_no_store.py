@@ -30,6 +30,8 @@ CACHEABLE = {
     ("GET", "/pki/{name}"),
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/oauth2/jwks.json"),
+    ("GET", "/v1/audit/log-keys"),
+    ("GET", "/v1/catalog/evidence-types"),
 }
 #: Bodies that make the personal operations answer with real data.
 EVIDENCE = {"evidence_type": "family-status", "purpose": "social-benefit-eligibility"}

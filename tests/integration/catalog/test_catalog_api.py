@@ -194,9 +194,11 @@ def test_the_public_page_lists_the_services_in_greek_and_english(hub_url: str) -
     assert "Κατάλογος υπηρεσιών" in greek
     assert "Βεβαίωση ακίνητης περιουσίας" in greek
     assert "Κατέχει ακίνητο στον δήμο" in greek  # a field's Greek label
-    assert "Land registry (Ktimatologio)" in greek  # the registry, as the catalogue names it
+    assert "Κτηματολόγιο" in greek  # the registry, in the catalogue's Greek label
+    assert "Land registry (Ktimatologio)" not in greek
     assert "διατίθεται και ως πιστοποιητικό" in greek
     assert 'href="/v1/catalog/evidence-types"' in greek
     english = requests.get(f"{hub_url}/?lang=en", headers=html, timeout=10).text
     assert "Property ownership certificate" in english
     assert "Owns property in the municipality" in english
+    assert "Land registry (Ktimatologio)" in english

@@ -20,7 +20,9 @@ Signals: SIGINT and SIGTERM reach every worker as SIGTERM, which finishes
 its requests and stops (uvicorn's graceful shutdown); the supervisor returns
 once all have exited. SIGTERM, because a Ctrl-C at a terminal already sends
 SIGINT to every process of the group, and uvicorn takes a second SIGINT as
-an order to stop at once. A worker that dies on its own is started again, unless
+an order to stop at once. SIGHUP (``hub catalog reload``) reaches every
+worker as SIGHUP, so all of them reload the catalogue: the supervisor is the
+process the pid file names. A worker that dies on its own is started again, unless
 workers keep dying right after starting, which means they cannot start at
 all: the supervisor then stops the others and fails. Each worker asks the
 kernel to end it if the supervisor dies, so a killed supervisor leaves no
@@ -90,6 +92,8 @@ def _start(index: int, run_worker: Callable[[int], int]) -> int:
     try:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
+        # Until the worker sets its own reload handler, a SIGHUP must not end it.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         _die_with_parent(parent)
         code = run_worker(index)
     except BaseException:  # the child must never return into the supervisor's code
@@ -114,7 +118,13 @@ def supervise(count: int, run_worker: Callable[[int], int]) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    def reload(_signum: int, _frame: FrameType | None) -> None:
+        for pid in list(workers):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
+
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, reload)
     try:
         for index in range(count):
             workers[_start(index, run_worker)] = (index, time.monotonic())

@@ -104,6 +104,22 @@ def _in_memory(database_url: str) -> bool:
     return rest in ("", "//", "///") or ":memory:" in rest or "mode=memory" in rest
 
 
+def _write_pid(settings: Settings) -> Path:
+    path = pid_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(os.getpid()), encoding="utf-8")
+    return path
+
+
+def _remove_pid(path: Path) -> None:
+    """Remove the pid file if it still names this process."""
+    try:
+        if path.read_text(encoding="utf-8").strip() == str(os.getpid()):
+            path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+
+
 def _never() -> bool:
     return False
 
@@ -141,14 +157,14 @@ def _serve_app(
     # nodes) never send the same delivery at once.
     app.services.webhook_worker.start()
     _reload_on_sighup(app.services)
-    pid = pid_file(settings)
-    pid.parent.mkdir(parents=True, exist_ok=True)
-    pid.write_text(str(os.getpid()), encoding="utf-8")
+    # A supervised worker leaves the pid file to its supervisor, which passes
+    # a reload on to every worker rather than to whichever wrote last.
+    pid = None if sockets else _write_pid(settings)
     try:
         uvicorn.Server(config).run(sockets=sockets)
     finally:
-        if pid.read_text(encoding="utf-8").strip() == str(os.getpid()):
-            pid.unlink(missing_ok=True)
+        if pid is not None:
+            _remove_pid(pid)
         app.services.webhook_worker.stop()
         if witnessing is not None:
             witnessing.stop()
@@ -173,9 +189,11 @@ def run_server(settings: Settings, worker_count: int | None = None) -> int:
         )
     configure_logging(settings.log_level)
     listener = workers.bind(settings.host, settings.port)
+    pid = _write_pid(settings)
     try:
         return workers.supervise(count, lambda index: _serve_app(settings, [listener], index))
     finally:
+        _remove_pid(pid)
         listener.close()
 
 

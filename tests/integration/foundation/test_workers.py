@@ -4,14 +4,16 @@ Both workers answer evidence requests at once on the same database (a file
 of the test's own, or PostgreSQL with ``HUB_TEST_DATABASE_URL``); every
 answered request is in the access log and ``hub audit verify`` passes, so two
 processes appending never fork, repeat or skip an index. The supervisor's
-SIGTERM stops every worker; a supervisor killed with SIGKILL leaves no worker
-behind holding the port; a database that lives in one process's memory is
-refused for several workers.
+SIGTERM stops every worker; ``hub catalog reload`` (SIGHUP to the pid the
+supervisor recorded) reloads the catalogue in every worker; a supervisor
+killed with SIGKILL leaves no worker behind holding the port; a database that
+lives in one process's memory is refused for several workers.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,9 +36,17 @@ PER_THREAD = 6
 
 
 class WorkersHub(HubProcess):
+    """Two workers, with a catalogue and a var directory of the test's own."""
+
     @property
     def env(self) -> dict[str, str]:
-        return {**super().env, "HUB_WORKERS": "2"}
+        var = self.log_path.parent
+        return {
+            **super().env,
+            "HUB_WORKERS": "2",
+            "HUB_SPECS_DIR": str(var / "specs"),
+            "HUB_VAR_DIR": str(var / "var"),
+        }
 
 
 def _workers(pid: int) -> list[int]:
@@ -67,6 +77,7 @@ def hub(settings: Settings, database_url: str, tmp_path: Path) -> Any:
     db = Database(database_url)
     migrate.upgrade(db)
     db.dispose()
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
     hub = WorkersHub(settings, tmp_path / "hub.log")
     hub.start()
     yield hub
@@ -115,6 +126,31 @@ def test_sigterm_stops_every_worker(hub: WorkersHub) -> None:
     hub.process.send_signal(signal.SIGTERM)
     assert hub.process.wait(20) == 0
     assert _wait_gone(workers, 5) == []
+
+
+def test_catalog_reload_reaches_every_worker(hub: WorkersHub, tmp_path: Path) -> None:
+    assert hub.process is not None
+    assert (tmp_path / "var" / "hub.pid").read_text().strip() == str(hub.process.pid)
+    workers = _workers(hub.process.pid)
+    extension = ROOT / "tests" / "fixtures" / "catalog_extension" / "evidence"
+    for path in extension.iterdir():
+        shutil.copy(path, tmp_path / "specs" / "catalog" / "evidence" / path.name)
+    reload = hub.cli("catalog", "reload")
+    assert reload.returncode == 0, reload.stdout + reload.stderr
+    url = f"{hub.url}/v1/catalog/evidence-types"
+    # A new connection each time, so the kernel hands them to both workers;
+    # each answer names the worker's pid-independent catalogue version.
+    deadline = time.monotonic() + 20
+    while True:
+        answers = [requests.get(url, timeout=5).json() for _ in range(24)]
+        kinds = [{k["id"] for k in a["evidence_types"]} for a in answers]
+        if all("identity-summary" in k for k in kinds) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert all("identity-summary" in k for k in kinds)
+    assert len({a["version"] for a in answers}) == 1
+    # The reload neither ended nor replaced a worker.
+    assert _workers(hub.process.pid) == workers
 
 
 def test_a_killed_supervisor_leaves_no_worker(hub: WorkersHub) -> None:

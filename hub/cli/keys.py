@@ -197,10 +197,10 @@ def _import_ca(args: argparse.Namespace, settings: Settings) -> int:
         certs = x509.load_pem_x509_certificates(_read(args.file))
     except ValueError as exc:
         raise ConfigError(f"{args.file} holds no PEM certificates") from exc
-    added = keystore.trust_certificates(settings.keys_dir, certs)
+    added = keystore.trust_certificates(settings.keys_dir, certs, timestamps_only=True)
     for path in args.crl:
         keystore.import_crl(settings.keys_dir, _crl(path))
-    print(f"{added} CA certificate(s) added to what the hub's verifiers trust")
+    print(f"{added} CA certificate(s) added to what the hub trusts for timestamps")
     return 0
 
 

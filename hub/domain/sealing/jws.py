@@ -48,7 +48,7 @@ from hub.domain.sealing.report import (
     report_head,
     status_for,
 )
-from hub.domain.sealing.trust import Trust
+from hub.domain.sealing.trust import NOT_THE_HUBS_SEAL, Trust
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
@@ -221,6 +221,10 @@ def _verify(  # noqa: PLR0911  # one early return per check reads best
     if signed_at > moment + _CLOCK_SKEW:
         return _fail(SubIndication.NOT_YET_VALID, "iat is in the future", kid=kid, signer=signer)
     chain = trust.check(leaf, at=signed_at, extra=extra, now=moment)
+    if chain.sub_indication is None and not trust.is_hub_seal(leaf):
+        # A certificate from the same outside CA as the hub's seal is someone
+        # else's seal: it chains, and proves nothing the hub said.
+        return _fail(SubIndication.CHAIN_CONSTRAINTS_FAILURE, NOT_THE_HUBS_SEAL, kid=kid)
     status, indication = status_for(chain.sub_indication)
     return JwsReport(
         status=status,

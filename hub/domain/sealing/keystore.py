@@ -362,17 +362,19 @@ class FileKeyStore:
             if self._trust is None or self._crls_stale() or seen != self._external_seen:
                 self._refresh_crls()
                 cas = external_certificates(self._dir)
+                tsa = external_certificates(self._dir, timestamps_only=True)
                 self._external_seen = seen
                 self._trust = Trust(
                     roots=(self._ca(KeyPurpose.ROOT_CA), *(c for c in cas if _self_signed(c))),
                     intermediates=(
                         self._ca(KeyPurpose.ISSUING_CA),
-                        *(c for c in cas if not _self_signed(c)),
+                        *(c for c in (*cas, *tsa) if not _self_signed(c)),
                     ),
                     crls=(*self._crls.values(), *external_crls(self._dir)),
                     seal_certificates=tuple(
                         self._certs[r.kid] for r in self._records if r.purpose is KeyPurpose.SEAL
                     ),
+                    timestamp_roots=tuple(c for c in tsa if _self_signed(c)),
                 )
             return self._trust
 
@@ -435,7 +437,11 @@ class FileKeyStore:
         own = [self._ca(p) for p in (KeyPurpose.ROOT_CA, KeyPurpose.ISSUING_CA)]
         return "".join(
             c.public_bytes(serialization.Encoding.PEM).decode("ascii")
-            for c in (*own, *external_certificates(self._dir))
+            for c in (
+                *own,
+                *external_certificates(self._dir),
+                *external_certificates(self._dir, timestamps_only=True),
+            )
         )
 
     def log_verifier_key(self) -> str:
@@ -1071,6 +1077,8 @@ def _fill(fd: int, data: bytes) -> None:
 #: CA certificates of outside hierarchies the hub's verifiers trust: the CAs
 #: of imported seal certificates and of an outside TSA. Published with the chain.
 _EXTERNAL_CAS = "external-ca.pem"
+#: CA certificates of an outside TSA: anchors for timestamps, never for seals.
+_TSA_CAS = "tsa-ca.pem"
 _EXTERNAL_CRL_GLOB = "external-*.crl.pem"
 
 _P256 = "secp256r1"
@@ -1152,10 +1160,16 @@ def import_seal_key(
     return record
 
 
-def trust_certificates(keys_dir: Path, certificates: Iterable[x509.Certificate]) -> int:
-    """Add outside CA certificates to what verifiers trust (kept once each)."""
+def trust_certificates(
+    keys_dir: Path, certificates: Iterable[x509.Certificate], *, timestamps_only: bool = False
+) -> int:
+    """Add outside CA certificates to what verifiers trust (kept once each).
+
+    ``timestamps_only``: the CAs of an outside TSA, trusted for the
+    timestamps in seals and never as the issuer of a seal.
+    """
     keys_dir = Path(keys_dir)
-    known = list(external_certificates(keys_dir))
+    known = list(external_certificates(keys_dir, timestamps_only=timestamps_only))
     seen = {c.fingerprint(hashes.SHA256()) for c in known}
     added = 0
     for cert in certificates:
@@ -1167,7 +1181,7 @@ def trust_certificates(keys_dir: Path, certificates: Iterable[x509.Certificate])
             added += 1
     if added:
         _write_public(
-            keys_dir / _EXTERNAL_CAS,
+            keys_dir / (_TSA_CAS if timestamps_only else _EXTERNAL_CAS),
             b"".join(c.public_bytes(serialization.Encoding.PEM) for c in known),
         )
     return added
@@ -1183,7 +1197,10 @@ def import_crl(keys_dir: Path, crl: x509.CertificateRevocationList) -> bool:
     issuer = next(
         (
             c
-            for c in external_certificates(keys_dir)
+            for c in (
+                *external_certificates(keys_dir),
+                *external_certificates(keys_dir, timestamps_only=True),
+            )
             if c.subject == crl.issuer and crl.is_signature_valid(c.public_key())  # type: ignore[arg-type]
         ),
         None,
@@ -1202,8 +1219,11 @@ def import_crl(keys_dir: Path, crl: x509.CertificateRevocationList) -> bool:
     return True
 
 
-def external_certificates(keys_dir: Path) -> tuple[x509.Certificate, ...]:
-    path = Path(keys_dir) / _EXTERNAL_CAS
+def external_certificates(
+    keys_dir: Path, *, timestamps_only: bool = False
+) -> tuple[x509.Certificate, ...]:
+    """The outside CAs of imported seal keys, or (``timestamps_only``) of an outside TSA."""
+    path = Path(keys_dir) / (_TSA_CAS if timestamps_only else _EXTERNAL_CAS)
     return _load_certs(path) if path.exists() else ()
 
 
@@ -1213,7 +1233,7 @@ def external_crls(keys_dir: Path) -> tuple[x509.CertificateRevocationList, ...]:
 
 def _external_stamp(keys_dir: Path) -> tuple[tuple[str, int], ...]:
     # Another node or the CLI may have brought a fresh CRL or CA: re-read then.
-    found = [keys_dir / _EXTERNAL_CAS, *keys_dir.glob(_EXTERNAL_CRL_GLOB)]
+    found = [keys_dir / _EXTERNAL_CAS, keys_dir / _TSA_CAS, *keys_dir.glob(_EXTERNAL_CRL_GLOB)]
     stamps: list[tuple[str, int]] = []
     for path in sorted(found):
         with contextlib.suppress(OSError):

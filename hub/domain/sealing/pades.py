@@ -96,7 +96,7 @@ from hub.domain.sealing.report import (
     report_head,
     status_for,
 )
-from hub.domain.sealing.trust import Trust
+from hub.domain.sealing.trust import NOT_THE_HUBS_SEAL, Trust
 from hub.errors import ServiceUnavailable
 
 __all__ = [
@@ -434,7 +434,7 @@ class PdfSealer:
             # The reserved space is hex in the file, read by every verifier.
             tight_size_estimates=self._timestamper is None,
             validation_context=(
-                _validation_context(_material(self._keystore.trust()))
+                _validation_context(_material(self._keystore.trust()), timestamps=True)
                 if self.level.long_term
                 else None
             ),
@@ -546,6 +546,8 @@ class _TrustMaterial:
     roots: tuple[asn1_x509.Certificate, ...]
     others: tuple[asn1_x509.Certificate, ...]
     crls: tuple[asn1_crl.CertificateList, ...]
+    #: ``roots`` and the roots trusted for timestamps only.
+    timestamp_roots: tuple[asn1_x509.Certificate, ...]
 
 
 @functools.lru_cache(maxsize=8)
@@ -556,14 +558,21 @@ def _material(trust: Trust) -> _TrustMaterial:
         roots=tuple(_asn1_cert(c) for c in trust.roots),
         others=tuple(_asn1_cert(c) for c in (*trust.intermediates, *trust.seal_certificates)),
         crls=tuple(_asn1_crl(c) for c in trust.crls),
+        timestamp_roots=tuple(_asn1_cert(c) for c in (*trust.roots, *trust.timestamp_roots)),
     )
 
 
 def _validation_context(
-    material: _TrustMaterial, *, moment: datetime | None = None, retroactive: bool = False
+    material: _TrustMaterial,
+    *,
+    moment: datetime | None = None,
+    retroactive: bool = False,
+    timestamps: bool = False,
 ) -> ValidationContext:
+    # An outside TSA's root anchors timestamps only: were it a root for
+    # signers too, anything its CA certifies would pass for a seal.
     return ValidationContext(
-        trust_roots=list(material.roots),
+        trust_roots=list(material.timestamp_roots if timestamps else material.roots),
         other_certs=list(material.others),
         crls=list(material.crls),
         allow_fetching=False,
@@ -623,12 +632,16 @@ class PdfVerifier:
         # the revocation came (keyed by the status object, for the report).
         self._revoked_later: dict[int, datetime] = {}
 
-    def _context(self, moment: datetime | None = None) -> ValidationContext:
+    def _context(
+        self, moment: datetime | None = None, *, timestamps: bool = False
+    ) -> ValidationContext:
         # A fresh context per document: pyhanko contexts accumulate state
         # (proofs of existence, fetched data) that must not leak between files.
         # What goes into one — the parsed roots, certificates and CRLs — is
         # parsed once per trust bundle.
-        return _validation_context(self._material, moment=moment, retroactive=moment is not None)
+        return _validation_context(
+            self._material, moment=moment, retroactive=moment is not None, timestamps=timestamps
+        )
 
     def verify(self, pdf: bytes) -> PdfReport:
         """Validate every seal in ``pdf``; report the worst. Never raises."""
@@ -667,6 +680,11 @@ class PdfVerifier:
         kid = certificate_kid(cert)
         changes = functools.cache(lambda: _changes_after(reader, sig, status))
         sub, reasons = _judge(status, changes)
+        hubs = self.trust.is_hub_seal(cert)
+        if sub is None and not hubs:
+            # It chains to a root the hub trusts (an outside CA that certifies
+            # the hub's seal certifies others too), and it is someone else's.
+            sub, reasons = SubIndication.CHAIN_CONSTRAINTS_FAILURE, (NOT_THE_HUBS_SEAL,)
         later = self._revoked_later.pop(id(status), None)
         if later is not None and sub is None:
             reasons = (
@@ -682,6 +700,7 @@ class PdfVerifier:
         ours = (
             status.intact
             and status.valid
+            and hubs
             and (self.trust.certificate_for(kid) is not None or _chains_to_root(status))
         )
         state, indication = status_for(sub)
@@ -703,7 +722,7 @@ class PdfVerifier:
         status = await async_validate_pdf_signature(
             sig,
             signer_validation_context=self._context(),
-            ts_validation_context=self._context(),
+            ts_validation_context=self._context(timestamps=True),
             diff_policy=_LONG_TERM_ONLY,
         )
         timestamp = status.timestamp_validity
@@ -718,7 +737,7 @@ class PdfVerifier:
             status = await async_validate_pdf_signature(
                 sig,
                 signer_validation_context=self._context(timestamp.timestamp),
-                ts_validation_context=self._context(),
+                ts_validation_context=self._context(timestamps=True),
                 diff_policy=_LONG_TERM_ONLY,
             )
         revoked = status.revocation_details
@@ -735,7 +754,7 @@ class PdfVerifier:
             past = await async_validate_pdf_signature(
                 sig,
                 signer_validation_context=self._context(timestamp.timestamp),
-                ts_validation_context=self._context(),
+                ts_validation_context=self._context(timestamps=True),
                 diff_policy=_LONG_TERM_ONLY,
             )
             if past.revocation_details is None and past.trusted:
@@ -753,7 +772,9 @@ class PdfVerifier:
         for stamp in reader.embedded_timestamp_signatures:
             status = asyncio.run(
                 async_validate_pdf_timestamp(
-                    stamp, validation_context=self._context(), diff_policy=_LONG_TERM_ONLY
+                    stamp,
+                    validation_context=self._context(timestamps=True),
+                    diff_policy=_LONG_TERM_ONLY,
                 )
             )
             if not status.intact or not status.valid:

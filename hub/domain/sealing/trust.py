@@ -23,7 +23,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hub.domain.sealing.pki import certificate_kid
 from hub.domain.sealing.report import SubIndication
 
-__all__ = ["ChainResult", "Trust"]
+__all__ = ["NOT_THE_HUBS_SEAL", "ChainResult", "Trust"]
+
+#: Why a seal that chains to a trusted root is still refused.
+NOT_THE_HUBS_SEAL = (
+    "the seal is not the hub's: its certificate is none of the hub's seal certificates"
+)
 
 # Root → issuing CA → seal certificate is three; a little slack, never a loop.
 _MAX_DEPTH = 5
@@ -53,7 +58,13 @@ class Trust:
     roots: tuple[x509.Certificate, ...]
     intermediates: tuple[x509.Certificate, ...] = ()
     crls: tuple[x509.CertificateRevocationList, ...] = ()
+    #: The hub's seal certificates (current, retired and revoked). When the
+    #: bundle names any, a seal is the hub's only if made with one of them:
+    #: an outside CA that certifies the hub's seal certifies others too.
     seal_certificates: tuple[x509.Certificate, ...] = ()
+    #: Roots trusted for signature timestamps only (an outside TSA's CA),
+    #: never for the signer of a seal.
+    timestamp_roots: tuple[x509.Certificate, ...] = ()
     _by_kid: dict[str, x509.Certificate] = field(init=False, repr=False, compare=False)
     # Memos of pure functions of this bundle's immutable material: which CRL
     # covers an issuer, and whether one certificate's signature verifies under
@@ -97,6 +108,20 @@ class Trust:
     def certificate_for(self, kid: str) -> x509.Certificate | None:
         """The published seal certificate with this key id, if any."""
         return self._by_kid.get(kid)
+
+    def is_hub_seal(self, cert: x509.Certificate) -> bool:
+        """Whether ``cert`` is one of the hub's seal certificates.
+
+        A bundle that names no seal certificates (an offline verifier's, built
+        from the published chain alone) leaves the answer to the chain: every
+        certificate under the hub's own root is then the hub's.
+        """
+        if not self._by_kid:
+            return True
+        known = self._by_kid.get(certificate_kid(cert))
+        return known is not None and known.public_bytes(Encoding.DER) == cert.public_bytes(
+            Encoding.DER
+        )
 
     def check(
         self,

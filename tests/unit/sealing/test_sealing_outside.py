@@ -14,17 +14,25 @@ import base64
 import json
 import shutil
 import subprocess
+import time
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
+from joserfc import jws as joserfc_jws
+from joserfc.jwk import ECKey
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from adapters.tsa import http_timestamper
 from hub.domain.sealing import keystore
@@ -39,8 +47,8 @@ from hub.domain.sealing.pades import (
     verify_pdf,
 )
 from hub.domain.sealing.pdf import render_certificate
-from hub.domain.sealing.pki import new_ec_key
-from hub.domain.sealing.report import Status
+from hub.domain.sealing.pki import certificate_kid, new_ec_key
+from hub.domain.sealing.report import Status, SubIndication
 from hub.domain.sealing.trust import Trust
 from tests.common.outside_pki import OutsideCA, TestTSA, running_tsa
 from tests.unit.sealing.conftest import PUBLIC_URL, make_content
@@ -61,7 +69,7 @@ def _import(keys_dir: Path, ca: OutsideCA) -> keystore.KeyRecord:
 
 
 def _trust_tsa(keys_dir: Path, tsa_ca: OutsideCA) -> None:
-    keystore.trust_certificates(keys_dir, [tsa_ca.issuing, tsa_ca.root])
+    keystore.trust_certificates(keys_dir, [tsa_ca.issuing, tsa_ca.root], timestamps_only=True)
     for crl in tsa_ca.crls():
         keystore.import_crl(keys_dir, crl)
 
@@ -274,3 +282,95 @@ def test_the_tsa_credentials_are_sent(outside: tuple[Path, OutsideCA], scheme: s
         with pytest.raises(TimestampAuthorityDown):
             PdfSealer(store, level=PadesLevel.B_T, timestamper=wrong).seal(rendered.pdf)
     assert verify_pdf(pdf, store.trust()).level is PadesLevel.B_T
+
+
+# -- someone else's seal under a CA the hub trusts ---------------------------
+#
+# The outside CA that certified the hub's seal certifies other organisations'
+# seals too, and an outside TSA's CA may issue signing certificates. Such a
+# certificate chains to a root the hub trusts; what it seals must still never
+# pass for the hub's word, in a PDF or in an evidence JWS.
+
+
+def _joserfc_jws(key: ec.EllipticCurvePrivateKey, chain: list[x509.Certificate]) -> str:
+    """An ES256 JWS with ``x5c``, made by joserfc: the attacker's own tooling."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    header = {
+        "alg": "ES256",
+        "kid": certificate_kid(chain[0]),
+        "x5c": [base64.b64encode(c.public_bytes(Encoding.DER)).decode() for c in chain],
+    }
+    payload = json.dumps({"evidence": {"married": True}, "iat": int(time.time())}).encode()
+    return joserfc_jws.serialize_compact(header, payload, ECKey.import_key(pem))
+
+
+def _signed_by(pdf: bytes, key: ec.EllipticCurvePrivateKey, chain: list[x509.Certificate]) -> bytes:
+    """The rendered certificate (its code in /Keywords) signed with pyHanko by ``key``."""
+    signer = signers.SimpleSigner(
+        signing_cert=_asn1(chain[0]),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain[1:]]),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name="Seal", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+    )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    return bytes(signers.PdfSigner(meta, signer=signer).sign_pdf(writer).getvalue())
+
+
+def test_an_evidence_jws_by_another_seal_of_the_same_outside_ca_is_refused(
+    outside: tuple[Path, OutsideCA], ca: OutsideCA
+) -> None:
+    keys_dir, _ = outside
+    trust = keystore.load(keys_dir).trust()
+    key = new_ec_key()
+    forged = _joserfc_jws(key, [ca.issue_seal(key, "Another Organisation e-Seal"), ca.issuing])
+    report = verify_jws(forged, trust)
+    assert report.status is not Status.VALID
+    assert report.sub_indication is SubIndication.CHAIN_CONSTRAINTS_FAILURE
+    assert report.payload is None
+    # The same tool and shape with the hub's own imported key does verify:
+    # the refusal is about whose seal it is, not about joserfc's output.
+    store = keystore.load(keys_dir, None)
+    seal = store.current(KeyPurpose.SEAL)
+    own = _joserfc_jws(store._private[seal.kid], list(store.certificate_chain(seal.kid)))  # type: ignore[arg-type]
+    assert verify_jws(own, trust).status is Status.VALID
+
+
+@pytest.mark.parametrize("issuer", ["seal CA", "TSA CA"])
+def test_a_pdf_sealed_by_someone_else_under_a_trusted_ca_is_not_the_hubs(
+    outside: tuple[Path, OutsideCA], ca: OutsideCA, issuer: str
+) -> None:
+    keys_dir, tsa_ca = outside
+    store = keystore.load(keys_dir)
+    outsider = ca if issuer == "seal CA" else tsa_ca
+    key = new_ec_key()
+    content = make_content()
+    rendered = render_certificate(content, store, PUBLIC_URL)
+    chain = [outsider.issue_seal(key, "Another Organisation e-Seal"), outsider.issuing]
+    report = verify_pdf(_signed_by(rendered.pdf, key, chain), store.trust())
+    assert report.status is not Status.VALID, report.reasons
+    # A TSA's CA anchors timestamps only; the seal CA anchors the chain, but
+    # the certificate is none of the hub's.
+    expected = (
+        SubIndication.CHAIN_CONSTRAINTS_FAILURE
+        if issuer == "seal CA"
+        else SubIndication.NO_CERTIFICATE_CHAIN_FOUND
+    )
+    assert report.sub_indication is expected, report.reasons
+    # The code it names is not read: no holder, no history entry.
+    assert report.code is None
+    # The hub's own seal over the same document is valid and names the code.
+    own = verify_pdf(PdfSealer(store).seal(rendered.pdf), store.trust())
+    assert own.status is Status.VALID, own.reasons
+    assert own.code == content.code

@@ -147,7 +147,9 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         locale="el-GR",
         viewport={"width": 1200, "height": 900},
     )
-    context.set_default_timeout(15_000)
+    # Generous: a click that issues and seals a certificate waits on the hub,
+    # and CI runs the suite on two loaded cores (one journey once needed >15 s).
+    context.set_default_timeout(45_000)
     tab = context.new_page()
     yield tab
     context.close()

@@ -77,9 +77,9 @@ def _statuses(services: Any) -> list[tuple[str, int, str | None]]:
         return [(str(s), int(a), e) for s, a, e in rows]
 
 
-def _access(afm: str) -> AccessEntry:
+def _access(afm: str, at: dt.datetime | None = None) -> AccessEntry:
     return AccessEntry(
-        time=dt.datetime.now(dt.UTC),
+        time=at or dt.datetime.now(dt.UTC),
         actor=Actor("agency", "opeka", "m.georgiou"),
         action="evidence.request",
         outcome="granted",
@@ -290,7 +290,10 @@ def test_digest_choices_wait_for_the_digest_hour_and_go_as_one_message(
         alice["afm"], {("access", "email"): "digest", ("certificate_issued", "email"): "digest"}
     )
     with services.db.session() as session:
-        services.access_log.append_in(session, [_access(alice["afm"])])
+        # Both events happen at the test's clock: an entry stamped with the
+        # real time would be in this clock's future whenever the suite runs
+        # after 09:00 UTC, and would wait for the next day's digest.
+        services.access_log.append_in(session, [_access(alice["afm"], at=clock.now)])
         enqueue_in(session, f"afm:{alice['afm']}", "certificate_issued", {}, at=clock.now)
     while service.run_once():
         pass

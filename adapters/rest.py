@@ -57,6 +57,7 @@ __all__ = [
     "fill",
     "pointer",
     "pooled_session",
+    "prepared",
     "read_bounded",
 ]
 
@@ -139,25 +140,47 @@ def exchange(
     budget: float,
     headers: dict[str, str],
     data: bytes | None = None,
+    template: requests.PreparedRequest | None = None,
 ) -> tuple[requests.Response, bytes]:
     """One HTTP exchange with a registry within ``budget`` seconds, body read bounded.
 
     Shared by the REST and SOAP clients so that both map transport failures
     the same way: a timeout, or a socket the watchdog shut at the deadline,
     is RegistryTimeout; anything else is unreachable.
+
+    ``template`` is the request ``session.prepare_request`` made once for
+    this method and URL (see :func:`prepared`): each call then copies it and
+    adds ``headers`` and ``data``, instead of merging the session's settings
+    into a new request again (about a fifth of the exchange's CPU). A session
+    that holds cookies goes the long way, which sends them.
     """
     deadline = time.monotonic() + budget
+    timeout = (min(budget, 2.0), budget)
     with WATCHDOG.watch(budget) as watch:
         try:
-            response = session.request(
-                method,
-                url,
-                data=data,
-                headers=headers,
-                timeout=(min(budget, 2.0), budget),
-                stream=True,
-                allow_redirects=False,
-            )
+            if template is not None and not session.cookies:
+                request = template.copy()
+                for header in headers.items():
+                    requests.utils.check_header_validity(header)
+                request.headers.update(headers)
+                request.prepare_body(data, None)
+                response = session.send(
+                    request,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                    proxies=session.proxies,
+                )
+            else:
+                response = session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
         except requests.Timeout as exc:
             raise RegistryTimeout(f"registry {name} did not answer in time") from exc
         except requests.RequestException as exc:
@@ -173,6 +196,13 @@ def exchange(
             # A socket shut mid-headers can read as a short, complete answer.
             raise RegistryTimeout(f"registry {name} answered too slowly")
         return response, body
+
+
+def prepared(
+    session: requests.Session, method: str, url: str, headers: Mapping[str, str]
+) -> requests.PreparedRequest:
+    """The request ``session`` would send to ``url`` with ``headers``, to copy per call."""
+    return session.prepare_request(requests.Request(method, url, headers=dict(headers)))
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

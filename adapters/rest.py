@@ -57,6 +57,7 @@ __all__ = [
     "fill",
     "pointer",
     "pooled_session",
+    "prepared",
     "read_bounded",
 ]
 
@@ -139,25 +140,49 @@ def exchange(
     budget: float,
     headers: dict[str, str],
     data: bytes | None = None,
+    template: requests.PreparedRequest | None = None,
 ) -> tuple[requests.Response, bytes]:
     """One HTTP exchange with a registry within ``budget`` seconds, body read bounded.
 
     Shared by the REST and SOAP clients so that both map transport failures
     the same way: a timeout, or a socket the watchdog shut at the deadline,
     is RegistryTimeout; anything else is unreachable.
+
+    ``template`` is the request ``session.prepare_request`` made once for
+    this method (see :func:`prepared`): each call then copies it and adds
+    its URL, ``headers`` and ``data``, instead of merging the session's
+    settings into a new request again (about a fifth of the exchange's CPU).
+    A session that holds cookies goes the long way, which sends them.
     """
     deadline = time.monotonic() + budget
+    timeout = (min(budget, 2.0), budget)
     with WATCHDOG.watch(budget) as watch:
         try:
-            response = session.request(
-                method,
-                url,
-                data=data,
-                headers=headers,
-                timeout=(min(budget, 2.0), budget),
-                stream=True,
-                allow_redirects=False,
-            )
+            if template is not None and not session.cookies:
+                request = template.copy()
+                if request.url != url:
+                    request.prepare_url(url, None)
+                for header in headers.items():
+                    requests.utils.check_header_validity(header)
+                request.headers.update(headers)
+                request.prepare_body(data, None)
+                response = session.send(
+                    request,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                    proxies=session.proxies,
+                )
+            else:
+                response = session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
         except requests.Timeout as exc:
             raise RegistryTimeout(f"registry {name} did not answer in time") from exc
         except requests.RequestException as exc:
@@ -173,6 +198,13 @@ def exchange(
             # A socket shut mid-headers can read as a short, complete answer.
             raise RegistryTimeout(f"registry {name} answered too slowly")
         return response, body
+
+
+def prepared(
+    session: requests.Session, method: str, url: str, headers: Mapping[str, str]
+) -> requests.PreparedRequest:
+    """The request ``session`` would send to ``url`` with ``headers``, to copy per call."""
+    return session.prepare_request(requests.Request(method, url, headers=dict(headers)))
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -311,6 +343,8 @@ class RestRegistryClient:
         self.session.headers.update({"Accept": "application/json", "User-Agent": "oncehub"})
         session_tls(self.session, name, mutual_tls, access or Access())
         self.auth = auth or NoAuth()
+        #: Method -> the request the session prepares, copied per call (see exchange).
+        self._templates: dict[str, requests.PreparedRequest] = {}
 
     def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any:
         spec = self.operations.get(operation)
@@ -376,6 +410,10 @@ class RestRegistryClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RegistryTimeout(f"registry {self.name} did not answer in time")
+            template = self._templates.get(method)
+            if template is None:
+                template = prepared(self.session, method, self.base_url + "/", {})
+                self._templates[method] = template
             response, body = exchange(
                 self.session,
                 method,
@@ -384,6 +422,7 @@ class RestRegistryClient:
                 budget=left,
                 headers=headers,
                 data=data,
+                template=template,
             )
             # A token the registry revoked or let lapse early: one fresh one, once.
             if response.status_code == 401 and attempt == 1 and self.auth.refused():

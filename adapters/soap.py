@@ -18,8 +18,6 @@ its ``answer:`` as JSON Pointers into the reply, as for REST registries.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,9 +35,9 @@ from zeep.wsse.compose import Compose
 from zeep.wsse.username import UsernameToken
 
 from adapters._auth import Access, session_tls
-from adapters._zeep import build_request
+from adapters._zeep import UNREAD, ReplyReader, build_request, plain, reply_reader
 from adapters.resilience import Policy, Resilient
-from adapters.rest import exchange, fill, pointer, pooled_session
+from adapters.rest import exchange, fill, pointer, pooled_session, prepared
 from hub.errors import (
     CitizenNotFound,
     ConfigError,
@@ -50,19 +48,6 @@ __all__ = ["SoapRegistryClient", "plain"]
 
 #: Fault detail codes the sandbox and the real registries use for "no such person".
 NOT_FOUND_CODES = frozenset({"NOT_FOUND", "PERSON_NOT_FOUND", "UNKNOWN_PERSON"})
-
-
-def plain(value: Any) -> Any:
-    """zeep's objects as JSON-like data: dicts, lists, ISO dates, numbers."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 class _Reply:
@@ -211,6 +196,10 @@ class SoapRegistryClient:
             wsdl_name = str(spec.get("operation", operation))
             if not self._known(wsdl_name):
                 raise ConfigError(f"registry {name}: its WSDL has no operation {wsdl_name}")
+        #: WSDL operation -> its compiled reply reader, or None where zeep reads.
+        self._readers: dict[str, ReplyReader | None] = {}
+        #: (WSDL operation, zeep's headers) -> the request prepared once.
+        self._templates: dict[tuple[str, frozenset[tuple[str, str]]], requests.PreparedRequest] = {}
 
     def _known(self, operation: str) -> bool:
         try:
@@ -248,14 +237,20 @@ class SoapRegistryClient:
             )
         except (zeep.exceptions.Error, TypeError, ValueError) as exc:
             raise RegistryError(f"cannot build a {operation} request for {self.name}") from exc
+        key = (operation, frozenset(headers.items()))
+        template = self._templates.get(key)
+        if template is None:
+            template = prepared(self.session, "POST", self.endpoint, headers)
+            self._templates[key] = template
         response, body = exchange(
             self.session,
             "POST",
             self.endpoint,
             name=self.name,
             budget=budget,
-            headers={**headers, "X-Request-ID": request_id},
+            headers={"X-Request-ID": request_id},
             data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+            template=template,
         )
         reply = _Reply(response.status_code, body, response.headers)
         return self._parse(operation, reply)
@@ -270,6 +265,12 @@ class SoapRegistryClient:
         if b"<!DOCTYPE" in reply.content or b"<!ENTITY" in reply.content:
             # SOAP forbids a DTD; refuse it before any parser sees the bytes.
             raise RegistryError(f"registry {self.name} sent a hostile XML answer")
+        if reply.status_code == 200 and "multipart" not in content_type:
+            reader = self._reader(operation)
+            if reader is not None:
+                value = reader.read(reply.content)
+                if value is not UNREAD:
+                    return value
         try:
             result = self.binding.process_reply(self.client, self.binding.get(operation), reply)
         except zeep.exceptions.Fault as fault:
@@ -301,6 +302,14 @@ class SoapRegistryClient:
                 ) from exc
             raise RegistryError(f"registry {self.name} sent a malformed answer") from exc
         return plain(serialize_object(result, dict))
+
+    def _reader(self, operation: str) -> ReplyReader | None:
+        try:
+            return self._readers[operation]
+        except KeyError:
+            reader = reply_reader(self.client, self.binding, operation)
+            self._readers[operation] = reader
+            return reader
 
     def close(self) -> None:
         self.session.close()

@@ -1,6 +1,6 @@
 """Every change the hub makes to a third-party library's internals, in one place.
 
-The hub reaches into four libraries' private code, each for a measured reason
+The hub reaches into five libraries' private code, each for a measured reason
 explained where the replacement lives:
 
 ========================  ===============  =====================================
@@ -11,6 +11,8 @@ pyhanko-hex-reader        pyhanko          ``sealing._speedups`` (hex strings)
 fpdf2-font-subsets        fpdf2            ``sealing._fonts`` (cached subsets)
 connexion-openapi-3.1     connexion        ``api.openapi31`` (3.1 documents)
 zeep-private-create       zeep             ``adapters._zeep`` (request + headers)
+zeep-reply-reader         zeep             ``adapters._zeep`` (replies read once
+                                           compiled from zeep's types)
 ========================  ===============  =====================================
 
 Each was written against the internals of a range of versions of its library,
@@ -88,6 +90,12 @@ def _install_zeep_create() -> None:
     _zeep.install()
 
 
+def _install_zeep_reader() -> None:
+    from adapters import _zeep  # noqa: PLC0415 - only when the guard allows
+
+    _zeep.install_reader()
+
+
 @dataclass(frozen=True, slots=True)
 class Patch:
     """One patch: the distribution it touches and the versions it was written for."""
@@ -106,6 +114,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("fpdf2-font-subsets", "fpdf2", "2.8", "2.9", _install_font_subsets),
     Patch("connexion-openapi-3.1", "connexion", "3.3", "3.4", _install_openapi31),
     Patch("zeep-private-create", "zeep", "4.3", "4.4", _install_zeep_create),
+    Patch("zeep-reply-reader", "zeep", "4.3", "4.4", _install_zeep_reader),
 )
 
 _decided: dict[str, bool] = {}

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -64,6 +64,14 @@ _BATCH = 500
 _GROUP = 256
 _NODES = cast(Table, AuditNode.__table__)
 _ENTRIES = cast(Table, AuditEntryRow.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
+# The head's statements, built once and run on the session's connection
+# (Core): building them and going through the ORM's execution layer cost
+# about as much as the database work of a commit.
+_HEAD_SIZE = select(_HEAD.c.size).where(_HEAD.c.id == 1)
+_HEAD_SIZE_LOCKED = _HEAD_SIZE.with_for_update()
+_SET_HEAD_SIZE = update(_HEAD).where(_HEAD.c.id == 1).values(size=bindparam("new_size"))
+_INSERTS = {table.name: insert(table) for table in (_NODES, _ENTRIES)}
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +114,8 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, object]]) 
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
+        statement = _INSERTS.get(table.name)
+        connection.execute(insert(table) if statement is None else statement, rows)
         return
     columns = list(rows[0])
     names = ", ".join(f'"{name}"' for name in columns)
@@ -254,10 +263,8 @@ class SqlAccessLog:
         self._writers.append(writer)
 
     def _lock_head(self, session: Session) -> int:
-        query = select(AuditHead.size).where(AuditHead.id == 1)
-        if not self.db.is_sqlite:
-            query = query.with_for_update()
-        size = session.scalar(query)
+        query = _HEAD_SIZE if self.db.is_sqlite else _HEAD_SIZE_LOCKED
+        size = session.connection().scalar(query)
         if size is None:
             raise StorageError("the access log has no head row; run 'hub db upgrade'")
         return int(size)
@@ -283,7 +290,7 @@ class SqlAccessLog:
             _ENTRIES,
             [_row(size + i, item) for i, item in enumerate(queued)],
         )
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(size=frontier.size))
+        session.connection().execute(_SET_HEAD_SIZE, {"new_size": frontier.size})
         if self._writers:
             entries = [item.entry for item in queued]
             for writer in self._writers:

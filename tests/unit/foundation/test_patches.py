@@ -57,6 +57,7 @@ print(json.dumps({
     "connexion-openapi-3.1":
         OpenAPISpecification._validate_spec.__func__.__module__.startswith("connexion"),
     "zeep-private-create": not _zeep._private.is_set(),
+    "zeep-reply-reader": not _zeep._readers.is_set(),
 }))
 """
 

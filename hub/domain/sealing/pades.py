@@ -324,7 +324,9 @@ class KeyStoreTimeStamper(TimeStamper):
             [
                 _attribute("content_type", "tst_info"),
                 _attribute("signing_time", cms.Time({"utc_time": core.UTCTime(now)})),
-                _attribute("signing_certificate_v2", as_signing_certificate_v2(self._cert)),
+                _attribute(
+                    "signing_certificate_v2", as_signing_certificate_v2(self._cert, "sha512")
+                ),
                 _attribute("message_digest", hashlib.sha256(tst_info).digest()),
             ]
         )

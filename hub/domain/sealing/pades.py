@@ -324,6 +324,9 @@ class KeyStoreTimeStamper(TimeStamper):
             [
                 _attribute("content_type", "tst_info"),
                 _attribute("signing_time", cms.Time({"utc_time": core.UTCTime(now)})),
+                # SHA-512, not the DEFAULT SHA-256: asn1crypto marks a defaulted
+                # field changed once read, and every enclosing structure then
+                # re-encodes exponentially in its depth (a 10-70 s seal).
                 _attribute(
                     "signing_certificate_v2", as_signing_certificate_v2(self._cert, "sha512")
                 ),

@@ -41,12 +41,13 @@ from hub.auditlog_keys import build_audit_service, build_witnessing
 from hub.cases.service import CaseService
 from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
 from hub.config import Settings
+from hub.consent.factory import build_consent_service, build_consent_store, build_gate
+from hub.consent.service import ConsentService
 from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
 from hub.domain.catalog import CatalogHolder, RegistrySpec
 from hub.domain.certificates import CertificateService, RegistryHolderNames
-from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.evidence import EvidenceService
 from hub.domain.ports import CitizenSignIn, RegistryClient
 from hub.domain.sealing import keystore as keystore_files
@@ -68,7 +69,6 @@ from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.cases import OutboxCaseNotices, SqlCaseStore
 from hub.persistence.certificates import SqlCertificateStore
-from hub.persistence.consents import SqlConsentStore
 from hub.persistence.db import Database
 from hub.persistence.notifications import SqlNotificationStore
 from hub.persistence.outbox import OutboxWriter
@@ -447,13 +447,13 @@ def build_services(settings: Settings) -> Services:
     access_log.stamp = stamp_catalog_version(loaded.holder)
     notifications = build_notifications(settings, db, loaded, metrics, access_log)
     webhook_store = SqlWebhookStore(db)
-    consent_store = SqlConsentStore(db, access_log, events=webhook_store)
+    consent_store = build_consent_store(db, access_log, events=webhook_store)
     evidence = EvidenceService(
         catalog=loaded.holder,
         registries=registries,
         access_log=access_log,
         identity=loaded.identity,
-        consents=StoredConsentGate(consent_store),
+        consents=build_gate(consent_store),
     )
     citizen_arguments, citizen_signin = build_citizen_issuer(settings)
     try:
@@ -513,11 +513,10 @@ def build_services(settings: Settings) -> Services:
             workers=settings.certificate_workers,
             queue=settings.certificate_queue,
         )
-        consents = ConsentService(
+        consents = build_consent_service(
+            consent_store,
             catalog=loaded.holder,
-            store=consent_store,
             access_log=access_log,
-            log_reader=consent_store,
             fetcher=evidence,
             keystore=keystore,
         )

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from hub.cases.service import CaseService
     from hub.catalog_files import LoadedCatalog
     from hub.config import Settings
+    from hub.consent.service import ConsentService
     from hub.domain.auditlog.service import AuditService
     from hub.domain.auditlog.witnessing import WitnessSubmitter
     from hub.domain.auth import TokenService
     from hub.domain.certificates import CertificateService
-    from hub.domain.consent import ConsentService
     from hub.domain.evidence import EvidenceService
     from hub.domain.ports import CitizenSignIn, RateLimiter, RegistryClient
     from hub.domain.sealing.keystore import FileKeyStore

@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 
 from hub.config import Settings
+from hub.consent.service import ConsentService
 from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auditlog.verify import Fault, LogVerificationReport
-from hub.domain.consent import ConsentService
 from hub.domain.evidence import EvidenceRequest
 from hub.domain.identity import CitizenRef
 from hub.persistence import migrate

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from hub.config import Settings
+from hub.consent.service import ConsentService
 from hub.domain.auth import CitizenPrincipal
-from hub.domain.consent import ConsentService
 from hub.domain.evidence import EvidenceRequest, EvidenceService
 from hub.domain.identity import CitizenRef
 from hub.domain.ports import RegistryClient

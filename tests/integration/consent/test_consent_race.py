@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from hub.catalog_files import load_catalog
+from hub.consent.service import ConsentService, StoredConsentGate
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
-from hub.domain.consent import ConsentService, StoredConsentGate
 from hub.domain.identity import CitizenRef
 from hub.errors import ConsentRequired
 from hub.persistence import migrate

@@ -40,10 +40,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Final, Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, Final, Literal
 
+from hub.consent.models import (
+    AccessLogPage,
+    Consent,
+    ConsentPolicy,
+    ConsentRequest,
+    Decision,
+    Preview,
+    PreviewItem,
+    subject_of,
+)
+from hub.consent.ports import CitizenLogReader, ConsentStore, PreviewFetcher
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auditlog.service import LoggedEntry, decode_cursor, encode_cursor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
@@ -67,19 +78,7 @@ from hub.errors import (
 __all__ = [
     "CONSENT_REQUEST_ENDPOINT",
     "RECEIPT_VERSION",
-    "AccessLogPage",
-    "CitizenLogReader",
-    "Consent",
-    "ConsentPolicy",
-    "ConsentRequest",
     "ConsentService",
-    "ConsentStatus",
-    "ConsentStore",
-    "Decision",
-    "Preview",
-    "PreviewFetcher",
-    "PreviewItem",
-    "RequestStatus",
     "StoredConsentGate",
     "new_id",
 ]
@@ -89,9 +88,6 @@ CONSENT_REQUEST_ENDPOINT: Final = "/v1/consent-requests"
 #: The Kantara Consent Receipt specification the receipt follows.
 RECEIPT_VERSION: Final = "KI-CR-v1.1.0"
 
-RequestStatus = Literal["pending", "approved", "refused", "expired"]
-ConsentStatus = Literal["active", "expired", "revoked", "used"]
-Decision = Literal["approved", "refused"]
 
 _MAX_PAGE: Final = 200
 _DEFAULT_PAGE: Final = 50
@@ -106,207 +102,10 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _subject(citizen: CitizenRef) -> str:
-    return f"{citizen.kind}:{citizen.value}"
-
-
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-# -- values ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentPolicy:
-    """How long consents and pending requests last.
-
-    A consent without an end date would outlive the citizen's memory of
-    giving it; so every consent ends, by default after ``default_validity``
-    and never later than ``max_validity`` after it was given.
-    """
-
-    default_validity: dt.timedelta = dt.timedelta(days=90)
-    max_validity: dt.timedelta = dt.timedelta(days=365)
-    pending_for: dt.timedelta = dt.timedelta(days=30)
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentRequest:
-    """An agency's request for consent, as the agency named the citizen."""
-
-    id: str
-    agency_id: str
-    citizen: CitizenRef
-    purpose: str
-    evidence_types: tuple[str, ...]
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    official: str | None = None
-    decision: Decision | None = None
-    decided_at: dt.datetime | None = None
-    consent_id: str | None = None
-
-    @property
-    def subject(self) -> str:
-        """The reference under which the access log names the citizen."""
-        return _subject(self.citizen)
-
-    def status(self, now: dt.datetime) -> RequestStatus:
-        if self.decision is not None:
-            return self.decision
-        return "expired" if now >= self.expires_at else "pending"
-
-
-@dataclass(frozen=True, slots=True)
-class Consent:
-    """A citizen's consent: who may receive what, for which purpose, until when.
-
-    Both identifiers of the citizen who gave it are kept (from their ID
-    token), so that an agency naming the citizen by either one is covered.
-    """
-
-    id: str
-    request_id: str
-    agency_id: str
-    purpose: str
-    evidence_types: tuple[str, ...]
-    subject: str
-    citizen_afm: str
-    citizen_amka: str | None
-    granted_at: dt.datetime
-    valid_until: dt.datetime
-    once: bool = False
-    revoked_at: dt.datetime | None = None
-    used_at: dt.datetime | None = None
-    use_count: int = 0
-
-    def status(self, now: dt.datetime) -> ConsentStatus:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.used_at is not None:
-            return "used"
-        return "expired" if now >= self.valid_until else "active"
-
-    def names(self, citizen: CitizenRef) -> bool:
-        """Whether ``citizen`` (by AFM or AMKA) is the one who consented."""
-        if citizen.kind == "afm":
-            return citizen.value == self.citizen_afm
-        return self.citizen_amka is not None and citizen.value == self.citizen_amka
-
-    def covers(
-        self, *, agency_id: str, purpose: str, evidence_type: str, citizen: CitizenRef
-    ) -> bool:
-        return (
-            self.agency_id == agency_id
-            and self.purpose == purpose
-            and evidence_type in self.evidence_types
-            and self.names(citizen)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewItem:
-    evidence_type: str
-    fields: tuple[str, ...]
-    evidence: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """Exactly what the agency would receive; computed live, never stored."""
-
-    request: ConsentRequest
-    items: tuple[PreviewItem, ...]
-    fetched_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AccessLogPage:
-    items: tuple[LoggedEntry, ...]
-    next: str | None
-
-
-# -- ports -----------------------------------------------------------------------------
-
-
-@runtime_checkable
-class ConsentStore(Protocol):
-    """Where requests and consents live, with their log entries.
-
-    Every mutating method appends ``entries`` to the access log in the same
-    transaction as its change, and every conditional change reports whether
-    it happened, so that two racing hub nodes cannot both win.
-    """
-
-    def add_request(self, request: ConsentRequest, entries: Sequence[AccessEntry]) -> None: ...
-
-    def get_request(self, request_id: str) -> ConsentRequest | None: ...
-
-    def requests_for(self, subjects: Collection[str], *, limit: int) -> list[ConsentRequest]:
-        """Requests naming any of ``subjects``, newest first."""
-        ...
-
-    def decide(
-        self,
-        request_id: str,
-        *,
-        decision: Decision,
-        decided_at: dt.datetime,
-        consent: Consent | None,
-        entries: Sequence[AccessEntry],
-    ) -> bool:
-        """Record the decision (and the consent) if the request is still pending."""
-        ...
-
-    def get_consent(self, consent_id: str) -> Consent | None: ...
-
-    def consents_for(self, afm: str, *, limit: int) -> list[Consent]:
-        """Consents given by the citizen with that AFM, newest first."""
-        ...
-
-    def find_consents(self, *, agency_id: str, purpose: str, citizen: CitizenRef) -> list[Consent]:
-        """Consents of that agency and purpose given by that citizen (any status)."""
-        ...
-
-    def revoke(self, consent_id: str, *, at: dt.datetime, entries: Sequence[AccessEntry]) -> bool:
-        """Mark the consent revoked unless it already was."""
-        ...
-
-    def use(self, consent_id: str, *, at: dt.datetime, entry: AccessEntry) -> int | None:
-        """Use the consent and log ``entry`` atomically; its log index.
-
-        The change is conditional on the consent being unrevoked, unused
-        and unexpired at ``at`` when the database applies it; otherwise
-        nothing is written and the answer is None.
-        """
-        ...
-
-
-@runtime_checkable
-class CitizenLogReader(Protocol):
-    """The access-log entries about one citizen, for the citizen."""
-
-    def entries_about(
-        self,
-        subjects: Collection[str],
-        *,
-        hidden_purposes: Collection[str],
-        below: int | None,
-        limit: int,
-    ) -> list[LoggedEntry]:
-        """Entries whose subject is one of ``subjects``, newest first."""
-        ...
-
-
-class PreviewFetcher(Protocol):
-    """Fetches and minimises evidence exactly as an agency's request would."""
-
-    def preview(
-        self, *, purpose: Purpose, evidence_type: str, citizen: CitizenRef, request_id: str
-    ) -> dict[str, Any]: ...
 
 
 # -- the gate the evidence service asks ---------------------------------------------------
@@ -473,7 +272,7 @@ class ConsentService:
                     actor=actor,
                     action="consent.request",
                     outcome="denied",
-                    subject=_subject(citizen),
+                    subject=subject_of(citizen),
                     purpose=purpose,
                     evidence_type=types[0] if len(types) == 1 else None,
                     reason=exc.slug,

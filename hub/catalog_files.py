@@ -39,8 +39,8 @@ from jsonschema.exceptions import SchemaError
 
 from hub.config import Settings
 from hub.domain.catalog import Catalog, CatalogHolder
-from hub.domain.evidence import IdentityLookup
 from hub.errors import ConfigError
+from hub.evidence.models import IdentityLookup
 
 __all__ = [
     "CatalogDocuments",

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from hub.domain.auditlog.witnessing import WitnessSubmitter
     from hub.domain.auth import TokenService
     from hub.domain.certificates import CertificateService
-    from hub.domain.evidence import EvidenceService
-    from hub.domain.ports import CitizenSignIn, RateLimiter, RegistryClient
+    from hub.domain.ports import CitizenSignIn, RateLimiter
     from hub.domain.sealing.keystore import FileKeyStore
+    from hub.evidence.ports import RegistryClient
+    from hub.evidence.service import EvidenceService
     from hub.issuance import IssuanceGate
     from hub.metrics import Metrics
     from hub.notifications.service import NotificationService

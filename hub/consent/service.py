@@ -12,7 +12,7 @@ latter this module is the whole life of a consent:
 * the citizen sees the request, *previews* exactly the minimised data that
   would leave (fetched live, never stored), then *approves* (until a date,
   or for one use) or *refuses*;
-* the :class:`StoredConsentGate` lets :class:`~hub.domain.evidence.EvidenceService`
+* the :class:`StoredConsentGate` lets :class:`~hub.evidence.service.EvidenceService`
   proceed only with an active consent covering agency, purpose, evidence
   type and citizen; it re-checks the consent *in the same transaction* that
   records the access, so a revocation committed before that moment always
@@ -112,7 +112,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 class StoredConsentGate:
-    """:class:`~hub.domain.evidence.ConsentGate` backed by a :class:`ConsentStore`.
+    """:class:`~hub.evidence.ports.ConsentGate` backed by a :class:`ConsentStore`.
 
     ``authorise`` answers before any registry is called; ``record_use`` is
     called with the evidence request's granted log entry once the data is

@@ -40,7 +40,7 @@ from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auth import CitizenPrincipal
 from hub.domain.catalog import CatalogHolder, CatalogView, CertificateType, EvidenceType
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import AccessLog, RegistryClient
+from hub.domain.ports import AccessLog
 from hub.domain.sealing.jws import MAX_TOKEN_LENGTH, verify_jws
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pades import PdfSealer, PdfVerifier
@@ -55,6 +55,7 @@ from hub.domain.sealing.pdf import (
 from hub.domain.sealing.report import Indication, Status, SubIndication
 from hub.domain.sealing.trust import Trust
 from hub.errors import BadRequest, Conflict, HubError, NotFound
+from hub.evidence.ports import RegistryClient
 
 __all__ = [
     "HOLDER_REQUEST",

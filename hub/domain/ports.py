@@ -17,30 +17,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessLog",
     "CitizenSignIn",
-    "JsonSealer",
     "RateLimiter",
-    "RegistryClient",
     "ReplayCache",
     "TokenKeys",
 ]
-
-
-@runtime_checkable
-class RegistryClient(Protocol):
-    """One authoritative registry, whatever protocol it speaks.
-
-    ``call`` runs a named operation of the registry's description with
-    simple parameters and returns the answer as plain JSON-like data (dicts,
-    lists, strings, numbers, booleans, ISO dates). It raises only
-    :class:`hub.errors.RegistryError` subclasses, or
-    :class:`hub.errors.CitizenNotFound` when the registry knows no such person.
-    """
-
-    name: str
-
-    def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any: ...
-
-    def close(self) -> None: ...
 
 
 @runtime_checkable
@@ -75,15 +55,6 @@ class AccessLog(Protocol):
 
     def record(self, entry: AccessEntry) -> int:
         """Append the entry durably; return its index in the log."""
-        ...
-
-
-@runtime_checkable
-class JsonSealer(Protocol):
-    """Seals a JSON object so that its recipient can later prove where it came from."""
-
-    def seal(self, payload: Mapping[str, Any]) -> str:
-        """A compact JWS over the canonical payload, naming its key."""
         ...
 
 

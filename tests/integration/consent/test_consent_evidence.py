@@ -17,10 +17,11 @@ from sqlalchemy import select
 from hub.config import Settings
 from hub.consent.service import ConsentService
 from hub.domain.auth import CitizenPrincipal
-from hub.domain.evidence import EvidenceRequest, EvidenceService
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import RegistryClient
 from hub.errors import ConsentRequired
+from hub.evidence.models import EvidenceRequest
+from hub.evidence.ports import RegistryClient
+from hub.evidence.service import EvidenceService
 from hub.persistence import migrate
 from hub.persistence.models import AuditEntryRow
 from tests.common.consent import BANK, grant_consent, property_owner

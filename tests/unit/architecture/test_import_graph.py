@@ -141,7 +141,7 @@ def test_the_graph_sees_the_packages() -> None:
     # A guard on the test itself: a broken walk would find no cycles either.
     assert "hub.app" in GRAPH
     assert "hub.services" in GRAPH["hub.app"]
-    assert "hub.domain.evidence" in GRAPH
+    assert "hub.evidence.service" in GRAPH
 
 
 def test_the_walk_finds_a_cycle_when_there_is_one() -> None:

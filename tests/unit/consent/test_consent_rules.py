@@ -23,7 +23,6 @@ from hub.consent.service import CONSENT_REQUEST_ENDPOINT, ConsentService, Stored
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Purpose
-from hub.domain.evidence import ConsentGate
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.jws import verify_jws
@@ -36,6 +35,7 @@ from hub.errors import (
     RegistryUnavailable,
     ValidationFailed,
 )
+from hub.evidence.ports import ConsentGate
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.consents import SqlConsentStore

@@ -12,15 +12,8 @@ from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.catalog import Catalog, Purpose
-from hub.domain.evidence import (
-    EvidenceRequest,
-    EvidenceResult,
-    EvidenceService,
-    IdentityLookup,
-    digest,
-)
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import AccessLog, RegistryClient
+from hub.domain.ports import AccessLog
 from hub.errors import (
     BadRequest,
     CitizenNotFound,
@@ -32,6 +25,9 @@ from hub.errors import (
     StorageError,
     ValidationFailed,
 )
+from hub.evidence.models import EvidenceRequest, EvidenceResult, IdentityLookup
+from hub.evidence.ports import RegistryClient
+from hub.evidence.service import EvidenceService, digest
 
 NOW = dt.datetime(2025, 6, 15, 9, 30, tzinfo=dt.UTC)
 AFM, AMKA = "090000045", "01019012345"

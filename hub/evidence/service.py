@@ -23,8 +23,8 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -35,8 +35,7 @@ from hub.domain.canonical import canonical_json
 from hub.domain.catalog import Catalog, CatalogHolder, CatalogView, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
-from hub.domain.ports import AccessLog, JsonSealer, RegistryClient
-from hub.domain.text import check_plain_text
+from hub.domain.ports import AccessLog
 from hub.errors import (
     BadRequest,
     CitizenNotFound,
@@ -45,6 +44,8 @@ from hub.errors import (
     PurposeNotAllowed,
     RegistryError,
 )
+from hub.evidence.models import EvidenceRequest, EvidenceResult, IdentityLookup
+from hub.evidence.ports import ConsentGate, JsonSealer, RegistryClient
 
 __all__ = [
     "ConsentGate",
@@ -55,74 +56,6 @@ __all__ = [
     "NoConsentStore",
     "seal_payload",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceRequest:
-    citizen: CitizenRef
-    evidence_type: str
-    purpose: str
-    consent_id: str | None = None
-    official: str | None = None
-    case_reference: str | None = None
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    #: The ``X-Request-ID`` the agency sent, kept beside the hub's own id.
-    client_request_id: str | None = None
-
-    def check_text(self) -> None:
-        """Refuse control and bidi-control characters in what goes into the log."""
-        check_plain_text(self.official, "official")
-        check_plain_text(self.case_reference, "case_reference")
-        for name, value in self.parameters.items():
-            check_plain_text(name, "a parameter name")
-            check_plain_text(value, f"parameter {name}")
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceResult:
-    request_id: str
-    evidence_type: str
-    purpose: str
-    evidence: dict[str, Any]
-    registries: tuple[str, ...]
-    issued_at: dt.datetime
-    legal_basis: str | None
-    consent_id: str | None
-    log_index: int
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    seal: str | None = None
-    #: Field -> where its value came from: each registry, and as of when it says it is true.
-    provenance: Mapping[str, list[dict[str, str | None]]] = field(default_factory=dict)
-
-
-class ConsentGate(Protocol):
-    """Decides whether a consent purpose may proceed, and spends the consent.
-
-    ``authorise`` runs before any registry is called; by the time the data is
-    ready, the citizen may have revoked, or another request may have spent a
-    one-time consent. So every gate also has ``record_use``, which re-checks
-    the consent and appends the granted entry in one transaction: the entry
-    is written (and its index returned) only if the consent is still usable,
-    otherwise it raises :class:`~hub.errors.ConsentRequired` and no data
-    leaves. Both are part of the port, so a gate that cannot spend a consent
-    does not type-check as one.
-    """
-
-    def authorise(
-        self,
-        *,
-        agency_id: str,
-        purpose: Purpose,
-        evidence_type: str,
-        citizen: CitizenRef,
-        consent_id: str | None,
-    ) -> str:
-        """The id of the consent that covers the request, or ConsentRequired."""
-        ...
-
-    def record_use(self, consent_id: str, entry: AccessEntry) -> int:
-        """Spend ``consent_id`` and log ``entry`` together; ConsentRequired if it is spent."""
-        ...
 
 
 class NoConsentStore:
@@ -147,16 +80,6 @@ class NoConsentStore:
         raise ConsentRequired(
             "This hub keeps no consents.", consent_request_endpoint="/v1/consent-requests"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityLookup:
-    """Where the hub finds both identifiers of a citizen given either."""
-
-    registry: str
-    operation: str
-    afm_path: str
-    amka_path: str
 
 
 def _now() -> dt.datetime:

@@ -21,13 +21,11 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
-from pyhanko.sign.timestamps import TimeStamper
 
 from adapters.hsm import open_key
 from adapters.notify_http import JsonGatewaySender
 from adapters.notify_smtp import SmtpSender
 from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
-from adapters.tsa import http_timestamper
 from hub import _patches
 from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
@@ -36,6 +34,9 @@ from hub.api.operations import OperationResolver
 from hub.auditlog_keys import build_audit_service, build_witnessing
 from hub.cases.service import CaseService
 from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
+from hub.certificates.factory import build_certificate_service, build_issuance
+from hub.certificates.issuance import IssuanceGate
+from hub.certificates.service import CertificateService
 from hub.config import Settings
 from hub.consent.factory import build_consent_service, build_consent_store, build_gate
 from hub.consent.service import ConsentService
@@ -43,28 +44,19 @@ from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
 from hub.domain.catalog import CatalogHolder
-from hub.domain.certificates import CertificateService, RegistryHolderNames
 from hub.domain.ports import CitizenSignIn
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose
-from hub.domain.sealing.pades import (
-    GuardedTimeStamper,
-    KeyStoreTimeStamper,
-    PadesLevel,
-    PdfSealer,
-)
 from hub.errors import ConfigError, HubError
 from hub.evidence.factory import build_evidence_service, build_registry_clients
-from hub.issuance import IssuanceGate
 from hub.metrics import Metrics
 from hub.notifications.ports import ChannelSender, ContactDirectory
 from hub.notifications.service import DeliveryPolicy, NotificationService, NotificationWorker
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.cases import OutboxCaseNotices, SqlCaseStore
-from hub.persistence.certificates import SqlCertificateStore
 from hub.persistence.db import Database
 from hub.persistence.notifications import SqlNotificationStore
 from hub.persistence.outbox import OutboxWriter
@@ -85,7 +77,6 @@ __all__ = [
     "build_citizen_issuer",
     "build_notifications",
     "build_services",
-    "build_timestamper",
     "create_app",
     "production_refusals",
 ]
@@ -192,20 +183,6 @@ def build_citizen_issuer(
             scopes=settings.citizen_scopes,
         )
     return arguments, signin
-
-
-def build_timestamper(settings: Settings, keystore: FileKeyStore) -> TimeStamper:
-    """The TSA of B-T and later seals: HUB_TSA_URL, guarded, or the development TSA."""
-    if settings.tsa_url is None:
-        return KeyStoreTimeStamper(keystore)
-    primary = http_timestamper(
-        settings.tsa_url,
-        timeout=settings.tsa_timeout,
-        basic_auth=settings.tsa_credentials,
-        bearer=settings.tsa_token,
-    )
-    fallback = KeyStoreTimeStamper(keystore) if settings.tsa_fallback == "development" else None
-    return GuardedTimeStamper(primary, name=settings.tsa_url, fallback=fallback)
 
 
 def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
@@ -365,36 +342,16 @@ def build_services(settings: Settings) -> Services:
             **citizen_arguments,
         )
         evidence.sealer = KeyStoreJsonSealer(keystore)
-        level = PadesLevel(settings.pades_level)
-        timestamper = None if level is PadesLevel.B_B else build_timestamper(settings, keystore)
-        certificates = CertificateService(
-            catalog=loaded.holder,
+        certificates = build_certificate_service(
+            settings,
+            keystore,
+            loaded=loaded,
             evidence=evidence,
-            names=RegistryHolderNames(
-                registries[loaded.identity.registry], loaded.identity.operation
-            ),
-            store=SqlCertificateStore(db, access_log),
+            registries=registries,
+            db=db,
             access_log=access_log,
-            keystore=keystore,
-            sealer=PdfSealer(
-                keystore,
-                level=level,
-                timestamper=timestamper,
-                downgrade=settings.tsa_url is not None and settings.tsa_fallback == "B-B",
-            ),
-            trust=keystore.trust,
-            public_url=settings.public_url,
         )
-        issuance = IssuanceGate(
-            SqlRateLimiter(
-                db,
-                limit=settings.certificate_rate_limit,
-                window=settings.certificate_rate_window,
-                scope="certificate",
-            ),
-            workers=settings.certificate_workers,
-            queue=settings.certificate_queue,
-        )
+        issuance = build_issuance(settings, db)
         consents = build_consent_service(
             consent_store,
             catalog=loaded.holder,

@@ -24,17 +24,17 @@ from hub.errors import ServiceUnavailable
 if TYPE_CHECKING:
     from hub.cases.service import CaseService
     from hub.catalog_files import LoadedCatalog
+    from hub.certificates.issuance import IssuanceGate
+    from hub.certificates.service import CertificateService
     from hub.config import Settings
     from hub.consent.service import ConsentService
     from hub.domain.auditlog.service import AuditService
     from hub.domain.auditlog.witnessing import WitnessSubmitter
     from hub.domain.auth import TokenService
-    from hub.domain.certificates import CertificateService
     from hub.domain.ports import CitizenSignIn, RateLimiter
     from hub.domain.sealing.keystore import FileKeyStore
     from hub.evidence.ports import RegistryClient
     from hub.evidence.service import EvidenceService
-    from hub.issuance import IssuanceGate
     from hub.metrics import Metrics
     from hub.notifications.service import NotificationService
     from hub.persistence.auditlog import SqlAccessLog

@@ -27,15 +27,23 @@ module imports no ORM and no web framework.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
 
+from hub.certificates.models import (
+    CertificateRecord,
+    CertificateStatus,
+    CodeCheck,
+    IssuedCertificate,
+    VerificationReport,
+    iso_utc,
+)
+from hub.certificates.ports import CertificateStore, HolderEvidence, HolderNames
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auth import CitizenPrincipal
 from hub.domain.catalog import CatalogHolder, CatalogView, CertificateType, EvidenceType
@@ -59,16 +67,8 @@ from hub.evidence.ports import RegistryClient
 
 __all__ = [
     "HOLDER_REQUEST",
-    "CertificateRecord",
     "CertificateService",
-    "CertificateStatus",
-    "CertificateStore",
-    "CodeCheck",
-    "HolderEvidence",
-    "HolderNames",
-    "IssuedCertificate",
     "RegistryHolderNames",
-    "VerificationReport",
     "format_value",
     "mask_name",
     "normalise_code",
@@ -92,187 +92,6 @@ _COMMON_LABELS: Mapping[str, tuple[str, str]] = {
     "birth_date": ("Ημερομηνία γέννησης", "Date of birth"),
     "alive": ("Εν ζωή", "Alive"),
 }
-
-
-class CertificateStatus(enum.StrEnum):
-    VALID = "valid"
-    REVOKED = "revoked"
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateRecord:
-    """What the hub remembers about an issued certificate (never the evidence).
-
-    ``holder_masked`` is stored instead of the name: it is all a verifier by
-    code is ever shown, and the full name stays only inside the PDF.
-    """
-
-    code: str
-    evidence_type: str
-    subjects: tuple[str, ...]
-    holder_masked: str
-    record_sha256: str
-    pdf_sha256: str
-    issued_at: dt.datetime
-    kid: str | None = None
-    status: CertificateStatus = CertificateStatus.VALID
-    revoked_at: dt.datetime | None = None
-    revocation_reason: str | None = None
-    revoked_by: str | None = None
-
-    @property
-    def subject(self) -> str:
-        """The holder's reference in the access log (the AFM one)."""
-        return self.subjects[0]
-
-    def summary(self) -> dict[str, Any]:
-        """The holder's view of the certificate in a listing."""
-        return {
-            "code": self.code,
-            "type": self.evidence_type,
-            "issued_at": _iso(self.issued_at),
-            "status": str(self.status),
-            "pdf_sha256": self.pdf_sha256,
-            "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
-            "revocation_reason": self.revocation_reason,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedCertificate:
-    """A sealed certificate, its record, and the compact token its QR code carries."""
-
-    record: CertificateRecord
-    pdf: bytes
-    token: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationReport:
-    """The answer to ``POST /v1/verify``: cryptography first, then the record.
-
-    ``status`` is the cryptographic status, except that a cryptographically
-    valid document whose certificate was revoked is ``revoked``.
-    """
-
-    status: Status
-    indication: Indication
-    sub_indication: SubIndication | None
-    format: str
-    content_digest: str | None = None
-    kid: str | None = None
-    signer: str | None = None
-    signing_time: dt.datetime | None = None
-    code: str | None = None
-    evidence_type: str | None = None
-    level: str | None = None
-    issued_at: dt.datetime | None = None
-    registered: bool | None = None
-    matches_issued: bool | None = None
-    revoked_at: dt.datetime | None = None
-    revocation_reason: str | None = None
-    modifications: tuple[str, ...] = field(default_factory=tuple)
-    reasons: tuple[str, ...] = field(default_factory=tuple)
-    #: A QR token's claims, compared with the stored record (not reported).
-    token_claims: Mapping[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": str(self.status),
-            "indication": str(self.indication),
-            "sub_indication": str(self.sub_indication) if self.sub_indication else None,
-            "format": self.format,
-            "content_digest": self.content_digest,
-            "kid": self.kid,
-            "signer": self.signer,
-            "signing_time": _iso(self.signing_time) if self.signing_time else None,
-            "code": self.code,
-            "type": self.evidence_type,
-            "level": self.level,
-            "issued_at": _iso(self.issued_at) if self.issued_at else None,
-            "registered": self.registered,
-            "matches_issued": self.matches_issued,
-            "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
-            "revocation_reason": self.revocation_reason,
-            "modifications": list(self.modifications),
-            "reasons": list(self.reasons),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CodeCheck:
-    """The answer to ``GET /v1/verify/{code}``: just enough to match the paper."""
-
-    status: str
-    code: str
-    evidence_type: str | None = None
-    issued_at: dt.datetime | None = None
-    holder: str | None = None
-    revoked_at: dt.datetime | None = None
-    revocation_reason: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "code": self.code,
-            "type": self.evidence_type,
-            "issued_at": _iso(self.issued_at) if self.issued_at else None,
-            "holder": self.holder,
-            "revoked_at": _iso(self.revoked_at) if self.revoked_at else None,
-            "revocation_reason": self.revocation_reason,
-        }
-
-
-# -- ports -----------------------------------------------------------------------
-
-
-@runtime_checkable
-class CertificateStore(Protocol):
-    """Certificate records and their sealed PDFs, with the log in one transaction.
-
-    ``add`` and ``revoke`` append ``entries`` to the access log in the same
-    transaction as the change they record, so neither exists without the other.
-    """
-
-    def add(
-        self, record: CertificateRecord, pdf: bytes, entries: Sequence[AccessEntry]
-    ) -> None: ...
-
-    def get(self, code: str) -> CertificateRecord | None: ...
-
-    def pdf(self, code: str) -> bytes | None: ...
-
-    def for_holder(self, subjects: Sequence[str]) -> list[CertificateRecord]:
-        """The certificates held under any of ``subjects``, newest first."""
-        ...
-
-    def revoke(
-        self,
-        code: str,
-        *,
-        at: dt.datetime,
-        reason: str,
-        by: str,
-        entries: Sequence[AccessEntry],
-    ) -> CertificateRecord:
-        """Mark the certificate revoked; ``Conflict`` if it already is."""
-        ...
-
-
-@runtime_checkable
-class HolderEvidence(Protocol):
-    """The full evidence about a citizen, fetched for the citizen's own use."""
-
-    def fetch_for_holder(
-        self, evidence_type: str, citizen: CitizenRef, request_id: str
-    ) -> dict[str, Any]: ...
-
-
-@runtime_checkable
-class HolderNames(Protocol):
-    """The holder's full name as the population registry spells it."""
-
-    def holder_name(self, citizen: CitizenRef, request_id: str) -> str | None: ...
 
 
 class RegistryHolderNames:
@@ -411,10 +230,6 @@ def _fields(
             continue
         rows.append(EvidenceField(key, el, en, format_value(value, labels)))
     return rows
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _now() -> dt.datetime:
@@ -844,7 +659,7 @@ def _with_record(
         reasons.append("the document is not byte for byte the one the hub issued under this code")
     status = report.status
     if record.status is CertificateStatus.REVOKED:
-        when = _iso(record.revoked_at) if record.revoked_at else "an unknown time"
+        when = iso_utc(record.revoked_at) if record.revoked_at else "an unknown time"
         reasons.append(f"the certificate was revoked on {when}: {record.revocation_reason}")
         # A broken seal stays "invalid"; only a sound one becomes "revoked".
         if status is Status.VALID:

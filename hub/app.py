@@ -13,8 +13,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,8 @@ from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
-from hub.auditlog_keys import build_audit_service, build_witnessing
+from hub.audit.factory import build_access_log, build_audit_service, build_witnessing
+from hub.audit.service import AuditService
 from hub.cases.service import CaseService
 from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
 from hub.certificates.factory import build_certificate_service, build_issuance
@@ -40,10 +39,7 @@ from hub.certificates.service import CertificateService
 from hub.config import Settings
 from hub.consent.factory import build_consent_service, build_consent_store, build_gate
 from hub.consent.service import ConsentService
-from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import AuditService
 from hub.domain.auth import TokenService
-from hub.domain.catalog import CatalogHolder
 from hub.domain.ports import CitizenSignIn
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
@@ -185,17 +181,6 @@ def build_citizen_issuer(
     return arguments, signin
 
 
-def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
-    """Name the catalogue in force in every entry the log appends (version 3 on)."""
-
-    def stamp(entry: AccessEntry) -> AccessEntry:
-        if entry.v < 3 or entry.catalog_version is not None or not holder.version:
-            return entry
-        return replace(entry, catalog_version=holder.version)
-
-    return stamp
-
-
 def _senders(settings: Settings) -> dict[str, ChannelSender]:
     senders: dict[str, ChannelSender] = {}
     if settings.smtp_host:
@@ -306,8 +291,7 @@ def build_services(settings: Settings) -> Services:
     metrics = Metrics()
     loaded = load_configured_catalog(settings)
     registries = build_registry_clients(settings, loaded, metrics)
-    access_log = SqlAccessLog(db)
-    access_log.stamp = stamp_catalog_version(loaded.holder)
+    access_log = build_access_log(db, loaded.holder)
     notifications = build_notifications(settings, db, loaded, metrics, access_log)
     webhook_store = SqlWebhookStore(db)
     consent_store = build_consent_store(db, access_log, events=webhook_store)

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from hub.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
+    from hub.audit.service import AuditService
+    from hub.audit.witnessing import WitnessSubmitter
     from hub.cases.service import CaseService
     from hub.catalog_files import LoadedCatalog
     from hub.certificates.issuance import IssuanceGate
     from hub.certificates.service import CertificateService
     from hub.config import Settings
     from hub.consent.service import ConsentService
-    from hub.domain.auditlog.service import AuditService
-    from hub.domain.auditlog.witnessing import WitnessSubmitter
     from hub.domain.auth import TokenService
     from hub.domain.ports import CitizenSignIn, RateLimiter
     from hub.domain.sealing.keystore import FileKeyStore

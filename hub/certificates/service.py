@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from hub.audit.ports import AccessLog
 from hub.certificates.models import (
     CertificateRecord,
     CertificateStatus,
@@ -48,7 +49,6 @@ from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
 from hub.domain.auth import CitizenPrincipal
 from hub.domain.catalog import CatalogHolder, CatalogView, CertificateType, EvidenceType
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import AccessLog
 from hub.domain.sealing.jws import MAX_TOKEN_LENGTH, verify_jws
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
 from hub.domain.sealing.pades import PdfSealer, PdfVerifier

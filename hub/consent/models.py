@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hub.domain.auditlog.service import LoggedEntry
+from hub.audit.models import LoggedEntry
 from hub.domain.identity import CitizenRef
 
 __all__ = [

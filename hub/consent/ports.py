@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from hub.audit.models import LoggedEntry
 from hub.consent.models import Consent, ConsentRequest, Decision
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import LoggedEntry
 from hub.domain.catalog import Purpose
 from hub.domain.identity import CitizenRef
 

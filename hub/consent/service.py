@@ -44,6 +44,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Final, Literal
 
+from hub.audit.models import LoggedEntry
+from hub.audit.ports import AccessLog
+from hub.audit.service import decode_cursor, encode_cursor
 from hub.consent.models import (
     AccessLogPage,
     Consent,
@@ -56,11 +59,9 @@ from hub.consent.models import (
 )
 from hub.consent.ports import CitizenLogReader, ConsentStore, PreviewFetcher
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.auditlog.service import LoggedEntry, decode_cursor, encode_cursor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import CatalogView, Purpose
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import AccessLog
 from hub.domain.sealing.jws import seal_json
 from hub.domain.sealing.keystore import KeyStore
 from hub.domain.text import check_plain_text

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from hub.domain.auditlog.entry import AccessEntry
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
-    "AccessLog",
     "CitizenSignIn",
     "RateLimiter",
     "ReplayCache",
@@ -46,15 +42,6 @@ class TokenKeys(Protocol):
 
     def jwks(self) -> dict[str, Any]:
         """The public keys as a JWK Set, for clients that check tokens themselves."""
-        ...
-
-
-@runtime_checkable
-class AccessLog(Protocol):
-    """Where every access decision is recorded, granted or denied."""
-
-    def record(self, entry: AccessEntry) -> int:
-        """Append the entry durably; return its index in the log."""
         ...
 
 

@@ -19,10 +19,10 @@ from hub.errors import ConfigError
 from hub.evidence.service import EvidenceService
 
 if TYPE_CHECKING:
+    from hub.audit.ports import AccessLog
     from hub.catalog_files import LoadedCatalog
     from hub.config import Settings
     from hub.domain.catalog import RegistrySpec
-    from hub.domain.ports import AccessLog
     from hub.evidence.ports import ConsentGate, RegistryClient
     from hub.metrics import Metrics
 

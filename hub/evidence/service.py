@@ -28,14 +28,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from hub.audit.ports import AccessLog
+from hub.audit.service import DEFAULT_ORIGIN
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.canonical import canonical_json
 from hub.domain.catalog import Catalog, CatalogHolder, CatalogView, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
-from hub.domain.ports import AccessLog
 from hub.errors import (
     BadRequest,
     CitizenNotFound,

@@ -30,9 +30,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, DateTime, case, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
+from hub.audit.models import LoggedEntry
 from hub.consent.models import Consent, ConsentRequest, Decision
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import LoggedEntry
 from hub.domain.catalog import IdentifierKind
 from hub.domain.identity import CitizenRef
 from hub.persistence.auditlog import SqlAccessLog

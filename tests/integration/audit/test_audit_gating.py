@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub.audit.service import DEFAULT_ORIGIN
 from hub.config import Settings
 from hub.consent.service import ConsentService
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auditlog.verify import Fault, LogVerificationReport
 from hub.domain.identity import CitizenRef
 from hub.evidence.models import EvidenceRequest

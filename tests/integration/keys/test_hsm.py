@@ -24,10 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from adapters.hsm import Pkcs11Uri, generate_key, open_key
-from hub.auditlog_keys import KeyStoreLogSigner
+from hub.audit.keys import KeyStoreLogSigner
+from hub.audit.service import sign_checkpoint_with
 from hub.cli.main import main
 from hub.domain.auditlog.checkpoint import Checkpoint, open_note
-from hub.domain.auditlog.service import sign_checkpoint_with
 from hub.domain.sealing import keystore
 from hub.domain.sealing.errors import HsmError, KeyStoreError
 from hub.domain.sealing.jws import seal_json, verify_jws

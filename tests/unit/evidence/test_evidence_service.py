@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from hub.audit.ports import AccessLog
+from hub.audit.service import DEFAULT_ORIGIN
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.catalog import Catalog, Purpose
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import AccessLog
 from hub.errors import (
     BadRequest,
     CitizenNotFound,

@@ -1,7 +1,7 @@
 """An access log held in memory: every audit port, for tests and tools.
 
-:class:`InMemoryAuditLog` implements the :class:`~hub.domain.ports.AccessLog`
-port and the three read ports of :mod:`.service` the way the SQL store does
+:class:`InMemoryAuditLog` implements the :class:`~hub.audit.ports.AccessLog`
+port and the three read ports of :mod:`.ports` the way the SQL store does
 (same ordering, same filters, one checkpoint per size), so domain tests run
 without a database and a port test can hold both implementations to one
 standard. It is a test double shipped with the package, in the manner of a
@@ -15,9 +15,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from hub.audit.models import EntryQuery, LoggedEntry, StoredCheckpoint
 from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.merkle import leaf_hash
-from hub.domain.auditlog.service import EntryQuery, LoggedEntry, StoredCheckpoint
 from hub.domain.auditlog.tree import Frontier, InMemoryNodeStore
 
 __all__ = ["InMemoryAuditLog", "matches"]

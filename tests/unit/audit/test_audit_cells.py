@@ -16,9 +16,9 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 
+from hub.audit.service import DEFAULT_ORIGIN, AuditService, checkpoint_time
 from hub.domain.auditlog.checkpoint import NoteSigner, verify_note
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService, checkpoint_time
 from hub.domain.auditlog.verify import Fault, LogVerificationReport
 from hub.persistence import audit_queries, migrate
 from hub.persistence.audit_queries import SqlAuditStore, verify_store

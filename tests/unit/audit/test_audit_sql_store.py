@@ -17,23 +17,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import insert
 
+from hub.audit.memory import InMemoryAuditLog
+from hub.audit.models import EntryQuery, StoredCheckpoint
+from hub.audit.ports import AccessLog, CheckpointStore, EntryStore, TreeReader
+from hub.audit.service import DEFAULT_ORIGIN, AuditService, sign_checkpoint_with
 from hub.domain.auditlog.checkpoint import Checkpoint, NoteSigner
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auditlog.memory import InMemoryAuditLog
 from hub.domain.auditlog.merkle import leaf_hash
-from hub.domain.auditlog.service import (
-    DEFAULT_ORIGIN,
-    AuditService,
-    CheckpointStore,
-    EntryQuery,
-    EntryStore,
-    StoredCheckpoint,
-    TreeReader,
-    sign_checkpoint_with,
-)
 from hub.domain.auditlog.tree import InMemoryNodeStore, append
 from hub.domain.auditlog.verify import Fault, LogVerificationReport
-from hub.domain.ports import AccessLog
 from hub.persistence import migrate
 from hub.persistence.audit_queries import SqlAuditStore, iter_records, verify_store
 from hub.persistence.auditlog import SqlAccessLog
@@ -423,7 +415,7 @@ def test_threads_appending_at_once_never_fork_the_log(db: Database) -> None:
 
 
 def test_appends_sign_checkpoints_when_due(db: Database) -> None:
-    from hub.domain.auditlog.service import CheckpointPolicy  # noqa: PLC0415
+    from hub.audit.models import CheckpointPolicy  # noqa: PLC0415
 
     log = SqlAccessLog(db)
     store = SqlAuditStore(db)

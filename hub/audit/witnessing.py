@@ -25,9 +25,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
+from hub.audit.models import StoredCheckpoint
+from hub.audit.ports import CheckpointStore
+from hub.audit.service import AuditService
 from hub.domain.auditlog.checkpoint import parse_note
 from hub.domain.auditlog.errors import MalformedNote
-from hub.domain.auditlog.service import AuditService, CheckpointStore, StoredCheckpoint
 from hub.domain.auditlog.witness import (
     CosignatureVerifier,
     format_add_checkpoint,

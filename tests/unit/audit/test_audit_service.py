@@ -7,10 +7,19 @@ import logging
 
 import pytest
 
+from hub.audit.memory import InMemoryAuditLog
+from hub.audit.models import CheckpointPolicy, EntryQuery
+from hub.audit.ports import AccessLog, CheckpointStore, EntryStore, LogSigner, TreeReader
+from hub.audit.service import (
+    DEFAULT_ORIGIN,
+    AuditService,
+    CheckpointTimer,
+    decode_cursor,
+    encode_cursor,
+)
 from hub.domain.auditlog.checkpoint import NoteSigner, verify_note
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auditlog.errors import ProofError
-from hub.domain.auditlog.memory import InMemoryAuditLog
 from hub.domain.auditlog.merkle import (
     EMPTY_ROOT,
     consistency_path,
@@ -19,20 +28,6 @@ from hub.domain.auditlog.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from hub.domain.auditlog.service import (
-    DEFAULT_ORIGIN,
-    AuditService,
-    CheckpointPolicy,
-    CheckpointStore,
-    CheckpointTimer,
-    EntryQuery,
-    EntryStore,
-    LogSigner,
-    TreeReader,
-    decode_cursor,
-    encode_cursor,
-)
-from hub.domain.ports import AccessLog
 from hub.errors import NotFound, ValidationFailed
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.auditlog_keys import KeyStoreLogSigner, build_audit_service
+from hub.audit.factory import build_audit_service
+from hub.audit.keys import KeyStoreLogSigner
+from hub.audit.ports import LogSigner
+from hub.audit.service import DEFAULT_ORIGIN, sign_checkpoint_with
 from hub.cli import audit as audit_cli
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import Checkpoint, NoteSigner
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auditlog.service import DEFAULT_ORIGIN, LogSigner, sign_checkpoint_with
 from hub.domain.sealing import keystore
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog

@@ -18,7 +18,7 @@ the rest of :mod:`hub.domain.auditlog`:
 
 The signing key is the :class:`LogSigner` port: anything with a note key
 name, a key id and an Ed25519 ``sign``. :class:`~.checkpoint.NoteSigner`
-satisfies it, and so does the key store adapter in :mod:`hub.auditlog_keys`,
+satisfies it, and so does the key store adapter in :mod:`hub.audit.keys`,
 so the private key can stay in an HSM.
 
 Entries are listed **newest first**: an auditor usually starts from recent
@@ -37,18 +37,33 @@ import binascii
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Final, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Final
 
+from hub.audit.models import (
+    CheckpointPage,
+    CheckpointPolicy,
+    ConsistencyProof,
+    EntryPage,
+    EntryQuery,
+    InclusionProof,
+    LoggedEntry,
+    StoredCheckpoint,
+)
+from hub.audit.ports import (
+    AccessLog,
+    CheckpointStore,
+    EntryStore,
+    LogSigner,
+    OverlapSigner,
+    TreeReader,
+)
 from hub.domain.auditlog.checkpoint import Checkpoint, NoteSignature, NoteVerifier, verify_note
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auditlog.errors import ProofError, TreeIntegrityError
 from hub.domain.auditlog.merkle import EMPTY_ROOT
-from hub.domain.auditlog.tree import NodeStore, plan_consistency, plan_inclusion, plan_root
+from hub.domain.auditlog.tree import plan_consistency, plan_inclusion, plan_root
 from hub.domain.encoding import b64url, unb64url
-from hub.domain.ports import AccessLog
 from hub.errors import HubError, NotFound, ValidationFailed
 
 __all__ = [
@@ -56,20 +71,7 @@ __all__ = [
     "MAX_PAGE",
     "TIME_EXTENSION",
     "AuditService",
-    "CheckpointPage",
-    "CheckpointPolicy",
-    "CheckpointStore",
     "CheckpointTimer",
-    "ConsistencyProof",
-    "EntryPage",
-    "EntryQuery",
-    "EntryStore",
-    "InclusionProof",
-    "LogSigner",
-    "LoggedEntry",
-    "OverlapSigner",
-    "StoredCheckpoint",
-    "TreeReader",
     "checkpoint_time",
     "decode_cursor",
     "encode_cursor",
@@ -90,207 +92,6 @@ log = logging.getLogger(__name__)
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-# -- values --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCheckpoint:
-    """A signed checkpoint as kept by the hub: the note and what it says."""
-
-    size: int
-    root_hash: bytes
-    note: str
-    created_at: dt.datetime
-
-    def to_json_obj(self) -> dict[str, Any]:
-        return {
-            "size": self.size,
-            "root": self.root_hash.hex(),
-            "note": self.note,
-            "created_at": self.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedEntry:
-    """One stored entry: its index, the logged JSON object and its leaf hash."""
-
-    index: int
-    entry: dict[str, Any]
-    leaf_hash: bytes
-
-    def to_json_obj(self) -> dict[str, Any]:
-        """The record an export line and the API carry."""
-        return {"index": self.index, "entry": self.entry, "leaf_hash": self.leaf_hash.hex()}
-
-
-@dataclass(frozen=True, slots=True)
-class EntryQuery:
-    """Filters of an entry search; ``None`` means "any". ``until`` is exclusive."""
-
-    citizen: str | None = None
-    agency: str | None = None
-    purpose: str | None = None
-    action: str | None = None
-    outcome: str | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("since", "until"):
-            value = getattr(self, name)
-            if value is not None and value.utcoffset() is None:
-                raise ValidationFailed(f"{name} must carry a time zone offset")
-        if self.since and self.until and self.since >= self.until:
-            raise ValidationFailed("since must come before until")
-
-
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    items: tuple[LoggedEntry, ...]
-    next: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckpointPage:
-    items: tuple[StoredCheckpoint, ...]
-    next: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class InclusionProof:
-    """PATH(index, D[tree_size]) with the leaf and root it joins."""
-
-    index: int
-    tree_size: int
-    leaf_hash: bytes
-    root_hash: bytes
-    hashes: tuple[bytes, ...]
-
-    def to_json_obj(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "tree_size": self.tree_size,
-            "leaf_hash": self.leaf_hash.hex(),
-            "root": self.root_hash.hex(),
-            "hashes": [h.hex() for h in self.hashes],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ConsistencyProof:
-    """PROOF(first, D[second]) with the two tree heads it joins."""
-
-    first: int
-    second: int
-    first_root: bytes
-    second_root: bytes
-    hashes: tuple[bytes, ...]
-
-    def to_json_obj(self) -> dict[str, Any]:
-        return {
-            "first": self.first,
-            "second": self.second,
-            "first_root": self.first_root.hex(),
-            "second_root": self.second_root.hex(),
-            "hashes": [h.hex() for h in self.hashes],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CheckpointPolicy:
-    """When the hub signs a checkpoint by itself.
-
-    A checkpoint is due once ``every`` entries were appended since the last
-    one, or once the last one is ``seconds`` old and entries were appended
-    since. Both must be positive.
-    """
-
-    every: int = 1000
-    seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.every < 1 or self.seconds <= 0:
-            raise ValueError("checkpoints need a positive entry count and interval")
-
-    def due(self, size: int, latest: StoredCheckpoint | None, now: dt.datetime) -> bool:
-        done = 0 if latest is None else latest.size
-        if size <= done:
-            return False
-        if size - done >= self.every or latest is None:
-            return True
-        return (now - latest.created_at).total_seconds() >= self.seconds
-
-
-# -- ports -----------------------------------------------------------------------
-
-
-@runtime_checkable
-class LogSigner(Protocol):
-    """The log's note key: signs checkpoint text with Ed25519."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def key_id(self) -> int: ...
-
-    def sign(self, message: bytes) -> bytes:
-        """The raw 64-byte Ed25519 signature of ``message``."""
-        ...
-
-    def verifier(self) -> NoteVerifier:
-        """The public half, as published at ``/v1/audit/log-key``."""
-        ...
-
-
-@runtime_checkable
-class OverlapSigner(Protocol):
-    """A log signer in a key rotation's overlap: the retired key signs as well."""
-
-    def overlap_signatures(self, message: bytes) -> Sequence[NoteSignature]: ...
-
-
-@runtime_checkable
-class TreeReader(Protocol):
-    """Opens a read of the stored tree; the store's ``size()`` is the log's."""
-
-    def reading(self) -> AbstractContextManager[NodeStore]: ...
-
-
-@runtime_checkable
-class CheckpointStore(Protocol):
-    """Signed checkpoints, at most one per tree size."""
-
-    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
-
-    def checkpoint_at(self, size: int) -> StoredCheckpoint | None: ...
-
-    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> tuple[StoredCheckpoint, bool]:
-        """Keep a checkpoint; if one of that size exists, keep and return it.
-
-        The flag says whether ``checkpoint`` was the one stored.
-        """
-        ...
-
-    def checkpoints(self, *, below: int | None, limit: int) -> list[StoredCheckpoint]:
-        """Checkpoints of size below ``below`` (any when None), largest first."""
-        ...
-
-
-@runtime_checkable
-class EntryStore(Protocol):
-    """Logged entries, found by index or by filters."""
-
-    def entry_at(self, index: int) -> LoggedEntry | None: ...
-
-    def find_entries(
-        self, query: EntryQuery, *, below: int | None, limit: int
-    ) -> list[LoggedEntry]:
-        """Matching entries with index below ``below`` (any when None), newest first."""
-        ...
 
 
 # -- helpers -----------------------------------------------------------------------

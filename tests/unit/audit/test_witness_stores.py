@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from hub.audit.witnessing import CosignatureStore, StoredCosignature
 from hub.domain.auditlog.witness import WitnessState, WitnessStore
-from hub.domain.auditlog.witnessing import CosignatureStore, StoredCosignature
 from hub.persistence import migrate
 from hub.persistence.db import Database
 from hub.persistence.witnesses import SqlCosignatureStore, SqlWitnessStore

@@ -32,7 +32,7 @@ from hub.api.operations import OperationResolver
 from hub.audit.factory import build_access_log, build_audit_service, build_witnessing
 from hub.audit.service import AuditService
 from hub.cases.service import CaseService
-from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
+from hub.catalog.files import LoadedCatalog, load_catalog, load_configured_catalog
 from hub.certificates.factory import build_certificate_service, build_issuance
 from hub.certificates.issuance import IssuanceGate
 from hub.certificates.service import CertificateService

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hub.audit.service import AuditService
     from hub.audit.witnessing import WitnessSubmitter
     from hub.cases.service import CaseService
-    from hub.catalog_files import LoadedCatalog
+    from hub.catalog.files import LoadedCatalog
     from hub.certificates.issuance import IssuanceGate
     from hub.certificates.service import CertificateService
     from hub.config import Settings

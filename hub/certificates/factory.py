@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from pyhanko.sign.timestamps import TimeStamper
 
-    from hub.catalog_files import LoadedCatalog
+    from hub.catalog.files import LoadedCatalog
     from hub.config import Settings
     from hub.domain.sealing.keystore import FileKeyStore
     from hub.evidence.ports import RegistryClient

@@ -20,7 +20,7 @@ from hub.evidence.service import EvidenceService
 
 if TYPE_CHECKING:
     from hub.audit.ports import AccessLog
-    from hub.catalog_files import LoadedCatalog
+    from hub.catalog.files import LoadedCatalog
     from hub.config import Settings
     from hub.domain.catalog import RegistrySpec
     from hub.evidence.ports import ConsentGate, RegistryClient

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from hub.cases.models import CaseNotice
 from hub.cases.ports import CaseEvidenceLog, CaseNotices, CaseStore
 from hub.cases.service import CaseService
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.config import Settings
 from hub.domain.auth import AgencyPrincipal
 from hub.domain.identity import CitizenRef

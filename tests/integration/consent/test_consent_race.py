@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.consent.service import ConsentService, StoredConsentGate
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.auth import AgencyPrincipal, CitizenPrincipal

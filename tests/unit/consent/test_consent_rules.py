@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 import pytest
 
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.consent.models import ConsentPolicy
 from hub.consent.ports import CitizenLogReader, ConsentStore
 from hub.consent.service import CONSENT_REQUEST_ENDPOINT, ConsentService, StoredConsentGate

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.certificates.models import VerificationReport
 from hub.certificates.service import HOLDER_REQUEST
 from hub.domain.auditlog.entry import _KEYS, KNOWN_ACTIONS, ActorKind, Outcome

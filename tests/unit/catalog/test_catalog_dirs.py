@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.catalog_files import load_configured_catalog
+from hub.catalog.files import load_configured_catalog
 from hub.config import Settings
 from hub.errors import ConfigError
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.catalog_files import CatalogDocuments, Location, build, read_documents
+from hub.catalog.files import CatalogDocuments, Location, build, read_documents
 from hub.domain.catalog import Catalog
 from hub.errors import ConfigError
 

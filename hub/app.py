@@ -23,14 +23,14 @@ from connexion.options import SwaggerUIOptions
 from adapters.hsm import open_key
 from adapters.notify_http import JsonGatewaySender
 from adapters.notify_smtp import SmtpSender
-from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
 from hub import _patches
-from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
 from hub.audit.factory import build_access_log, build_audit_service, build_witnessing
 from hub.audit.service import AuditService
+from hub.auth.factory import build_citizen_issuer, build_token_service
+from hub.auth.service import TokenService
 from hub.cases.service import CaseService
 from hub.catalog.files import LoadedCatalog, load_catalog, load_configured_catalog
 from hub.certificates.factory import build_certificate_service, build_issuance
@@ -39,8 +39,6 @@ from hub.certificates.service import CertificateService
 from hub.config import Settings
 from hub.consent.factory import build_consent_service, build_consent_store, build_gate
 from hub.consent.service import ConsentService
-from hub.domain.auth import TokenService
-from hub.domain.ports import CitizenSignIn
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
@@ -57,10 +55,8 @@ from hub.persistence.db import Database
 from hub.persistence.notifications import SqlNotificationStore
 from hub.persistence.outbox import OutboxWriter
 from hub.persistence.ratelimit import SqlRateLimiter
-from hub.persistence.replay import SqlReplayCache
 from hub.persistence.webhooks import SqlWebhookStore
 from hub.services import ReadinessCheck, Services, disabled, unavailable_reason
-from hub.token_keys import KeyStoreTokenKeys
 from hub.web import PageErrors, PageRouter, create_pages
 from hub.webhooks.delivery import HttpSender
 from hub.webhooks.policy import UrlPolicy
@@ -70,7 +66,6 @@ from hub.webhooks.worker import WebhookWorker
 __all__ = [
     "HubApp",
     "Services",
-    "build_citizen_issuer",
     "build_notifications",
     "build_services",
     "create_app",
@@ -143,42 +138,6 @@ def production_refusals(settings: Settings, keystore: FileKeyStore) -> list[str]
                 f"the {purpose} key {record.kid} is a development key ({marked[0]}); {hint}"
             )
     return refusals
-
-
-def build_citizen_issuer(
-    settings: Settings,
-) -> tuple[dict[str, Any], CitizenSignIn | None]:
-    """TokenService's citizen arguments and the web sign-in, for ``HUB_CITIZEN_ISSUER``.
-
-    Without an issuer both are empty: the hub's development issuer, as before.
-    """
-    issuer = settings.citizen_issuer
-    if issuer is None:
-        return {}, None
-    discovery = OidcDiscovery(issuer)
-    jwks = JwksKeys(
-        settings.citizen_jwks_url or discovery.jwks_uri, algorithms=settings.citizen_algorithms
-    )
-    audience = settings.citizen_audience or settings.citizen_client_id
-    if audience is None:
-        raise ConfigError("HUB_CITIZEN_ISSUER needs HUB_CITIZEN_CLIENT_ID or HUB_CITIZEN_AUDIENCE")
-    arguments: dict[str, Any] = {
-        "citizen_issuer": issuer,
-        "citizen_keys": jwks,
-        "citizen_audience": audience,
-        "citizen_algorithms": settings.citizen_algorithms,
-        "afm_claim": settings.citizen_afm_claim,
-    }
-    signin: CitizenSignIn | None = None
-    if settings.citizen_client_id and settings.citizen_client_secret:
-        signin = OidcClient(
-            discovery,
-            client_id=settings.citizen_client_id,
-            client_secret=settings.citizen_client_secret,
-            redirect_uri=settings.public_url + "/signin/callback",
-            scopes=settings.citizen_scopes,
-        )
-    return arguments, signin
 
 
 def _senders(settings: Settings) -> dict[str, ChannelSender]:
@@ -313,17 +272,8 @@ def build_services(settings: Settings) -> Services:
         witnessing = None
         issuance = disabled(IssuanceGate, f"The hub has no seal key: {problem}")
     else:
-        tokens = TokenService(
-            issuer=settings.public_url,
-            token_endpoint=settings.public_url + "/oauth2/token",
-            agency_keys=AgencyKeyRing(
-                loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
-            ),
-            agency_purposes=loaded.holder.purposes_of,
-            keys=KeyStoreTokenKeys(keystore),
-            replay=SqlReplayCache(db),
-            ttl=settings.access_token_ttl,
-            **citizen_arguments,
+        tokens = build_token_service(
+            settings, keystore, loaded=loaded, db=db, citizen=citizen_arguments
         )
         evidence.sealer = KeyStoreJsonSealer(keystore)
         certificates = build_certificate_service(

@@ -24,14 +24,15 @@ from hub.errors import ServiceUnavailable
 if TYPE_CHECKING:
     from hub.audit.service import AuditService
     from hub.audit.witnessing import WitnessSubmitter
+    from hub.auth.ports import CitizenSignIn
+    from hub.auth.service import TokenService
     from hub.cases.service import CaseService
     from hub.catalog.files import LoadedCatalog
     from hub.certificates.issuance import IssuanceGate
     from hub.certificates.service import CertificateService
     from hub.config import Settings
     from hub.consent.service import ConsentService
-    from hub.domain.auth import TokenService
-    from hub.domain.ports import CitizenSignIn, RateLimiter
+    from hub.domain.ports import RateLimiter
     from hub.domain.sealing.keystore import FileKeyStore
     from hub.evidence.ports import RegistryClient
     from hub.evidence.service import EvidenceService

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection
 from typing import Final
 
 from hub.audit.ports import AccessLog
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
 from hub.cases.models import (
     MISSING_DOCUMENT,
     Case,
@@ -37,7 +38,6 @@ from hub.cases.models import (
 )
 from hub.cases.ports import CaseEvidenceLog, CaseStore
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Catalog
 from hub.domain.identity import CitizenRef
 from hub.domain.text import check_plain_text

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from hub.errors import ServerBusy, TooManyRequests
 
 if TYPE_CHECKING:
+    from hub.auth.models import CitizenPrincipal
     from hub.certificates.models import IssuedCertificate
     from hub.certificates.service import CertificateService
-    from hub.domain.auth import CitizenPrincipal
     from hub.domain.ports import RateLimiter
 
 __all__ = ["IssuanceGate"]

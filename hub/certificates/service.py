@@ -36,6 +36,7 @@ from dataclasses import replace
 from typing import Any
 
 from hub.audit.ports import AccessLog
+from hub.auth.models import CitizenPrincipal
 from hub.certificates.models import (
     CertificateRecord,
     CertificateStatus,
@@ -46,7 +47,6 @@ from hub.certificates.models import (
 )
 from hub.certificates.ports import CertificateStore, HolderEvidence, HolderNames
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.auth import CitizenPrincipal
 from hub.domain.catalog import CatalogHolder, CatalogView, CertificateType, EvidenceType
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing.jws import MAX_TOKEN_LENGTH, verify_jws

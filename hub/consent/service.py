@@ -47,6 +47,7 @@ from typing import Any, Final, Literal
 from hub.audit.models import LoggedEntry
 from hub.audit.ports import AccessLog
 from hub.audit.service import decode_cursor, encode_cursor
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
 from hub.consent.models import (
     AccessLogPage,
     Consent,
@@ -59,7 +60,6 @@ from hub.consent.models import (
 )
 from hub.consent.ports import CitizenLogReader, ConsentStore, PreviewFetcher
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import CatalogView, Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing.jws import seal_json

@@ -30,8 +30,8 @@ from jsonschema import Draft202012Validator
 
 from hub.audit.ports import AccessLog
 from hub.audit.service import DEFAULT_ORIGIN
+from hub.auth.models import AgencyPrincipal
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auth import AgencyPrincipal
 from hub.domain.canonical import canonical_json
 from hub.domain.catalog import Catalog, CatalogHolder, CatalogView, EvidenceType, Purpose
 from hub.domain.identity import CitizenRef

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from hub.domain.auth import CitizenPrincipal
+from hub.auth.models import CitizenPrincipal
 from hub.domain.catalog import Catalog
 from hub.errors import DeliveryError, HubError, InvalidContact, ServiceUnavailable, ValidationFailed
 from hub.notifications.models import (

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from hub.audit.models import EntryQuery
 from hub.audit.service import AuditService
+from hub.auth.models import CitizenPrincipal
 from hub.certificates.service import CertificateService
 from hub.consent.models import Consent, ConsentRequest
 from hub.consent.service import ConsentService
-from hub.domain.auth import CitizenPrincipal
 from hub.errors import ValidationFailed
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, Page, athens_day, today_athens

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hub.auth.models import CitizenPrincipal
 from hub.config import Settings
 from hub.consent.service import ConsentService
-from hub.domain.auth import CitizenPrincipal
 from hub.domain.identity import CitizenRef
 from hub.errors import ConsentRequired
 from hub.evidence.models import EvidenceRequest

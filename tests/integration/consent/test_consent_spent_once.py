@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
 from hub.config import Settings
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Purpose
 from hub.domain.identity import CitizenRef
 from hub.errors import ConsentRequired

@@ -16,12 +16,12 @@ from typing import Any
 import jwt
 import pytest
 
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
 from hub.catalog.files import load_catalog
 from hub.consent.models import ConsentPolicy
 from hub.consent.ports import CitizenLogReader, ConsentStore
 from hub.consent.service import CONSENT_REQUEST_ENDPOINT, ConsentService, StoredConsentGate
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Purpose
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing import keystore as keystore_files

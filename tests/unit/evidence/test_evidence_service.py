@@ -10,8 +10,8 @@ import pytest
 
 from hub.audit.ports import AccessLog
 from hub.audit.service import DEFAULT_ORIGIN
+from hub.auth.models import AgencyPrincipal
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auth import AgencyPrincipal
 from hub.domain.catalog import Catalog, Purpose
 from hub.domain.identity import CitizenRef
 from hub.errors import (

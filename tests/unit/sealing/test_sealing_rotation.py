@@ -20,6 +20,7 @@ from cryptography import x509
 
 from hub.audit.keys import KeyStoreLogSigner
 from hub.audit.service import sign_checkpoint_with
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.domain.auditlog.checkpoint import Checkpoint, open_note, parse_verifier_key
 from hub.domain.sealing import keystore
 from hub.domain.sealing.errors import KeyStoreError
@@ -27,7 +28,6 @@ from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose, KeyStatus
 from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer, verify_pdf
 from hub.domain.sealing.pdf import RenderedCertificate
 from hub.domain.sealing.report import Status
-from hub.token_keys import KeyStoreTokenKeys
 
 
 def _b_lt(store: FileKeyStore, pdf: bytes) -> bytes:

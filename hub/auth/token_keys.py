@@ -1,7 +1,7 @@
 """The hub's token-signing key, taken from the key store.
 
 Adapts :class:`hub.domain.sealing.keystore.KeyStore` (which signs bytes, so an
-HSM can hold the key) to the :class:`hub.domain.ports.TokenKeys` port.
+HSM can hold the key) to the :class:`hub.auth.ports.TokenKeys` port.
 
 The token keys are published apart from the seal keys (``/oauth2/jwks.json``,
 named by the OAuth metadata, not ``/.well-known/jwks.json``): a verifier that

@@ -42,7 +42,8 @@ from typing import Any
 
 import jwt
 
-from hub.domain.ports import ReplayCache, TokenKeys
+from hub.auth.models import AgencyPrincipal, AuditorPrincipal, CitizenPrincipal, IssuedToken
+from hub.auth.ports import ReplayCache, TokenKeys
 from hub.errors import Forbidden, InvalidClient, InvalidScope, InvalidToken
 
 __all__ = [
@@ -53,11 +54,7 @@ __all__ = [
     "MAX_ASSERTION_LIFETIME",
     "WEB_SESSION_AUDIENCE",
     "AgencyKeys",
-    "AgencyPrincipal",
-    "AuditorPrincipal",
     "CitizenKeys",
-    "CitizenPrincipal",
-    "IssuedToken",
     "TokenService",
 ]
 
@@ -85,45 +82,6 @@ AgencyKeys = Callable[[str], Mapping[str, Any]]
 #: Looks up the identity issuer's public key by kid (None if unknown). It may
 #: raise :class:`hub.errors.IdentityProviderUnavailable` when it cannot tell.
 CitizenKeys = Callable[[str], Any | None]
-
-
-@dataclass(frozen=True, slots=True)
-class AgencyPrincipal:
-    """An authenticated agency, as its access token says."""
-
-    agency_id: str
-    purposes: tuple[str, ...]
-    token_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class CitizenPrincipal:
-    """A citizen signed in through the trusted identity issuer."""
-
-    afm: str
-    amka: str | None
-    name: str | None
-
-    @property
-    def subjects(self) -> tuple[str, ...]:
-        """The references under which the access log may name this citizen."""
-        refs = [f"afm:{self.afm}"]
-        if self.amka:
-            refs.append(f"amka:{self.amka}")
-        return tuple(refs)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditorPrincipal:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    access_token: str
-    expires_in: int
-    scope: str
-    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 def _now() -> dt.datetime:

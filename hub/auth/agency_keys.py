@@ -81,7 +81,7 @@ def load_agency_private_key(keys_dir: Path, agency_id: str) -> tuple[str, Any]:
 
 
 class AgencyKeyRing:
-    """Looks up an agency's public keys by kid, as :data:`hub.domain.auth.AgencyKeys`."""
+    """Looks up an agency's public keys by kid, as :data:`hub.auth.service.AgencyKeys`."""
 
     def __init__(self, catalog: Catalog, keys_dir: Path, *, allow_development: bool) -> None:
         self._keys: dict[str, dict[str, Any]] = {}

@@ -17,11 +17,11 @@ from typing import Any
 import jwt
 import pytest
 
-from hub.domain import auth
-from hub.domain.auth import ACCESS_AUDIENCE, TokenService
+from hub.auth import service as auth
+from hub.auth.service import ACCESS_AUDIENCE, TokenService
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.domain.sealing import keystore
 from hub.errors import InvalidToken
-from hub.token_keys import KeyStoreTokenKeys
 
 ISSUER = "https://hub.test"
 

@@ -10,8 +10,6 @@ the domain.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,6 @@ from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 
 from adapters.hsm import open_key
-from adapters.notify_http import JsonGatewaySender
-from adapters.notify_smtp import SmtpSender
 from hub import _patches
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
@@ -31,8 +27,8 @@ from hub.audit.factory import build_access_log, build_audit_service, build_witne
 from hub.audit.service import AuditService
 from hub.auth.factory import build_citizen_issuer, build_token_service
 from hub.auth.service import TokenService
-from hub.cases.service import CaseService
-from hub.catalog.files import LoadedCatalog, load_catalog, load_configured_catalog
+from hub.cases.factory import build_case_service
+from hub.catalog.files import load_catalog, load_configured_catalog
 from hub.certificates.factory import build_certificate_service, build_issuance
 from hub.certificates.issuance import IssuanceGate
 from hub.certificates.service import CertificateService
@@ -43,30 +39,21 @@ from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError
 from hub.evidence.factory import build_evidence_service, build_registry_clients
 from hub.metrics import Metrics
-from hub.notifications.ports import ChannelSender, ContactDirectory
-from hub.notifications.service import DeliveryPolicy, NotificationService, NotificationWorker
+from hub.notifications.factory import build_notifications
+from hub.notifications.service import NotificationWorker
 from hub.persistence import migrate
-from hub.persistence.auditlog import SqlAccessLog
-from hub.persistence.cases import OutboxCaseNotices, SqlCaseStore
 from hub.persistence.db import Database
-from hub.persistence.notifications import SqlNotificationStore
-from hub.persistence.outbox import OutboxWriter
 from hub.persistence.ratelimit import SqlRateLimiter
-from hub.persistence.webhooks import SqlWebhookStore
 from hub.services import ReadinessCheck, Services, disabled, unavailable_reason
 from hub.web import PageErrors, PageRouter, create_pages
-from hub.webhooks.delivery import HttpSender
-from hub.webhooks.policy import UrlPolicy
-from hub.webhooks.service import WebhookService
-from hub.webhooks.worker import WebhookWorker
+from hub.webhooks.factory import build_webhook_store, build_webhooks
 
 __all__ = [
     "HubApp",
     "Services",
-    "build_notifications",
     "build_services",
     "create_app",
     "production_refusals",
@@ -140,111 +127,6 @@ def production_refusals(settings: Settings, keystore: FileKeyStore) -> list[str]
     return refusals
 
 
-def _senders(settings: Settings) -> dict[str, ChannelSender]:
-    senders: dict[str, ChannelSender] = {}
-    if settings.smtp_host:
-        senders["email"] = SmtpSender(
-            settings.smtp_host,
-            settings.smtp_port,
-            sender=settings.smtp_from,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_user,
-            password=settings.smtp_password,
-            timeout=settings.smtp_timeout,
-        )
-    # Receipts are asked for only when the hub can check their signature.
-    callback = (
-        settings.public_url + "/v1/notifications/receipts"
-        if settings.notify_callback_secret
-        else None
-    )
-    if settings.sms_url:
-        senders["sms"] = JsonGatewaySender(
-            "sms",
-            settings.sms_url,
-            token=settings.sms_token,
-            sender=settings.sms_sender,
-            callback_url=callback,
-        )
-    if settings.viber_url:
-        senders["viber"] = JsonGatewaySender(
-            "viber",
-            settings.viber_url,
-            token=settings.viber_token,
-            sender=settings.viber_sender,
-            callback_url=callback,
-        )
-    return senders
-
-
-def _directory(settings: Settings) -> ContactDirectory | None:
-    if settings.contact_directory != "sandbox":
-        return None
-    # Development only (Settings refuses it in production).
-    from adapters.sandbox.contacts import SandboxContactRegistry  # noqa: PLC0415
-    from adapters.sandbox.population import Population  # noqa: PLC0415
-
-    return SandboxContactRegistry(Population(settings.sandbox_population, settings.sandbox_seed))
-
-
-def build_notifications(
-    settings: Settings,
-    db: Database,
-    loaded: LoadedCatalog,
-    metrics: Metrics,
-    access_log: SqlAccessLog,
-) -> NotificationService:
-    """The notification service, and the outbox writer on the access log."""
-    purposes = loaded.catalog.purposes
-
-    def hidden_until(purpose_id: str) -> str | None:
-        found = purposes.get(purpose_id)
-        return found.hidden_until if found else None
-
-    access_log.add_writer(OutboxWriter(hidden_until))
-    store = SqlNotificationStore(db)
-    secret = settings.notify_secret
-    service = NotificationService(
-        store=store,
-        catalog=loaded.catalog,
-        public_url=settings.public_url,
-        senders=_senders(settings),
-        directory=_directory(settings),
-        limits={
-            "email": SqlRateLimiter(db, limit=settings.notify_rate_email, scope="notify"),
-            "sms": SqlRateLimiter(db, limit=settings.notify_rate_sms, scope="notify"),
-            "viber": SqlRateLimiter(db, limit=settings.notify_rate_viber, scope="notify"),
-        },
-        policy=DeliveryPolicy(
-            max_attempts=settings.notify_max_attempts,
-            backoff=settings.notify_backoff_seconds,
-            backoff_max=settings.notify_backoff_max_seconds,
-            lease=settings.notify_lease_seconds,
-            batch=settings.notify_batch,
-            poll=settings.notify_poll_seconds,
-            digest_hour=settings.notify_digest_hour,
-            expiry_warning=dt.timedelta(days=settings.notify_expiry_days),
-        ),
-        secret=hashlib.sha256(secret.encode()).digest() if secret else None,
-        on_outcome=lambda channel, outcome: metrics.notifications.labels(channel, outcome).inc(),
-        on_latency=lambda channel, s: metrics.notification_latency.labels(channel).observe(s),
-    )
-
-    def refresh() -> None:
-        try:
-            counts, oldest, pending = store.queue_stats(service.now())
-        except HubError:
-            return
-        metrics.notification_queue.clear()
-        for (channel, status), count in counts.items():
-            metrics.notification_queue.labels(channel, status).set(count)
-        metrics.notification_oldest.set(oldest)
-        metrics.notification_events.set(pending)
-
-    metrics.add_refresher(refresh)
-    return service
-
-
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
@@ -252,7 +134,7 @@ def build_services(settings: Settings) -> Services:
     registries = build_registry_clients(settings, loaded, metrics)
     access_log = build_access_log(db, loaded.holder)
     notifications = build_notifications(settings, db, loaded, metrics, access_log)
-    webhook_store = SqlWebhookStore(db)
+    webhook_store = build_webhook_store(db)
     consent_store = build_consent_store(db, access_log, events=webhook_store)
     evidence = build_evidence_service(
         loaded, registries, access_log=access_log, consents=build_gate(consent_store)
@@ -301,25 +183,8 @@ def build_services(settings: Settings) -> Services:
             checkpoint_seconds=settings.checkpoint_seconds,
         )
         witnessing = build_witnessing(settings, db, audit)
-    webhook_policy = UrlPolicy.for_settings(settings)
-    case_store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=webhook_store)
-    cases = CaseService(
-        catalog=loaded.catalog,
-        store=case_store,
-        evidence_log=case_store,
-        access_log=access_log,
-        certificate_types=list(loaded.catalog.certificate_types),
-    )
-    webhooks = WebhookService(store=webhook_store, policy=webhook_policy)
-    webhook_worker = WebhookWorker(
-        queue=webhook_store,
-        policy=webhook_policy,
-        sender=HttpSender(deadline=settings.webhook_timeout),
-        max_attempts=settings.webhook_max_attempts,
-        backoff=settings.webhook_backoff,
-        poll_seconds=settings.webhook_poll_seconds,
-        sweeps=[webhook_store.announce_expired_requests],
-    )
+    cases = build_case_service(db, loaded, access_log=access_log, events=webhook_store)
+    webhooks, webhook_worker = build_webhooks(settings, webhook_store)
     return Services(
         settings=settings,
         db=db,

@@ -210,10 +210,6 @@ INFRASTRUCTURE = (
 #: Where the hub is put together from the features' factories.
 COMPOSITION_ROOTS = ("hub.app", "hub.cli")
 
-#: Known exceptions, each to be removed: the notification service still names
-#: the SQL store and its row values instead of a port.
-KNOWN_CORE_EXCEPTIONS = frozenset({"hub.notifications.service -> hub.persistence.notifications"})
-
 
 def _within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
@@ -284,10 +280,7 @@ def test_the_features_are_packages_with_a_core() -> None:
 def test_feature_cores_import_no_infrastructure() -> None:
     sources = _sources()
     imports = {module: list(_imported(module, path, sources)) for module, path in sources.items()}
-    found = core_violations(imports)
-    stale = sorted(KNOWN_CORE_EXCEPTIONS - set(found))
-    assert stale == [], "an exception that no longer happens: remove it from the list"
-    assert [v for v in found if v not in KNOWN_CORE_EXCEPTIONS] == []
+    assert core_violations(imports) == []
 
 
 def test_only_the_composition_roots_import_factories() -> None:

@@ -1,10 +1,13 @@
-"""create_app(settings): the one place that wires concrete parts together.
+"""create_app(settings): the hub composed from its features' factories.
 
-Everything the handlers need is built here from :class:`~hub.config.Settings`
-into a :class:`Services` container, which the outer middleware hands to each
-request. Swapping an implementation (SQLite for PostgreSQL, files for an HSM,
-a sandbox registry for a real one) is a change here and in settings, never in
-the domain.
+Each feature package (``hub.evidence``, ``hub.consent``, ``hub.certificates``,
+``hub.audit``, ``hub.auth``, ``hub.cases``, ``hub.notifications``,
+``hub.webhooks``) owns a ``factory`` that builds its service from
+:class:`~hub.config.Settings` and the persistence it needs; this module calls
+them in order into a :class:`Services` container, which the outer middleware
+hands to each request. Swapping an implementation (SQLite for PostgreSQL,
+files for an HSM, a sandbox registry for a real one) is a change in a
+factory and in settings, never in a feature's rules.
 """
 
 from __future__ import annotations

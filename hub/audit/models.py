@@ -20,9 +20,6 @@ __all__ = [
 ]
 
 
-# -- values --------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
     """A signed checkpoint as kept by the hub: the note and what it says."""

@@ -22,9 +22,6 @@ from hub.domain.auditlog.tree import NodeStore
 __all__ = ["AccessLog", "CheckpointStore", "EntryStore", "LogSigner", "OverlapSigner", "TreeReader"]
 
 
-# -- ports -----------------------------------------------------------------------
-
-
 @runtime_checkable
 class LogSigner(Protocol):
     """The log's note key: signs checkpoint text with Ed25519."""

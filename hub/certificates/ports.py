@@ -18,9 +18,6 @@ from hub.domain.identity import CitizenRef
 __all__ = ["CertificateStore", "HolderEvidence", "HolderNames"]
 
 
-# -- ports -----------------------------------------------------------------------
-
-
 @runtime_checkable
 class CertificateStore(Protocol):
     """Certificate records and their sealed PDFs, with the log in one transaction.

@@ -32,9 +32,6 @@ def subject_of(citizen: CitizenRef) -> str:
     return f"{citizen.kind}:{citizen.value}"
 
 
-# -- values ---------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class ConsentPolicy:
     """How long consents and pending requests last.

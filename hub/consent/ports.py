@@ -20,9 +20,6 @@ from hub.domain.identity import CitizenRef
 __all__ = ["CitizenLogReader", "ConsentStore", "PreviewFetcher"]
 
 
-# -- ports -----------------------------------------------------------------------------
-
-
 @runtime_checkable
 class ConsentStore(Protocol):
     """Where requests and consents live, with their log entries.

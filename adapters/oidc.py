@@ -15,7 +15,7 @@ refuses what the hub sent, :class:`hub.errors.InvalidToken` (401):
   (:class:`OidcClient`, ``client_secret_basic``, with the PKCE verifier).
 
 The ID token itself is checked by the domain
-(:meth:`hub.domain.auth.TokenService.verify_citizen_token`) with the keys
+(:meth:`hub.auth.service.TokenService.verify_citizen_token`) with the keys
 from here; nothing in this module decides who a citizen is.
 
 Why not PyJWT's ``PyJWKClient``: measured with ``python -m bench.jwks_clients``
@@ -217,7 +217,7 @@ def parse_jwks(document: dict[str, Any], algorithms: tuple[str, ...]) -> dict[st
 
 
 class JwksKeys:
-    """The issuer's public keys by kid: a :data:`hub.domain.auth.CitizenKeys`.
+    """The issuer's public keys by kid: a :data:`hub.auth.service.CitizenKeys`.
 
     * Keys are fetched when first needed and again after ``ttl`` seconds.
     * A kid the cache does not know makes it fetch again (the issuer may have

@@ -315,7 +315,7 @@ def answer_validators(
 
 
 class RestRegistryClient:
-    """A :class:`hub.domain.ports.RegistryClient` for a JSON REST registry."""
+    """A :class:`hub.evidence.ports.RegistryClient` for a JSON REST registry."""
 
     def __init__(
         self,

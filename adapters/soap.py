@@ -149,7 +149,7 @@ def _fault_code(fault: zeep.exceptions.Fault) -> str | None:
 
 
 class SoapRegistryClient:
-    """A :class:`hub.domain.ports.RegistryClient` for a SOAP registry."""
+    """A :class:`hub.evidence.ports.RegistryClient` for a SOAP registry."""
 
     def __init__(
         self,

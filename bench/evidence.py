@@ -41,7 +41,7 @@ from bench._procs import Process, hub_process
 from bench.config import BenchConfig
 from bench.databases import BenchDatabase
 from bench.report import Figure, Target
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
 from hub.cli.token import client_assertion
 from hub.config import default_specs_dir
 

@@ -1,103 +1,66 @@
-"""create_app(settings): the one place that wires concrete parts together.
+"""create_app(settings): the hub composed from its features' factories.
 
-Everything the handlers need is built here from :class:`~hub.config.Settings`
-into a :class:`Services` container, which the outer middleware hands to each
-request. Swapping an implementation (SQLite for PostgreSQL, files for an HSM,
-a sandbox registry for a real one) is a change here and in settings, never in
-the domain.
+Each feature package (``hub.evidence``, ``hub.consent``, ``hub.certificates``,
+``hub.audit``, ``hub.auth``, ``hub.cases``, ``hub.notifications``,
+``hub.webhooks``) owns a ``factory`` that builds its service from
+:class:`~hub.config.Settings` and the persistence it needs; this module calls
+them in order into a :class:`Services` container, which the outer middleware
+hands to each request. Swapping an implementation (SQLite for PostgreSQL,
+files for an HSM, a sandbox registry for a real one) is a change in a
+factory and in settings, never in a feature's rules.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
-from pyhanko.sign.timestamps import TimeStamper
 
-from adapters._auth import Access, request_auth
 from adapters.hsm import open_key
-from adapters.notify_http import JsonGatewaySender
-from adapters.notify_smtp import SmtpSender
-from adapters.oidc import JwksKeys, OidcClient, OidcDiscovery
-from adapters.resilience import Policy, Resilient
-from adapters.rest import RestRegistryClient
-from adapters.soap import SoapRegistryClient
-from adapters.tsa import http_timestamper
 from hub import _patches
-from hub.agency_keys import AgencyKeyRing
 from hub.api import openapi31, problems
 from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
-from hub.auditlog_keys import build_audit_service, build_witnessing
-from hub.cases.service import CaseService
-from hub.catalog_files import LoadedCatalog, load_catalog, load_configured_catalog
+from hub.audit.factory import build_access_log, build_audit_service, build_witnessing
+from hub.audit.service import AuditService
+from hub.auth.factory import build_citizen_issuer, build_token_service
+from hub.auth.service import TokenService
+from hub.cases.factory import build_case_service
+from hub.catalog.files import load_catalog, load_configured_catalog
+from hub.certificates.factory import build_certificate_service, build_issuance
+from hub.certificates.issuance import IssuanceGate
+from hub.certificates.service import CertificateService
 from hub.config import Settings
-from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import AuditService
-from hub.domain.auth import TokenService
-from hub.domain.catalog import CatalogHolder, RegistrySpec
-from hub.domain.certificates import CertificateService, RegistryHolderNames
-from hub.domain.consent import ConsentService, StoredConsentGate
-from hub.domain.evidence import EvidenceService
-from hub.domain.ports import CitizenSignIn, RegistryClient
+from hub.consent.factory import build_consent_service, build_consent_store, build_gate
+from hub.consent.service import ConsentService
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.jws import KeyStoreJsonSealer
 from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose
-from hub.domain.sealing.pades import (
-    GuardedTimeStamper,
-    KeyStoreTimeStamper,
-    PadesLevel,
-    PdfSealer,
-)
-from hub.errors import ConfigError, HubError
-from hub.issuance import IssuanceGate
+from hub.errors import ConfigError
+from hub.evidence.factory import build_evidence_service, build_registry_clients
 from hub.metrics import Metrics
-from hub.notifications.ports import ChannelSender, ContactDirectory
-from hub.notifications.service import DeliveryPolicy, NotificationService, NotificationWorker
+from hub.notifications.factory import build_notifications
+from hub.notifications.service import NotificationWorker
 from hub.persistence import migrate
-from hub.persistence.auditlog import SqlAccessLog
-from hub.persistence.cases import OutboxCaseNotices, SqlCaseStore
-from hub.persistence.certificates import SqlCertificateStore
-from hub.persistence.consents import SqlConsentStore
 from hub.persistence.db import Database
-from hub.persistence.notifications import SqlNotificationStore
-from hub.persistence.outbox import OutboxWriter
 from hub.persistence.ratelimit import SqlRateLimiter
-from hub.persistence.replay import SqlReplayCache
-from hub.persistence.webhooks import SqlWebhookStore
 from hub.services import ReadinessCheck, Services, disabled, unavailable_reason
-from hub.token_keys import KeyStoreTokenKeys
 from hub.web import PageErrors, PageRouter, create_pages
-from hub.webhooks.delivery import HttpSender
-from hub.webhooks.policy import UrlPolicy
-from hub.webhooks.service import WebhookService
-from hub.webhooks.worker import WebhookWorker
+from hub.webhooks.factory import build_webhook_store, build_webhooks
 
 __all__ = [
     "HubApp",
     "Services",
-    "build_citizen_issuer",
-    "build_notifications",
-    "build_registry_clients",
     "build_services",
-    "build_timestamper",
     "create_app",
     "production_refusals",
 ]
-
-#: The threads that run synchronous handlers, registry calls included:
-#: anyio's default limiter, which connexion's AsyncApp uses for every sync handler.
-WORKER_THREADS = 40
 
 
 def _database_check(db: Database) -> ReadinessCheck:
@@ -167,293 +130,17 @@ def production_refusals(settings: Settings, keystore: FileKeyStore) -> list[str]
     return refusals
 
 
-#: The kinds of access that need a name and a password (or client id and secret).
-_PAIR_KINDS = ("basic", "oauth2_client_credentials", "username_token")
-
-
-def _credentials(settings: Settings, spec: RegistrySpec) -> tuple[str, str] | None:
-    kind = spec.auth.get("kind")
-    if spec.credentials is None or kind not in _PAIR_KINDS:
-        return None
-    found = settings.registry_credentials.get(spec.credentials)
-    if found is not None:
-        return found
-    if settings.is_production or kind != "username_token":
-        # The sandbox's default pair stands in for WS-Security only, outside
-        # production: every other secret is named by the operator, always.
-        raise ConfigError(
-            f"registry {spec.id} needs credentials: set HUB_REGISTRY_CREDENTIALS_"
-            f"{spec.credentials.upper().replace('-', '_')}=user:password"
-        )
-    from adapters.sandbox.runner import DEFAULT_CREDENTIALS  # noqa: PLC0415 - development only
-
-    return DEFAULT_CREDENTIALS
-
-
-def _access(settings: Settings, spec: RegistrySpec) -> Access:
-    """The secrets and files the catalogue's ``credentials`` name, from the settings."""
-    if spec.credentials is None:
-        return Access(ca_file=settings.registry_ca_file)
-    files = settings.registry_files.get(spec.credentials, {})
-    return Access(
-        credentials=_credentials(settings, spec),
-        secret=settings.registry_secrets.get(spec.credentials),
-        client_cert=files.get("client_cert"),
-        client_key=files.get("client_key"),
-        ca_file=files.get("ca_file", settings.registry_ca_file),
-        signing_key=files.get("signing_key"),
-        signing_cert=files.get("signing_cert"),
-        registry_cert=files.get("registry_cert"),
-    )
-
-
-def build_registry_clients(
-    settings: Settings, loaded: LoadedCatalog, metrics: Metrics
-) -> dict[str, RegistryClient]:
-    def outcome(registry: str, result: str) -> None:
-        metrics.registry_calls.labels(registry, result).inc()
-
-    in_flight = sum(
-        min(spec.max_concurrency, settings.registry_max_in_flight)
-        for spec in loaded.catalog.registries.values()
-    )
-    if in_flight >= WORKER_THREADS:
-        # Then registries stuck all at once could hold every worker thread,
-        # and /healthz with them.
-        raise ConfigError(
-            f"the registries' bulkheads add up to {in_flight} calls in flight, not fewer "
-            f"than the server's {WORKER_THREADS} worker threads: lower "
-            "HUB_REGISTRY_MAX_IN_FLIGHT or the catalogue's max_concurrency"
-        )
-    clients: dict[str, RegistryClient] = {}
-    for spec in loaded.catalog.registries.values():
-        # HUB_REGISTRY_TIMEOUT caps every registry's own timeout, and
-        # HUB_REGISTRY_MAX_IN_FLIGHT its bulkhead: the worker threads that
-        # run registry calls are shared with every other request.
-        timeout = min(spec.timeout or settings.registry_timeout, settings.registry_timeout)
-        policy = Policy(
-            timeout=timeout,
-            retries=spec.retries,
-            max_concurrency=min(spec.max_concurrency, settings.registry_max_in_flight),
-            queue_timeout=min(settings.registry_queue_wait, timeout),
-            failure_threshold=settings.registry_breaker_failures,
-            reset_after=settings.registry_breaker_pause,
-        )
-        resilient = Resilient(spec.id, policy, on_outcome=outcome)
-        url = settings.registry_urls.get(spec.id, spec.endpoint)
-        access = _access(settings, spec)
-        if spec.protocol == "rest":
-            clients[spec.id] = RestRegistryClient(
-                spec.id,
-                url,
-                spec.operations,
-                policy,
-                resilient=resilient,
-                description=settings.registries_dir / spec.description,
-                ca_file=settings.registry_ca_file,
-                auth=request_auth(spec.id, url, spec.auth, access),
-                access=access,
-                mutual_tls=spec.mutual_tls,
-            )
-        else:
-            clients[spec.id] = SoapRegistryClient(
-                spec.id,
-                settings.registries_dir / spec.description,
-                url,
-                policy,
-                resilient=resilient,
-                ca_file=settings.registry_ca_file,
-                auth=spec.auth,
-                access=access,
-                binding=spec.binding,
-                mutual_tls=spec.mutual_tls,
-                operations=spec.operations,
-            )
-    return clients
-
-
-def build_citizen_issuer(
-    settings: Settings,
-) -> tuple[dict[str, Any], CitizenSignIn | None]:
-    """TokenService's citizen arguments and the web sign-in, for ``HUB_CITIZEN_ISSUER``.
-
-    Without an issuer both are empty: the hub's development issuer, as before.
-    """
-    issuer = settings.citizen_issuer
-    if issuer is None:
-        return {}, None
-    discovery = OidcDiscovery(issuer)
-    jwks = JwksKeys(
-        settings.citizen_jwks_url or discovery.jwks_uri, algorithms=settings.citizen_algorithms
-    )
-    audience = settings.citizen_audience or settings.citizen_client_id
-    if audience is None:
-        raise ConfigError("HUB_CITIZEN_ISSUER needs HUB_CITIZEN_CLIENT_ID or HUB_CITIZEN_AUDIENCE")
-    arguments: dict[str, Any] = {
-        "citizen_issuer": issuer,
-        "citizen_keys": jwks,
-        "citizen_audience": audience,
-        "citizen_algorithms": settings.citizen_algorithms,
-        "afm_claim": settings.citizen_afm_claim,
-    }
-    signin: CitizenSignIn | None = None
-    if settings.citizen_client_id and settings.citizen_client_secret:
-        signin = OidcClient(
-            discovery,
-            client_id=settings.citizen_client_id,
-            client_secret=settings.citizen_client_secret,
-            redirect_uri=settings.public_url + "/signin/callback",
-            scopes=settings.citizen_scopes,
-        )
-    return arguments, signin
-
-
-def build_timestamper(settings: Settings, keystore: FileKeyStore) -> TimeStamper:
-    """The TSA of B-T and later seals: HUB_TSA_URL, guarded, or the development TSA."""
-    if settings.tsa_url is None:
-        return KeyStoreTimeStamper(keystore)
-    primary = http_timestamper(
-        settings.tsa_url,
-        timeout=settings.tsa_timeout,
-        basic_auth=settings.tsa_credentials,
-        bearer=settings.tsa_token,
-    )
-    fallback = KeyStoreTimeStamper(keystore) if settings.tsa_fallback == "development" else None
-    return GuardedTimeStamper(primary, name=settings.tsa_url, fallback=fallback)
-
-
-def stamp_catalog_version(holder: CatalogHolder) -> Callable[[AccessEntry], AccessEntry]:
-    """Name the catalogue in force in every entry the log appends (version 3 on)."""
-
-    def stamp(entry: AccessEntry) -> AccessEntry:
-        if entry.v < 3 or entry.catalog_version is not None or not holder.version:
-            return entry
-        return replace(entry, catalog_version=holder.version)
-
-    return stamp
-
-
-def _senders(settings: Settings) -> dict[str, ChannelSender]:
-    senders: dict[str, ChannelSender] = {}
-    if settings.smtp_host:
-        senders["email"] = SmtpSender(
-            settings.smtp_host,
-            settings.smtp_port,
-            sender=settings.smtp_from,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_user,
-            password=settings.smtp_password,
-            timeout=settings.smtp_timeout,
-        )
-    # Receipts are asked for only when the hub can check their signature.
-    callback = (
-        settings.public_url + "/v1/notifications/receipts"
-        if settings.notify_callback_secret
-        else None
-    )
-    if settings.sms_url:
-        senders["sms"] = JsonGatewaySender(
-            "sms",
-            settings.sms_url,
-            token=settings.sms_token,
-            sender=settings.sms_sender,
-            callback_url=callback,
-        )
-    if settings.viber_url:
-        senders["viber"] = JsonGatewaySender(
-            "viber",
-            settings.viber_url,
-            token=settings.viber_token,
-            sender=settings.viber_sender,
-            callback_url=callback,
-        )
-    return senders
-
-
-def _directory(settings: Settings) -> ContactDirectory | None:
-    if settings.contact_directory != "sandbox":
-        return None
-    # Development only (Settings refuses it in production).
-    from adapters.sandbox.contacts import SandboxContactRegistry  # noqa: PLC0415
-    from adapters.sandbox.population import Population  # noqa: PLC0415
-
-    return SandboxContactRegistry(Population(settings.sandbox_population, settings.sandbox_seed))
-
-
-def build_notifications(
-    settings: Settings,
-    db: Database,
-    loaded: LoadedCatalog,
-    metrics: Metrics,
-    access_log: SqlAccessLog,
-) -> NotificationService:
-    """The notification service, and the outbox writer on the access log."""
-    purposes = loaded.catalog.purposes
-
-    def hidden_until(purpose_id: str) -> str | None:
-        found = purposes.get(purpose_id)
-        return found.hidden_until if found else None
-
-    access_log.add_writer(OutboxWriter(hidden_until))
-    store = SqlNotificationStore(db)
-    secret = settings.notify_secret
-    service = NotificationService(
-        store=store,
-        catalog=loaded.catalog,
-        public_url=settings.public_url,
-        senders=_senders(settings),
-        directory=_directory(settings),
-        limits={
-            "email": SqlRateLimiter(db, limit=settings.notify_rate_email, scope="notify"),
-            "sms": SqlRateLimiter(db, limit=settings.notify_rate_sms, scope="notify"),
-            "viber": SqlRateLimiter(db, limit=settings.notify_rate_viber, scope="notify"),
-        },
-        policy=DeliveryPolicy(
-            max_attempts=settings.notify_max_attempts,
-            backoff=settings.notify_backoff_seconds,
-            backoff_max=settings.notify_backoff_max_seconds,
-            lease=settings.notify_lease_seconds,
-            batch=settings.notify_batch,
-            poll=settings.notify_poll_seconds,
-            digest_hour=settings.notify_digest_hour,
-            expiry_warning=dt.timedelta(days=settings.notify_expiry_days),
-        ),
-        secret=hashlib.sha256(secret.encode()).digest() if secret else None,
-        on_outcome=lambda channel, outcome: metrics.notifications.labels(channel, outcome).inc(),
-        on_latency=lambda channel, s: metrics.notification_latency.labels(channel).observe(s),
-    )
-
-    def refresh() -> None:
-        try:
-            counts, oldest, pending = store.queue_stats(service.now())
-        except HubError:
-            return
-        metrics.notification_queue.clear()
-        for (channel, status), count in counts.items():
-            metrics.notification_queue.labels(channel, status).set(count)
-        metrics.notification_oldest.set(oldest)
-        metrics.notification_events.set(pending)
-
-    metrics.add_refresher(refresh)
-    return service
-
-
 def build_services(settings: Settings) -> Services:
     db = Database(settings.database_url)
     metrics = Metrics()
     loaded = load_configured_catalog(settings)
     registries = build_registry_clients(settings, loaded, metrics)
-    access_log = SqlAccessLog(db)
-    access_log.stamp = stamp_catalog_version(loaded.holder)
+    access_log = build_access_log(db, loaded.holder)
     notifications = build_notifications(settings, db, loaded, metrics, access_log)
-    webhook_store = SqlWebhookStore(db)
-    consent_store = SqlConsentStore(db, access_log, events=webhook_store)
-    evidence = EvidenceService(
-        catalog=loaded.holder,
-        registries=registries,
-        access_log=access_log,
-        identity=loaded.identity,
-        consents=StoredConsentGate(consent_store),
+    webhook_store = build_webhook_store(db)
+    consent_store = build_consent_store(db, access_log, events=webhook_store)
+    evidence = build_evidence_service(
+        loaded, registries, access_log=access_log, consents=build_gate(consent_store)
     )
     citizen_arguments, citizen_signin = build_citizen_issuer(settings)
     try:
@@ -470,54 +157,24 @@ def build_services(settings: Settings) -> Services:
         witnessing = None
         issuance = disabled(IssuanceGate, f"The hub has no seal key: {problem}")
     else:
-        tokens = TokenService(
-            issuer=settings.public_url,
-            token_endpoint=settings.public_url + "/oauth2/token",
-            agency_keys=AgencyKeyRing(
-                loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
-            ),
-            agency_purposes=loaded.holder.purposes_of,
-            keys=KeyStoreTokenKeys(keystore),
-            replay=SqlReplayCache(db),
-            ttl=settings.access_token_ttl,
-            **citizen_arguments,
+        tokens = build_token_service(
+            settings, keystore, loaded=loaded, db=db, citizen=citizen_arguments
         )
         evidence.sealer = KeyStoreJsonSealer(keystore)
-        level = PadesLevel(settings.pades_level)
-        timestamper = None if level is PadesLevel.B_B else build_timestamper(settings, keystore)
-        certificates = CertificateService(
-            catalog=loaded.holder,
+        certificates = build_certificate_service(
+            settings,
+            keystore,
+            loaded=loaded,
             evidence=evidence,
-            names=RegistryHolderNames(
-                registries[loaded.identity.registry], loaded.identity.operation
-            ),
-            store=SqlCertificateStore(db, access_log),
+            registries=registries,
+            db=db,
             access_log=access_log,
-            keystore=keystore,
-            sealer=PdfSealer(
-                keystore,
-                level=level,
-                timestamper=timestamper,
-                downgrade=settings.tsa_url is not None and settings.tsa_fallback == "B-B",
-            ),
-            trust=keystore.trust,
-            public_url=settings.public_url,
         )
-        issuance = IssuanceGate(
-            SqlRateLimiter(
-                db,
-                limit=settings.certificate_rate_limit,
-                window=settings.certificate_rate_window,
-                scope="certificate",
-            ),
-            workers=settings.certificate_workers,
-            queue=settings.certificate_queue,
-        )
-        consents = ConsentService(
+        issuance = build_issuance(settings, db)
+        consents = build_consent_service(
+            consent_store,
             catalog=loaded.holder,
-            store=consent_store,
             access_log=access_log,
-            log_reader=consent_store,
             fetcher=evidence,
             keystore=keystore,
         )
@@ -529,25 +186,8 @@ def build_services(settings: Settings) -> Services:
             checkpoint_seconds=settings.checkpoint_seconds,
         )
         witnessing = build_witnessing(settings, db, audit)
-    webhook_policy = UrlPolicy.for_settings(settings)
-    case_store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=webhook_store)
-    cases = CaseService(
-        catalog=loaded.catalog,
-        store=case_store,
-        evidence_log=case_store,
-        access_log=access_log,
-        certificate_types=list(loaded.catalog.certificate_types),
-    )
-    webhooks = WebhookService(store=webhook_store, policy=webhook_policy)
-    webhook_worker = WebhookWorker(
-        queue=webhook_store,
-        policy=webhook_policy,
-        sender=HttpSender(deadline=settings.webhook_timeout),
-        max_attempts=settings.webhook_max_attempts,
-        backoff=settings.webhook_backoff,
-        poll_seconds=settings.webhook_poll_seconds,
-        sweeps=[webhook_store.announce_expired_requests],
-    )
+    cases = build_case_service(db, loaded, access_log=access_log, events=webhook_store)
+    webhooks, webhook_worker = build_webhooks(settings, webhook_store)
     return Services(
         settings=settings,
         db=db,

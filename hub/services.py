@@ -22,18 +22,20 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from hub.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
+    from hub.audit.service import AuditService
+    from hub.audit.witnessing import WitnessSubmitter
+    from hub.auth.ports import CitizenSignIn
+    from hub.auth.service import TokenService
     from hub.cases.service import CaseService
-    from hub.catalog_files import LoadedCatalog
+    from hub.catalog.files import LoadedCatalog
+    from hub.certificates.issuance import IssuanceGate
+    from hub.certificates.service import CertificateService
     from hub.config import Settings
-    from hub.domain.auditlog.service import AuditService
-    from hub.domain.auditlog.witnessing import WitnessSubmitter
-    from hub.domain.auth import TokenService
-    from hub.domain.certificates import CertificateService
-    from hub.domain.consent import ConsentService
-    from hub.domain.evidence import EvidenceService
-    from hub.domain.ports import CitizenSignIn, RateLimiter, RegistryClient
+    from hub.consent.service import ConsentService
+    from hub.domain.ports import RateLimiter
     from hub.domain.sealing.keystore import FileKeyStore
-    from hub.issuance import IssuanceGate
+    from hub.evidence.ports import RegistryClient
+    from hub.evidence.service import EvidenceService
     from hub.metrics import Metrics
     from hub.notifications.service import NotificationService
     from hub.persistence.auditlog import SqlAccessLog

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from hub.api._context import services
 
 if TYPE_CHECKING:
-    from hub.domain.certificates import CertificateService
+    from hub.certificates.issuance import IssuanceGate
+    from hub.certificates.service import CertificateService
     from hub.domain.sealing.keystore import FileKeyStore
-    from hub.issuance import IssuanceGate
 
 __all__ = ["certificate_service", "issuance_gate", "keystore"]
 

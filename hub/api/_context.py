@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from connexion.context import context as _context
 from connexion.context import scope as _scope
 
-from hub.domain.auth import AuditorPrincipal, CitizenPrincipal
+from hub.auth.models import AuditorPrincipal, CitizenPrincipal
 
 if TYPE_CHECKING:
     from hub.services import Services

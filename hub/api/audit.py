@@ -4,7 +4,7 @@ Checkpoints (latest, witnessed and earlier ones), consistency proofs and the
 log key are public, so that anyone can hold the operator to its log: they
 carry tree hashes, never an entry. Inclusion proofs and entries need an
 auditor token. Handlers
-parse, call the :class:`~hub.domain.auditlog.service.AuditService` and shape
+parse, call the :class:`~hub.audit.service.AuditService` and shape
 the answer; checkpoint notes and keys travel as ``text/plain``, exactly the
 bytes that were signed.
 """
@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.api._context import services
 from hub.api._responses import JsonResult, json_body
-from hub.domain.auditlog.service import AuditService, EntryQuery
+from hub.audit.models import EntryQuery
+from hub.audit.service import AuditService
 from hub.domain.sealing.keystore import (
     KeyPurpose,
     KeyStatus,

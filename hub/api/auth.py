@@ -25,7 +25,7 @@ from typing import Any, Final
 from hub.api._context import services
 from hub.api._limits import check_rate_limit
 from hub.api._responses import JsonResult, json_body
-from hub.domain.auth import ASSERTION_ALGORITHMS, MAX_ASSERTION_LIFETIME
+from hub.auth.service import ASSERTION_ALGORITHMS, MAX_ASSERTION_LIFETIME
 from hub.errors import InvalidClient, TokenRequestRefused, UnsupportedGrantType
 
 __all__ = ["TOKEN_PATH", "metadata", "token", "token_jwks"]

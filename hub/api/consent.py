@@ -4,7 +4,7 @@ Agencies (``agencyToken``) open a consent request and follow its status.
 Citizens (``citizenToken``) list the requests naming them, preview exactly
 what would be shared, approve or refuse, list and revoke their consents,
 download a sealed receipt, and read every access to their data. Handlers
-parse, call one :class:`~hub.domain.consent.ConsentService` method and shape
+parse, call one :class:`~hub.consent.service.ConsentService` method and shape
 the answer; another citizen's request or consent answers 404, exactly like
 one that does not exist; the attempt is logged as a denial all the same.
 
@@ -22,7 +22,8 @@ from typing import Any
 from hub.api._context import citizen_principal, services
 from hub.api._responses import JsonResult, json_body
 from hub.api.evidence import agency_principal
-from hub.domain.consent import Consent, ConsentRequest, ConsentService
+from hub.consent.models import Consent, ConsentRequest
+from hub.consent.service import ConsentService
 from hub.domain.identity import parse_citizen_ref
 from hub.logs import REQUEST_ID
 

@@ -8,9 +8,9 @@ from connexion.context import context
 
 from hub.api._context import CLIENT_REQUEST_ID, services
 from hub.api._responses import JsonResult, json_body
-from hub.domain.auth import AgencyPrincipal
-from hub.domain.evidence import EvidenceRequest
+from hub.auth.models import AgencyPrincipal
 from hub.domain.identity import parse_citizen_ref
+from hub.evidence.models import EvidenceRequest
 from hub.logs import REQUEST_ID
 
 __all__ = ["agency_principal", "request_evidence"]

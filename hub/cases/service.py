@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable, Collection
 from typing import Final
 
+from hub.audit.ports import AccessLog
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
 from hub.cases.models import (
     MISSING_DOCUMENT,
     Case,
@@ -36,10 +38,8 @@ from hub.cases.models import (
 )
 from hub.cases.ports import CaseEvidenceLog, CaseStore
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Catalog
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import AccessLog
 from hub.domain.text import check_plain_text
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.webhooks.models import AgencyEvent

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from adapters.hsm import open_key
-from hub.auditlog_keys import KeyStoreLogSigner, build_audit_service
+from hub.audit.factory import build_audit_service
+from hub.audit.keys import KeyStoreLogSigner
+from hub.audit.service import DEFAULT_ORIGIN, AuditService
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import NoteVerifier, parse_verifier_key, verify_note
-from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService
 from hub.domain.auditlog.verify import (
     Fault,
     Finding,

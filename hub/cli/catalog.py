@@ -68,7 +68,7 @@ def _directories(
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.catalog_check import check_catalog, describe  # noqa: PLC0415  # zeep, for this only
+    from hub.catalog.check import check_catalog, describe  # noqa: PLC0415  # zeep, for this only
 
     directory, extra = _directories(settings, args.base, args.dirs)
     findings = check_catalog(directory, extra, registries_dir=settings.registries_dir)
@@ -77,7 +77,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reload(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.catalog_check import check_catalog, describe  # noqa: PLC0415
+    from hub.catalog.check import check_catalog, describe  # noqa: PLC0415
     from hub.cli.serve import pid_file  # noqa: PLC0415
 
     directory, extra = _directories(settings, None, [])
@@ -103,7 +103,7 @@ def _reload(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _scaffold(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.catalog_scaffold import scaffold_openapi, scaffold_wsdl  # noqa: PLC0415
+    from hub.catalog.scaffold import scaffold_openapi, scaffold_wsdl  # noqa: PLC0415
 
     if args.wsdl is not None:
         print(scaffold_wsdl(args.wsdl, args.id), end="")

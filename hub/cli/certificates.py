@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hub.config import Settings
 
 if TYPE_CHECKING:
-    from hub.domain.certificates import CertificateService
+    from hub.certificates.service import CertificateService
     from hub.services import Services
 
 __all__ = ["register"]

@@ -20,8 +20,8 @@ from typing import Any
 from cryptography import x509
 
 from adapters import hsm
-from hub.agency_keys import ensure_development_keys
-from hub.catalog_files import load_configured_catalog
+from hub.auth.agency_keys import ensure_development_keys
+from hub.catalog.files import load_configured_catalog
 from hub.config import Settings, secret_from_env
 from hub.domain.sealing import keystore
 from hub.errors import ConfigError

@@ -25,12 +25,12 @@ import uvicorn
 from adapters.sandbox.messages import CALLBACK_SECRET, GATEWAY_TOKEN
 from adapters.sandbox.runner import ProvidersHandle, start_providers, start_sandbox
 from hub.app import build_services, create_app, production_refusals, reload_catalog
+from hub.audit.service import CheckpointTimer
 from hub.cli import _running as running
 from hub.cli import _workers as workers
 from hub.cli._http import server_config, start_metrics_listener
 from hub.cli.keys import ensure_keys
 from hub.config import MAX_WORKERS, Settings
-from hub.domain.auditlog.service import CheckpointTimer
 from hub.errors import ConfigError, HubError
 from hub.logs import configure_logging
 from hub.persistence import migrate

@@ -20,11 +20,12 @@ from typing import Any
 
 import jwt
 
-from hub.agency_keys import load_agency_private_key
 from hub.app import build_services
+from hub.auth.agency_keys import load_agency_private_key
+from hub.auth.models import IssuedToken
+from hub.auth.service import TokenService
 from hub.cli._running import with_running_demo
 from hub.config import Settings
-from hub.domain.auth import IssuedToken, TokenService
 from hub.domain.identity import is_valid_afm
 from hub.errors import CitizenNotFound, Forbidden, InvalidIdentifier
 

@@ -1,90 +1,18 @@
-"""The protocols the domain needs from the outside world.
+"""The ports several features share.
 
-Adapters (registry clients) and repositories (database stores) implement
-these; ``hub.app`` wires concrete ones in. A test checks each implementation
-against its port, so a new backend cannot silently miss a method.
+Each feature keeps its own ports in its package (``hub.evidence.ports``,
+``hub.consent.ports``, ``hub.certificates.ports``, ``hub.audit.ports``,
+``hub.auth.ports``, ...). What is left here is needed by more than one of
+them: the rate limiter guards certificate issuance, notifications, the token
+endpoint and public verification alike. ``hub/persistence/ratelimit.py``
+implements it on the hub's database.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from hub.domain.auditlog.entry import AccessEntry
-
-__all__ = [
-    "AccessLog",
-    "CitizenSignIn",
-    "JsonSealer",
-    "RateLimiter",
-    "RegistryClient",
-    "ReplayCache",
-    "TokenKeys",
-]
-
-
-@runtime_checkable
-class RegistryClient(Protocol):
-    """One authoritative registry, whatever protocol it speaks.
-
-    ``call`` runs a named operation of the registry's description with
-    simple parameters and returns the answer as plain JSON-like data (dicts,
-    lists, strings, numbers, booleans, ISO dates). It raises only
-    :class:`hub.errors.RegistryError` subclasses, or
-    :class:`hub.errors.CitizenNotFound` when the registry knows no such person.
-    """
-
-    name: str
-
-    def call(self, operation: str, params: Mapping[str, str], *, request_id: str) -> Any: ...
-
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class ReplayCache(Protocol):
-    """Remembers single-use token ids (``jti``) until they expire anyway."""
-
-    def remember(self, issuer: str, jti: str, expires_at: dt.datetime) -> bool:
-        """Record the id; False if it was already seen (a replay)."""
-        ...
-
-
-@runtime_checkable
-class TokenKeys(Protocol):
-    """The hub's token-signing key: it signs; its public keys verify."""
-
-    def sign_jwt(self, claims: Mapping[str, Any], *, typ: str) -> str:
-        """A compact ES256 JWS over the claims with the current key (``kid`` set)."""
-        ...
-
-    def verification_key(self, kid: str) -> Any | None:
-        """The public key with that kid, current or retired, or None."""
-        ...
-
-    def jwks(self) -> dict[str, Any]:
-        """The public keys as a JWK Set, for clients that check tokens themselves."""
-        ...
-
-
-@runtime_checkable
-class AccessLog(Protocol):
-    """Where every access decision is recorded, granted or denied."""
-
-    def record(self, entry: AccessEntry) -> int:
-        """Append the entry durably; return its index in the log."""
-        ...
-
-
-@runtime_checkable
-class JsonSealer(Protocol):
-    """Seals a JSON object so that its recipient can later prove where it came from."""
-
-    def seal(self, payload: Mapping[str, Any]) -> str:
-        """A compact JWS over the canonical payload, naming its key."""
-        ...
+__all__ = ["RateLimiter"]
 
 
 @runtime_checkable
@@ -93,31 +21,4 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str) -> int | None:
         """Count one request; None if allowed, else the seconds until the window resets."""
-        ...
-
-
-@runtime_checkable
-class CitizenSignIn(Protocol):
-    """The citizens' identity issuer, as the web sign-in (authorization code flow) needs it.
-
-    Each method raises only :class:`hub.errors.IdentityProviderUnavailable`
-    (the issuer cannot be reached) or :class:`hub.errors.InvalidToken` (it
-    refused what the hub sent, for example a used code).
-    """
-
-    @property
-    def issuer(self) -> str:
-        """The issuer's identifier (``iss``), the origin its pages are served from."""
-        ...
-
-    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
-        """Where to send the browser to sign in (PKCE with S256)."""
-        ...
-
-    def exchange_code(self, code: str, code_verifier: str) -> str:
-        """The ID token the issuer gives for an authorization code."""
-        ...
-
-    def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
-        """Where to end the issuer's own session, if it has such an endpoint."""
         ...

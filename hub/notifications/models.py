@@ -20,6 +20,9 @@ __all__ = [
     "MESSAGE_STATUSES",
     "MODES",
     "Channel",
+    "CitizenSettings",
+    "ClaimedEvent",
+    "ClaimedMessage",
     "ContactKind",
     "ContactPoints",
     "Event",
@@ -28,6 +31,8 @@ __all__ = [
     "MessageView",
     "Mode",
     "Outgoing",
+    "PlannedMessage",
+    "Verification",
     "channel_contact",
 ]
 
@@ -162,3 +167,63 @@ class MessageView:
             "last_error": self.last_error,
             "digest": self.digest,
         }
+
+
+# -- what the store hands the service ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenSettings:
+    """What the hub itself holds for a citizen: verified contacts, language, choices."""
+
+    afm: str | None
+    contacts: ContactPoints
+    has_profile: bool
+    preferences: Mapping[tuple[str, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    id: int
+    subject: str
+    kind: str
+    data: Mapping[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    channel: str
+    address: str
+    language: str
+    digest: bool
+    not_before: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    id: str
+    subject: str
+    kind: str
+    channel: str
+    address: str
+    language: str
+    digest: bool
+    attempts: int
+    event_at: dt.datetime
+    data: Mapping[str, Any]
+    #: This claim's token: only its holder may renew or settle the message.
+    lease: str
+    #: When the claim's lease runs out.
+    lease_until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    id: str
+    afm: str
+    kind: str
+    address: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int

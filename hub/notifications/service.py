@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from hub.domain.auth import CitizenPrincipal
+from hub.auth.models import CitizenPrincipal
 from hub.domain.catalog import Catalog
 from hub.errors import DeliveryError, HubError, InvalidContact, ServiceUnavailable, ValidationFailed
 from hub.notifications.models import (
@@ -41,20 +41,17 @@ from hub.notifications.models import (
     EVENT_KINDS,
     MODES,
     Channel,
-    ContactPoints,
-    MessageView,
-    Outgoing,
-    channel_contact,
-)
-from hub.notifications.ports import ChannelSender, ContactDirectory
-from hub.notifications.templates import render, render_code, render_digest
-from hub.persistence.notifications import (
     CitizenSettings,
     ClaimedEvent,
     ClaimedMessage,
+    ContactPoints,
+    MessageView,
+    Outgoing,
     PlannedMessage,
-    SqlNotificationStore,
+    channel_contact,
 )
+from hub.notifications.ports import ChannelSender, ContactDirectory, NotificationStore
+from hub.notifications.templates import render, render_code, render_digest
 
 __all__ = [
     "DeliveryPolicy",
@@ -139,7 +136,7 @@ class NotificationService:
     def __init__(
         self,
         *,
-        store: SqlNotificationStore,
+        store: NotificationStore,
         catalog: Catalog,
         public_url: str,
         senders: Mapping[str, ChannelSender],

@@ -1,7 +1,7 @@
 """The access log's read side in SQL: checkpoints, searches, exports, verification.
 
 :class:`SqlAuditStore` implements the read ports of
-:mod:`hub.domain.auditlog.service` on the tables that
+:mod:`hub.audit.service` on the tables that
 :mod:`hub.persistence.auditlog` appends to.
 
 :func:`verify_store` is what ``hub audit verify`` runs on the live database.
@@ -33,16 +33,12 @@ from sqlalchemy import DateTime, Row, Select, String, Table, func, select, type_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from hub.audit.models import EntryQuery, LoggedEntry, StoredCheckpoint
+from hub.audit.service import checkpoint_time
 from hub.domain.auditlog.checkpoint import Checkpoint, NoteVerifier, parse_note, verify_note
 from hub.domain.auditlog.errors import MalformedNote, NoteError
 from hub.domain.auditlog.gating import CertificateState, ConsentState, StateAudit
 from hub.domain.auditlog.merkle import EMPTY_ROOT, leaf_hash
-from hub.domain.auditlog.service import (
-    EntryQuery,
-    LoggedEntry,
-    StoredCheckpoint,
-    checkpoint_time,
-)
 from hub.domain.auditlog.tree import Frontier, Node
 from hub.domain.auditlog.verify import Fault, Finding, LogVerificationReport
 from hub.persistence.auditlog import CORE_COLUMNS, SEARCH_COLUMNS, SqlNodeStore

@@ -237,7 +237,7 @@ def _unchanged(entry: AccessEntry) -> AccessEntry:
 
 
 class SqlAccessLog:
-    """:class:`hub.domain.ports.AccessLog` on the hub's database."""
+    """:class:`hub.audit.ports.AccessLog` on the hub's database."""
 
     def __init__(self, db: Database, *, group: int = _GROUP) -> None:
         self.db = db

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
+from hub.certificates.models import CertificateRecord, CertificateStatus
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.certificates import CertificateRecord, CertificateStatus
 from hub.errors import Conflict, NotFound
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.certificate_models import CertificateRow, CertificateSubject
@@ -52,7 +52,7 @@ def _record(row: CertificateRow, subjects: Sequence[str]) -> CertificateRecord:
 
 
 class SqlCertificateStore:
-    """:class:`hub.domain.certificates.CertificateStore` on the hub's database."""
+    """:class:`hub.certificates.ports.CertificateStore` on the hub's database."""
 
     def __init__(self, db: Database, access_log: SqlAccessLog) -> None:
         self.db = db

@@ -1,7 +1,7 @@
 """Consents in the shared database, and the citizen's read of the access log.
 
-:class:`SqlConsentStore` implements :class:`~hub.domain.consent.ConsentStore`
-and :class:`~hub.domain.consent.CitizenLogReader`. Each decision and its
+:class:`SqlConsentStore` implements :class:`~hub.consent.ports.ConsentStore`
+and :class:`~hub.consent.ports.CitizenLogReader`. Each decision and its
 access-log entry commit in one transaction (through
 :meth:`~hub.persistence.auditlog.SqlAccessLog.append_in`), and every change
 that could race is a conditional ``UPDATE`` whose row count says who won:
@@ -30,10 +30,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, DateTime, case, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
+from hub.audit.models import LoggedEntry
+from hub.consent.models import Consent, ConsentRequest, Decision
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import LoggedEntry
 from hub.domain.catalog import IdentifierKind
-from hub.domain.consent import Consent, ConsentRequest, Decision
 from hub.domain.identity import CitizenRef
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.consent_models import ConsentRequestRow, ConsentRow

@@ -20,15 +20,19 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from hub.notifications.models import (
+    CitizenSettings,
+    ClaimedEvent,
+    ClaimedMessage,
     ContactPoints,
     MessageView,
+    PlannedMessage,
+    Verification,
 )
 from hub.persistence.consent_models import ConsentRow
 from hub.persistence.db import Database
@@ -42,14 +46,7 @@ from hub.persistence.notification_models import (
 )
 from hub.persistence.outbox import enqueue_in
 
-__all__ = [
-    "CitizenSettings",
-    "ClaimedEvent",
-    "ClaimedMessage",
-    "PlannedMessage",
-    "SqlNotificationStore",
-    "Verification",
-]
+__all__ = ["SqlNotificationStore"]
 
 #: The key of the PostgreSQL advisory lock that makes the expiry scan a
 #: cluster-wide singleton ("notify" in ASCII).
@@ -66,63 +63,6 @@ def _utc(value: dt.datetime) -> dt.datetime:
 def _afm(subject: str) -> str | None:
     kind, _, value = subject.partition(":")
     return value if kind == "afm" else None
-
-
-@dataclass(frozen=True, slots=True)
-class CitizenSettings:
-    """What the hub itself holds for a citizen: verified contacts, language, choices."""
-
-    afm: str | None
-    contacts: ContactPoints
-    has_profile: bool
-    preferences: Mapping[tuple[str, str], str]
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedEvent:
-    id: int
-    subject: str
-    kind: str
-    data: Mapping[str, Any]
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedMessage:
-    channel: str
-    address: str
-    language: str
-    digest: bool
-    not_before: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedMessage:
-    id: str
-    subject: str
-    kind: str
-    channel: str
-    address: str
-    language: str
-    digest: bool
-    attempts: int
-    event_at: dt.datetime
-    data: Mapping[str, Any]
-    #: This claim's token: only its holder may renew or settle the message.
-    lease: str
-    #: When the claim's lease runs out.
-    lease_until: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    id: str
-    afm: str
-    kind: str
-    address: str
-    code_hash: str
-    expires_at: dt.datetime
-    attempts: int
 
 
 def _view(row: NotificationMessageRow) -> MessageView:

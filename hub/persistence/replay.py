@@ -20,7 +20,7 @@ __all__ = ["SqlReplayCache"]
 
 
 class SqlReplayCache:
-    """:class:`hub.domain.ports.ReplayCache` on the hub's database."""
+    """:class:`hub.auth.ports.ReplayCache` on the hub's database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -1,7 +1,7 @@
 """SQL implementations of the witnessing ports.
 
 :class:`SqlCosignatureStore` keeps the cosignatures the hub received
-(:class:`~hub.domain.auditlog.witnessing.CosignatureStore`);
+(:class:`~hub.audit.witnessing.CosignatureStore`);
 :class:`SqlWitnessStore` is a witness's memory of each log
 (:class:`~hub.domain.auditlog.witness.WitnessStore`). Its ``advance`` is one
 conditional ``UPDATE`` (or an ``INSERT`` guarded by the primary key), so two
@@ -16,8 +16,8 @@ from collections.abc import Collection
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub.audit.witnessing import StoredCosignature
 from hub.domain.auditlog.witness import WitnessState
-from hub.domain.auditlog.witnessing import StoredCosignature
 from hub.errors import StorageError
 from hub.persistence.db import Database
 from hub.persistence.witness_models import AuditCosignature, WitnessLogRow

@@ -21,7 +21,8 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.domain.auth import AuditorPrincipal, CitizenPrincipal, TokenService
+from hub.auth.models import AuditorPrincipal, CitizenPrincipal
+from hub.auth.service import TokenService
 from hub.errors import Forbidden, HubError, PayloadTooLarge, ServiceUnavailable
 from hub.limits import MAX_UPLOAD_BYTES
 from hub.logs import REQUEST_ID

@@ -33,7 +33,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hub.domain.auth import AuditorPrincipal, CitizenPrincipal, TokenService
+from hub.auth.models import AuditorPrincipal, CitizenPrincipal
+from hub.auth.service import TokenService
 from hub.domain.encoding import b64url, unb64url
 from hub.domain.sealing.keystore import KeyPurpose, KeyStatus, KeyStore
 from hub.errors import HubError

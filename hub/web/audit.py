@@ -21,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hub.audit.models import EntryQuery, LoggedEntry
+from hub.audit.service import AuditService
 from hub.domain.auditlog.checkpoint import verify_note
 from hub.domain.auditlog.entry import KNOWN_ACTIONS
 from hub.domain.auditlog.errors import NoteError
 from hub.domain.auditlog.merkle import verify_inclusion
-from hub.domain.auditlog.service import AuditService, EntryQuery, LoggedEntry
 from hub.errors import NotFound
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, athens_day

@@ -18,10 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.domain.auditlog.service import AuditService, EntryQuery
-from hub.domain.auth import CitizenPrincipal
-from hub.domain.certificates import CertificateService
-from hub.domain.consent import Consent, ConsentRequest, ConsentService
+from hub.audit.models import EntryQuery
+from hub.audit.service import AuditService
+from hub.auth.models import CitizenPrincipal
+from hub.certificates.service import CertificateService
+from hub.consent.models import Consent, ConsentRequest
+from hub.consent.service import ConsentService
 from hub.errors import ValidationFailed
 from hub.logs import REQUEST_ID
 from hub.web._frame import Frame, Page, athens_day, today_athens

@@ -5,7 +5,7 @@ sends a citizen there: the OpenID Connect authorization code flow with PKCE
 (S256), ``state`` and ``nonce`` kept in a short-lived signed cookie
 (hub/web/_oidc.py). The issuer sends the browser back to
 ``/signin/callback`` with a code; the hub exchanges it for an ID token,
-checks that token with :meth:`~hub.domain.auth.TokenService.verify_citizen_token`
+checks that token with :meth:`~hub.auth.service.TokenService.verify_citizen_token`
 (issuer, audience, lifetime, nonce, signature by the issuer's JWKS) and
 starts a session holding a session token it mints itself.
 
@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from hub.domain.auth import CitizenPrincipal
-from hub.domain.ports import CitizenSignIn
+from hub.auth.models import CitizenPrincipal
+from hub.auth.ports import CitizenSignIn
 from hub.errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized
 from hub.web._frame import Frame, Page
 from hub.web._oidc import FLOW_SECONDS, Flow, open_flow, seal_flow

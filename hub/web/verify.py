@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.domain.certificates import CertificateService, VerificationReport
+from hub.certificates.models import VerificationReport
+from hub.certificates.service import CertificateService
 from hub.domain.sealing.report import Status
 from hub.errors import NestingTooDeep, TooManyRequests
 from hub.json_depth import MAX_DEPTH, too_deep

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from hub.domain.auth import AgencyPrincipal
+from hub.auth.models import AgencyPrincipal
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.webhooks.models import EVENT_TYPES, Delivery, Endpoint
 from hub.webhooks.policy import UrlPolicy

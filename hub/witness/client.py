@@ -1,6 +1,6 @@
 """The hub's HTTP transport to witnesses (C2SP ``add-checkpoint``).
 
-A thin adapter of :class:`~hub.domain.auditlog.witnessing.WitnessTransport`
+A thin adapter of :class:`~hub.audit.witnessing.WitnessTransport`
 on ``requests``: one session with keep-alive (the protocol asks for it), a
 timeout on every call, redirects refused (a witness answers where it is
 configured), and network failures translated to :class:`WitnessUnreachable`.
@@ -12,7 +12,7 @@ from typing import Final
 
 import requests
 
-from hub.domain.auditlog.witnessing import WitnessReply
+from hub.audit.witnessing import WitnessReply
 from hub.errors import ServiceUnavailable
 
 __all__ = ["HttpWitnessTransport", "WitnessUnreachable"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
 from hub.cli.token import client_assertion
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

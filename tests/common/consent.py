@@ -11,8 +11,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
-from hub.domain.consent import ConsentService
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
+from hub.consent.service import ConsentService
 from hub.domain.identity import CitizenRef
 
 #: The demo bank, asking for a mortgage application.

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from hub.domain.auth import CitizenPrincipal
+from hub.auth.models import CitizenPrincipal
 from tests.common.clients import agency_token, post_evidence
 from tests.e2e.conftest import Hub, Scanner
 

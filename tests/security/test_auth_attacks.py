@@ -25,11 +25,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from hub.domain.auth import ACCESS_AUDIENCE, AgencyPrincipal, TokenService
-from hub.domain.ports import ReplayCache, TokenKeys
+from hub.auth.models import AgencyPrincipal
+from hub.auth.ports import ReplayCache, TokenKeys
+from hub.auth.service import ACCESS_AUDIENCE, TokenService
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.domain.sealing import keystore
 from hub.errors import InvalidClient, InvalidToken
-from hub.token_keys import KeyStoreTokenKeys
 
 ISSUER = "https://hub.test"
 TOKEN_ENDPOINT = "https://hub.test/oauth2/token"

@@ -34,12 +34,12 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hub.agency_keys import load_agency_private_key
 from hub.app import Services, build_services
+from hub.auth.agency_keys import load_agency_private_key
+from hub.auth.service import ACCESS_AUDIENCE
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.config import Settings
-from hub.domain.auth import ACCESS_AUDIENCE
 from hub.errors import PROBLEM_BASE
-from hub.token_keys import KeyStoreTokenKeys
 from tests.common.clients import token_request
 from tests.security._spec import PATH_VALUES
 from tests.security.conftest import Tokens, hub_settings

@@ -27,7 +27,7 @@ import pytest
 import requests
 import yaml
 
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
 from hub.cli.token import client_assertion
 from hub.config import Settings
 from hub.errors import PROBLEM_BASE

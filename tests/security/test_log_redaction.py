@@ -31,7 +31,7 @@ import requests
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.runner import start_sandbox
 from hub.app import build_services
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.config import Settings
 from hub.logs import JsonFormatter, RedactingFilter, redact
 from tests.common.clients import agency_token

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
 from hub.cli.token import client_assertion
 from tests.common.clients import token_request
 from tests.security._spec import PATH_VALUES, operations

@@ -413,7 +413,7 @@ class FileKeyStore:
                     "x5t#S256": record.kid,
                 }
             )
-        # The token keys are published apart (hub/token_keys.py): a verifier that
+        # The token keys are published apart (hub/auth/token_keys.py): a verifier that
         # trusts this set must never take an access token for a sealed document.
         # Revoked keys are not offered as keys, only named with when and why
         # (an extra member of the set, RFC 7517 §5), for verifiers that cache.

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.audit.service import DEFAULT_ORIGIN, AuditService
 from hub.domain.auditlog.checkpoint import NoteSigner
-from hub.domain.auditlog.service import DEFAULT_ORIGIN, AuditService
 from hub.persistence import migrate
 from hub.persistence.audit_queries import SqlAuditStore, verify_store
 from hub.persistence.db import Database

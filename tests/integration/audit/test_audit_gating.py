@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub.audit.service import DEFAULT_ORIGIN
 from hub.config import Settings
+from hub.consent.service import ConsentService
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auditlog.service import DEFAULT_ORIGIN
 from hub.domain.auditlog.verify import Fault, LogVerificationReport
-from hub.domain.consent import ConsentService
-from hub.domain.evidence import EvidenceRequest
 from hub.domain.identity import CitizenRef
+from hub.evidence.models import EvidenceRequest
 from hub.persistence import migrate
 from hub.persistence.audit_queries import verify_store
 from hub.persistence.auditlog import SqlAccessLog

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from hub.auth.models import AgencyPrincipal
 from hub.cases.models import CaseNotice
 from hub.cases.ports import CaseEvidenceLog, CaseNotices, CaseStore
 from hub.cases.service import CaseService
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.config import Settings
-from hub.domain.auth import AgencyPrincipal
 from hub.domain.identity import CitizenRef
 from hub.errors import StorageError
 from hub.persistence import migrate

@@ -14,7 +14,7 @@ import pytest
 import requests
 import yaml
 
-from hub.catalog_check import check_catalog
+from hub.catalog.check import check_catalog
 from hub.cli.main import main
 from tests.common.server import free_port
 

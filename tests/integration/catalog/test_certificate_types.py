@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hub.app import build_services, create_app, reload_catalog
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.config import Settings
 from hub.errors import ConfigError
 from hub.persistence import migrate

@@ -21,13 +21,13 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
+from hub.auth.service import TokenService
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.config import Settings
-from hub.domain.auth import TokenService
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.pdf import CertificateContent, qr_token
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
-from hub.token_keys import KeyStoreTokenKeys
 from tests.common.clients import agency_token, post_evidence
 
 

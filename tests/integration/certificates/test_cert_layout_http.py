@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from tests.common.pdf import needs_pdftotext, pdf_text
 from tests.integration.certificates.test_cert_http import citizen_token
 

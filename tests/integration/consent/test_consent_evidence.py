@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hub.auth.models import CitizenPrincipal
 from hub.config import Settings
-from hub.domain.auth import CitizenPrincipal
-from hub.domain.consent import ConsentService
-from hub.domain.evidence import EvidenceRequest, EvidenceService
+from hub.consent.service import ConsentService
 from hub.domain.identity import CitizenRef
-from hub.domain.ports import RegistryClient
 from hub.errors import ConsentRequired
+from hub.evidence.models import EvidenceRequest
+from hub.evidence.ports import RegistryClient
+from hub.evidence.service import EvidenceService
 from hub.persistence import migrate
 from hub.persistence.models import AuditEntryRow
 from tests.common.consent import BANK, grant_consent, property_owner

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
 from hub.config import Settings
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Purpose
-from hub.domain.evidence import ConsentGate, EvidenceRequest, EvidenceService
 from hub.domain.identity import CitizenRef
 from hub.errors import ConsentRequired
+from hub.evidence.models import EvidenceRequest
+from hub.evidence.ports import ConsentGate
+from hub.evidence.service import EvidenceService
 from hub.persistence import migrate
 
 BANK = AgencyPrincipal("bank-demo", ("mortgage-application",), "tok")

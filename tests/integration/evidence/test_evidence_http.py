@@ -11,7 +11,7 @@ import requests
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
 from hub.cli.token import client_assertion
 from hub.config import Settings
 from hub.errors import PROBLEM_BASE

@@ -82,7 +82,7 @@ def test_pages_render_and_readiness_names_the_fix(keyless_hub: tuple[str, object
 
 
 def test_a_disabled_service_refuses_every_use() -> None:
-    from hub.domain.certificates import CertificateService  # noqa: PLC0415
+    from hub.certificates.service import CertificateService  # noqa: PLC0415
     from hub.errors import ServiceUnavailable  # noqa: PLC0415
 
     service = disabled(CertificateService, "no seal key")

@@ -26,11 +26,11 @@ import jwt
 import pytest
 import requests
 
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
+from hub.auth.service import TokenService
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.config import Settings
-from hub.domain.auth import TokenService
 from hub.domain.sealing import keystore as keystore_files
-from hub.token_keys import KeyStoreTokenKeys
 from tests.common.npm import npm_tool
 from tests.common.server import serve_hub
 

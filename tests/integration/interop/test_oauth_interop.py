@@ -32,7 +32,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from adapters.sandbox.idp import start_idp
-from hub.agency_keys import load_agency_private_key
+from hub.auth.agency_keys import load_agency_private_key
 from hub.config import Settings
 from hub.persistence.db import Database
 from hub.persistence.replay import SqlReplayCache

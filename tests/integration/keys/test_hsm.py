@@ -24,10 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from adapters.hsm import Pkcs11Uri, generate_key, open_key
-from hub.auditlog_keys import KeyStoreLogSigner
+from hub.audit.keys import KeyStoreLogSigner
+from hub.audit.service import sign_checkpoint_with
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.cli.main import main
 from hub.domain.auditlog.checkpoint import Checkpoint, open_note
-from hub.domain.auditlog.service import sign_checkpoint_with
 from hub.domain.sealing import keystore
 from hub.domain.sealing.errors import HsmError, KeyStoreError
 from hub.domain.sealing.jws import seal_json, verify_jws
@@ -35,7 +36,6 @@ from hub.domain.sealing.keystore import KeyOrigin, KeyPurpose, KeyStatus
 from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer, verify_pdf
 from hub.domain.sealing.pdf import render_certificate
 from hub.domain.sealing.report import Status
-from hub.token_keys import KeyStoreTokenKeys
 from tests.unit.sealing.conftest import PUBLIC_URL, make_content
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")

@@ -19,10 +19,10 @@ from adapters.sandbox.education import qualifications_of
 from adapters.sandbox.onboarding import OnboardingSandbox, make_test_pki
 from adapters.sandbox.population import Citizen, Population
 from adapters.sandbox.vehicles import vehicles_of
-from hub.app import build_registry_clients
-from hub.catalog_files import load_configured_catalog
+from hub.catalog.files import load_configured_catalog
 from hub.config import Settings
 from hub.errors import ConfigError
+from hub.evidence.factory import build_registry_clients
 from hub.metrics import Metrics
 from tests.common.clients import agency_token, post_evidence
 from tests.conftest import SANDBOX_SEED, SANDBOX_SIZE

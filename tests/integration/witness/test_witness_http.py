@@ -146,7 +146,7 @@ def _keys(directory: Path) -> Path:
 
 def _log_vkey(keys_dir: Path) -> str:
     """The log verifier key of a key store, as ``/v1/audit/log-key`` serves it."""
-    from hub.auditlog_keys import KeyStoreLogSigner  # noqa: PLC0415
+    from hub.audit.keys import KeyStoreLogSigner  # noqa: PLC0415
     from hub.domain.sealing import keystore  # noqa: PLC0415
 
     return KeyStoreLogSigner(keystore.load(keys_dir)).verifier().to_text()
@@ -279,9 +279,9 @@ def checkpoint_root(services: Services, size: int) -> bytes:
 
 def _forged_note_at(services: Services, size: int) -> str:
     """A checkpoint of the forged database at ``size``, signed with log A's key."""
-    from hub.auditlog_keys import KeyStoreLogSigner  # noqa: PLC0415
+    from hub.audit.keys import KeyStoreLogSigner  # noqa: PLC0415
+    from hub.audit.service import sign_checkpoint_with  # noqa: PLC0415
     from hub.domain.auditlog.checkpoint import Checkpoint  # noqa: PLC0415
-    from hub.domain.auditlog.service import sign_checkpoint_with  # noqa: PLC0415
 
     root = checkpoint_root(services, size)
     return sign_checkpoint_with(

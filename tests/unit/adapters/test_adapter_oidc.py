@@ -242,7 +242,7 @@ def test_the_code_is_exchanged_with_client_secret_basic(clock: Clock) -> None:
 
 
 def test_the_client_implements_the_sign_in_port(clock: Clock) -> None:
-    from hub.domain.ports import CitizenSignIn  # noqa: PLC0415
+    from hub.auth.ports import CitizenSignIn  # noqa: PLC0415
 
     assert isinstance(_client(clock), CitizenSignIn)
 
@@ -256,7 +256,7 @@ class _NoKeys:
 
 
 def _service(keys: dict[str, Any], algorithms: tuple[str, ...]) -> Any:
-    from hub.domain.auth import TokenService  # noqa: PLC0415
+    from hub.auth.service import TokenService  # noqa: PLC0415
 
     return TokenService(
         issuer="https://hub.example",

@@ -17,7 +17,6 @@ import responses
 from adapters.resilience import Policy, Resilient
 from adapters.rest import MAX_ANSWER_BYTES, RestRegistryClient
 from hub.config import default_specs_dir
-from hub.domain.ports import RegistryClient
 from hub.errors import (
     CitizenNotFound,
     ConfigError,
@@ -25,6 +24,7 @@ from hub.errors import (
     RegistryTimeout,
     RegistryUnavailable,
 )
+from hub.evidence.ports import RegistryClient
 
 BASE = "http://land.test"
 AFM = "090000045"

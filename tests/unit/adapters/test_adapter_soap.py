@@ -23,7 +23,6 @@ from adapters._auth import Access
 from adapters.resilience import Policy, Resilient
 from adapters.rest import MAX_ANSWER_BYTES
 from adapters.soap import SoapRegistryClient, plain
-from hub.domain.ports import RegistryClient
 from hub.errors import (
     CitizenNotFound,
     ConfigError,
@@ -31,6 +30,7 @@ from hub.errors import (
     RegistryTimeout,
     RegistryUnavailable,
 )
+from hub.evidence.ports import RegistryClient
 
 SPECS = Path(__file__).resolve().parents[3] / "specs" / "registries"
 POPULATION = "http://population.test/"

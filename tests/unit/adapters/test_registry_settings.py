@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.app import WORKER_THREADS, build_registry_clients
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.config import Settings
 from hub.errors import ConfigError
+from hub.evidence.factory import WORKER_THREADS, build_registry_clients
 from hub.metrics import Metrics
 
 

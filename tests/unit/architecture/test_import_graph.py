@@ -11,13 +11,19 @@ The rules:
   ``hub.app`` (which builds them);
 - ``hub.web`` does not import ``hub.api``: what both need lives in a shared
   module;
-- ``hub.domain`` imports no web framework, ORM or SOAP/HTTP client.
+- ``hub.domain`` imports no web framework, ORM or SOAP/HTTP client;
+- each feature package (``hub.evidence``, ``hub.consent``, ...) keeps its
+  core — ``models``, ``ports``, ``service`` — free of the web framework, the
+  ORM, the registry clients, ``hub.persistence`` and ``adapters``: only its
+  ``factory`` knows concrete implementations;
+- a feature's factory is imported only by the composition roots (``hub.app``
+  and the CLI), never by another feature.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -141,7 +147,7 @@ def test_the_graph_sees_the_packages() -> None:
     # A guard on the test itself: a broken walk would find no cycles either.
     assert "hub.app" in GRAPH
     assert "hub.services" in GRAPH["hub.app"]
-    assert "hub.domain.evidence" in GRAPH
+    assert "hub.evidence.service" in GRAPH
 
 
 def test_the_walk_finds_a_cycle_when_there_is_one() -> None:
@@ -171,3 +177,111 @@ def test_the_domain_imports_no_framework() -> None:
         if any(name == b or name.startswith(b + ".") for b in banned)
     )
     assert offending == []
+
+
+#: The feature packages: each owns its models, ports, service and factory.
+FEATURES = (
+    "hub.audit",
+    "hub.auth",
+    "hub.cases",
+    "hub.catalog",
+    "hub.certificates",
+    "hub.consent",
+    "hub.evidence",
+    "hub.notifications",
+    "hub.webhooks",
+)
+#: The modules of a feature that hold its rules, and so stay pure.
+CORE = ("models", "ports", "service")
+#: What a feature's core must not import: its factory's business.
+INFRASTRUCTURE = (
+    "connexion",
+    "starlette",
+    "sqlalchemy",
+    "zeep",
+    "requests",
+    "adapters",
+    "hub.persistence",
+    "hub.app",
+    "hub.api",
+    "hub.web",
+    "hub.cli",
+)
+#: Where the hub is put together from the features' factories.
+COMPOSITION_ROOTS = ("hub.app", "hub.cli")
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _feature_of(module: str) -> str | None:
+    return next((f for f in FEATURES if _within(module, f)), None)
+
+
+def core_violations(imports: Mapping[str, Collection[str]]) -> list[str]:
+    """Imports of infrastructure by a feature's core modules (or its package)."""
+    found = []
+    for module, names in imports.items():
+        feature = _feature_of(module)
+        if feature is None or module not in (feature, *(f"{feature}.{c}" for c in CORE)):
+            continue
+        found += [
+            f"{module} -> {name}"
+            for name in names
+            if any(_within(name, banned) for banned in INFRASTRUCTURE) or name.endswith(".factory")
+        ]
+    return sorted(found)
+
+
+def factory_violations(graph: Mapping[str, Collection[str]]) -> list[str]:
+    """Edges to a feature's factory from outside the feature and the composition roots."""
+    return sorted(
+        f"{module} -> {dep}"
+        for module, deps in graph.items()
+        for dep in deps
+        if dep.endswith(".factory")
+        and _feature_of(dep) is not None
+        and _feature_of(module) != _feature_of(dep)
+        and not any(_within(module, root) for root in COMPOSITION_ROOTS)
+    )
+
+
+def test_the_feature_rules_catch_a_wrong_import() -> None:
+    # Guards on the rules themselves, with imports no real module has.
+    assert core_violations({"hub.consent.service": ["hub.persistence.consents"]}) == [
+        "hub.consent.service -> hub.persistence.consents"
+    ]
+    assert core_violations({"hub.evidence.ports": ["adapters.rest", "hub.domain.catalog"]}) == [
+        "hub.evidence.ports -> adapters.rest"
+    ]
+    assert core_violations({"hub.audit.models": ["hub.audit.factory"]}) == [
+        "hub.audit.models -> hub.audit.factory"
+    ]
+    assert core_violations({"hub.consent.factory": ["hub.persistence.consents"]}) == []
+    assert factory_violations({"hub.certificates.factory": {"hub.evidence.factory"}}) == [
+        "hub.certificates.factory -> hub.evidence.factory"
+    ]
+    assert factory_violations({"hub.api.consent": {"hub.consent.factory"}}) == [
+        "hub.api.consent -> hub.consent.factory"
+    ]
+    assert factory_violations({"hub.app": {"hub.consent.factory"}}) == []
+
+
+def test_the_features_are_packages_with_a_core() -> None:
+    # A renamed or moved feature would leave the rules below checking nothing.
+    for feature in FEATURES:
+        assert feature in GRAPH, feature
+    for feature in ("hub.audit", "hub.auth", "hub.certificates", "hub.consent", "hub.evidence"):
+        for part in (*CORE, "factory"):
+            assert f"{feature}.{part}" in GRAPH, f"{feature}.{part}"
+
+
+def test_feature_cores_import_no_infrastructure() -> None:
+    sources = _sources()
+    imports = {module: list(_imported(module, path, sources)) for module, path in sources.items()}
+    assert core_violations(imports) == []
+
+
+def test_only_the_composition_roots_import_factories() -> None:
+    assert factory_violations(GRAPH) == []

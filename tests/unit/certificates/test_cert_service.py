@@ -12,20 +12,12 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
+from hub.auth.models import CitizenPrincipal
+from hub.certificates.models import CertificateRecord, CertificateStatus
+from hub.certificates.ports import CertificateStore, HolderEvidence, HolderNames
+from hub.certificates.service import CertificateService, format_value, mask_name, normalise_code
 from hub.domain.auditlog.entry import AccessEntry
-from hub.domain.auth import CitizenPrincipal
 from hub.domain.catalog import Catalog
-from hub.domain.certificates import (
-    CertificateRecord,
-    CertificateService,
-    CertificateStatus,
-    CertificateStore,
-    HolderEvidence,
-    HolderNames,
-    format_value,
-    mask_name,
-    normalise_code,
-)
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.keystore import FileKeyStore

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 _GATE_WITHOUT_RECORD_USE = """
 from hub.domain.catalog import Purpose
-from hub.domain.evidence import ConsentGate, EvidenceService
+from hub.evidence.service import ConsentGate, EvidenceService
 from hub.domain.identity import CitizenRef
 
 

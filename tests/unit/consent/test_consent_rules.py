@@ -16,19 +16,13 @@ from typing import Any
 import jwt
 import pytest
 
-from hub.catalog_files import load_catalog
+from hub.auth.models import AgencyPrincipal, CitizenPrincipal
+from hub.catalog.files import load_catalog
+from hub.consent.models import ConsentPolicy
+from hub.consent.ports import CitizenLogReader, ConsentStore
+from hub.consent.service import CONSENT_REQUEST_ENDPOINT, ConsentService, StoredConsentGate
 from hub.domain.auditlog.entry import AccessEntry, Actor
-from hub.domain.auth import AgencyPrincipal, CitizenPrincipal
 from hub.domain.catalog import Purpose
-from hub.domain.consent import (
-    CONSENT_REQUEST_ENDPOINT,
-    CitizenLogReader,
-    ConsentPolicy,
-    ConsentService,
-    ConsentStore,
-    StoredConsentGate,
-)
-from hub.domain.evidence import ConsentGate
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing import keystore as keystore_files
 from hub.domain.sealing.jws import verify_jws
@@ -41,6 +35,7 @@ from hub.errors import (
     RegistryUnavailable,
     ValidationFailed,
 )
+from hub.evidence.ports import ConsentGate
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.consents import SqlConsentStore

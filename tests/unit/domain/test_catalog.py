@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.domain.catalog import Catalog
 from hub.errors import ConfigError, ParameterNotAllowed
 

@@ -17,7 +17,7 @@ import pytest
 
 from adapters.sandbox.land_registry import LandRegistry
 from adapters.sandbox.population import Citizen, Population
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.domain.expressions import MAX_SOURCE, compile_expression, fold
 from hub.domain.mapping import apply_mapping, lookup
 from hub.errors import ConfigError, RegistryError

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from hub.domain.catalog import Catalog
-from hub.domain.evidence import EvidenceRequest, EvidenceService, IdentityLookup
 from hub.domain.identity import (
     BUILTIN_IDENTIFIERS,
     CitizenRef,
@@ -17,7 +16,9 @@ from hub.domain.identity import (
     parse_citizen_ref,
 )
 from hub.errors import CitizenNotFound, ConfigError, InvalidIdentifier
-from tests.unit.domain.test_evidence_service import (
+from hub.evidence.models import EvidenceRequest, IdentityLookup
+from hub.evidence.service import EvidenceService
+from tests.unit.evidence.test_evidence_service import (
     AFM,
     OPEKA,
     FakeAccessLog,

@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from adapters.notify_http import JsonGatewaySender
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.errors import DeliveryError, InvalidContact
 from hub.notifications.events import event_for

@@ -130,7 +130,7 @@ def test_jwks_publishes_only_seal_keys_without_secrets(store: FileKeyStore) -> N
     jwks = store.jwks()
     seal_kid = store.current(KeyPurpose.SEAL).kid
     by_kid = {k["kid"]: k for k in jwks["keys"]}
-    # The token key is published apart (hub/token_keys.py), never among the seals.
+    # The token key is published apart (hub/auth/token_keys.py), never among the seals.
     assert set(by_kid) == {seal_kid}
     seal = by_kid[seal_kid]
     assert seal["alg"] == "ES256"

@@ -16,7 +16,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from hub.domain.certificates import format_value
+from hub.certificates.service import format_value
 from hub.domain.sealing.keystore import FileKeyStore
 from hub.domain.sealing.pdf import EvidenceField, athens_time, render_certificate
 from tests.common.pdf import needs_pdftotext, pdf_text

@@ -18,16 +18,16 @@ import jwt
 import pytest
 from cryptography import x509
 
-from hub.auditlog_keys import KeyStoreLogSigner
+from hub.audit.keys import KeyStoreLogSigner
+from hub.audit.service import sign_checkpoint_with
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.domain.auditlog.checkpoint import Checkpoint, open_note, parse_verifier_key
-from hub.domain.auditlog.service import sign_checkpoint_with
 from hub.domain.sealing import keystore
 from hub.domain.sealing.errors import KeyStoreError
 from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose, KeyStatus
 from hub.domain.sealing.pades import KeyStoreTimeStamper, PadesLevel, PdfSealer, verify_pdf
 from hub.domain.sealing.pdf import RenderedCertificate
 from hub.domain.sealing.report import Status
-from hub.token_keys import KeyStoreTokenKeys
 
 
 def _b_lt(store: FileKeyStore, pdf: bytes) -> bytes:

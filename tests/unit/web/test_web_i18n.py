@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.sandbox.population import TAGS
-from hub.domain.consent import ConsentStatus, RequestStatus
+from hub.consent.models import ConsentStatus, RequestStatus
 from hub.domain.sealing.report import Status, SubIndication
 from hub.web.i18n import _WORDS, has_words, translate
 

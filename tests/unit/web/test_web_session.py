@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.domain.auth import CitizenPrincipal, TokenService
+from hub.auth.models import CitizenPrincipal
+from hub.auth.service import TokenService
+from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.domain.sealing import keystore as keystore_files
-from hub.token_keys import KeyStoreTokenKeys
 from hub.web._frame import athens_day
 from hub.web._session import CookieNames, CsrfSigner, new_nonce, read_session, session_cookie
 from hub.web._words import day, moment, parse_day

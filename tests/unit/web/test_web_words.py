@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hub.catalog_files import load_catalog
+from hub.catalog.files import load_catalog
+from hub.certificates.models import VerificationReport
+from hub.certificates.service import HOLDER_REQUEST
 from hub.domain.auditlog.entry import _KEYS, KNOWN_ACTIONS, ActorKind, Outcome
 from hub.domain.catalog import Catalog
-from hub.domain.certificates import HOLDER_REQUEST, VerificationReport
 from hub.domain.sealing.report import Indication, Status, SubIndication
 from hub.web import audit
 from hub.web._words import Words

@@ -65,6 +65,7 @@ class CannedEvidence:
 @contextlib.contextmanager
 def _responses_unvalidated() -> Iterator[None]:
     """For the duration: every ``AsyncApp.add_api`` is told not to validate responses."""
+    own = AsyncApp.__dict__.get("add_api")  # None: inherited from connexion's AbstractApp
     original = AsyncApp.add_api
 
     def add_api(self: AsyncApp, *args: Any, **kwargs: Any) -> Any:
@@ -75,7 +76,10 @@ def _responses_unvalidated() -> Iterator[None]:
     try:
         yield
     finally:
-        AsyncApp.add_api = original
+        if own is None:
+            del AsyncApp.add_api
+        else:
+            AsyncApp.add_api = own
 
 
 def floor_app(

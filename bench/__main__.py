@@ -5,6 +5,10 @@
     python -m bench --json out.json  also write every figure as JSON
     python -m bench --only peers     only /healthz and a healthy registry while
                                      another registry dribbles its headers
+    python -m bench --only evidence,sealing,floors
+                                     issue 18's figures with their floors: the
+                                     hub with a no-op evidence service, and
+                                     fpdf2, segno and pyhanko without the hub
     python -m bench --postgres postgresql://postgres@127.0.0.1:5432/test
                                      also measure on PostgreSQL, in a schema
                                      created for the run and dropped after it
@@ -39,7 +43,7 @@ from hub import _patches
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
 
-SECTIONS = ("evidence", "peers", "log", "proofs", "sealing", "notifications")
+SECTIONS = ("evidence", "peers", "log", "proofs", "sealing", "notifications", "floors")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +89,7 @@ class _Run:
         print(f"        done in {time.monotonic() - began:.0f} s", flush=True)
 
 
-def _evidence(run: _Run, databases: list[BenchDatabase]) -> list[Figure]:
+def _evidence(run: _Run, databases: list[BenchDatabase], floors: bool) -> list[Figure]:
     config = run.config
     figures: list[Figure] = []
     with sandbox_process(run.work, size=config.sandbox_size, seed=config.sandbox_seed) as (
@@ -95,6 +99,9 @@ def _evidence(run: _Run, databases: list[BenchDatabase]) -> list[Figure]:
         bench = EvidenceBench(config, run.work, run.keys, sandbox, urls)
         for database in databases:
             figures += bench.measure(database)
+        if floors:
+            # The floor is the web stack's, not the database's: one is enough.
+            figures += bench.measure_floor(databases[0])
     return figures
 
 
@@ -126,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         for database in {d.url: d for d in (*hub_databases, *log_databases)}.values():
             migrated(database)
         if "evidence" in sections:
-            run.step("evidence requests", lambda: _evidence(run, hub_databases))
+            run.step(
+                "evidence requests", lambda: _evidence(run, hub_databases, "floors" in sections)
+            )
         if "peers" in sections:
             run.step(
                 "a registry that dribbles its headers",
@@ -146,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     if "proofs" in sections:
         run.step("inclusion proofs", lambda: measure_proofs(config))
     if "sealing" in sections:
-        run.step("certificates and seals", lambda: measure_sealing(config, run.keys))
+        run.step(
+            "certificates and seals",
+            lambda: measure_sealing(config, run.keys, floors="floors" in sections),
+        )
     elapsed = time.monotonic() - run.started
     print()
     print(render_table(run.figures))

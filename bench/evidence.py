@@ -163,6 +163,8 @@ class EvidenceBench:
         self.registry_urls = dict(registry_urls)
         self.afms = _citizens(config.sandbox_size, config.sandbox_seed)
         self._floors: dict[int, _Floors] = {}
+        #: Per database label and concurrency: the 1-worker (evidence, /healthz) loads.
+        self._single: dict[str, dict[int, tuple[LoadResult, LoadResult]]] = {}
         self.raw: list[dict[str, Any]] = []
 
     def _spec(self, url: str, concurrency: int, **kwargs: Any) -> LoadSpec:
@@ -260,6 +262,7 @@ class EvidenceBench:
                 evidence = self._evidence_load(url, token, concurrency, pids, f"evidence-{label}")
                 single[concurrency] = (evidence, bare)
                 figures += _figures(label, concurrency, evidence, direct, bare)
+        self._single[label] = single
         # The same loads with two worker processes (CPU read over the
         # supervisor and its workers), against one worker of the same run.
         with self.hub(database, workers=2) as (hub, url):
@@ -284,6 +287,127 @@ class EvidenceBench:
                     bare_1w=bare_1w,
                 )
         return figures
+
+    def measure_floor(self, database: BenchDatabase) -> list[Figure]:
+        """The evidence endpoint with a no-op evidence service (``bench._floor_hub``).
+
+        Run after :meth:`measure` on the same database: the hub's own app, its
+        validation and security, answering a canned real answer; once with
+        response validation as the hub has it, once without.
+        """
+        env = hub_env(database.url, self.keys_dir, self.registry_urls)
+        label = database.label
+        loads: dict[bool, dict[int, tuple[LoadResult, LoadResult | None]]] = {}
+        for validated in (True, False):
+            prefix: tuple[str, ...] = ("-m", "bench._floor_hub")
+            if not validated:
+                prefix += ("--no-response-validation",)
+            name = f"floor-hub-{label.lower()}{'' if validated else '-unvalidated'}"
+            with hub_process(self.work, env, name=name, argv_prefix=prefix) as (hub, url):
+                token = agency_token(url, self.keys_dir)
+                pids = {"hub": hub.pid}
+                loads[validated] = {}
+                for concurrency in self.config.concurrencies:
+                    bare = None
+                    if validated:
+                        bare = self._record(
+                            f"healthz-{name}",
+                            concurrency,
+                            run_load(self._spec(f"{url}/healthz", concurrency, cpu_pids=pids)),
+                        )
+                    noop = self._evidence_load(url, token, concurrency, pids, f"noop-{name}")
+                    loads[validated][concurrency] = (noop, bare)
+        figures: list[Figure] = []
+        for concurrency in self.config.concurrencies:
+            noop, bare = loads[True][concurrency]
+            unvalidated, _ = loads[False][concurrency]
+            evidence, _ = self._single[label][concurrency]
+            if bare is None:  # pragma: no cover - measured above whenever validated
+                raise RuntimeError("the floor hub's /healthz was not measured")
+            figures += floor_figures(
+                label, concurrency, noop=noop, unvalidated=unvalidated, bare=bare, evidence=evidence
+            )
+        return figures
+
+
+def floor_figures(
+    label: str,
+    concurrency: int,
+    *,
+    noop: LoadResult,
+    unvalidated: LoadResult,
+    bare: LoadResult,
+    evidence: LoadResult,
+) -> list[Figure]:
+    """The evidence endpoint's floor against /healthz and against the real request."""
+    section = f"evidence floor {label} c={concurrency}"
+    note = (
+        f"errors: no-op {noop.errors}, unvalidated {unvalidated.errors}, "
+        f"healthz {bare.errors}; /healthz of the no-op hub's own process"
+    )
+    return [
+        Figure(
+            section,
+            "hub CPU per no-op evidence",
+            noop.cpu_ms_per_request("hub"),
+            "ms",
+            "hub CPU per /healthz",
+            bare.cpu_ms_per_request("hub"),
+            target=CPU_RATIO_TARGET,
+            note=note,
+        ),
+        Figure(
+            section,
+            "hub CPU per evidence request",
+            evidence.cpu_ms_per_request("hub"),
+            "ms",
+            "hub CPU per no-op evidence",
+            noop.cpu_ms_per_request("hub"),
+            note="the real request (1 worker, same database) over its floor",
+        ),
+        Figure(
+            section,
+            "hub CPU per no-op evidence",
+            noop.cpu_ms_per_request("hub"),
+            "ms",
+            "same, responses unvalidated",
+            unvalidated.cpu_ms_per_request("hub"),
+            note="what connexion's response validation adds (the hub keeps it on)",
+        ),
+        Figure(
+            section,
+            "hub CPU per no-op evidence, responses unvalidated",
+            unvalidated.cpu_ms_per_request("hub"),
+            "ms",
+            "hub CPU per /healthz",
+            bare.cpu_ms_per_request("hub"),
+        ),
+        Figure(
+            section,
+            "no-op evidence throughput",
+            noop.throughput,
+            "req/s",
+            "hub GET /healthz",
+            bare.throughput,
+            target=HEALTHZ_SHARE_TARGETS.get(concurrency),
+        ),
+        Figure(
+            section,
+            "evidence throughput",
+            evidence.throughput,
+            "req/s",
+            "no-op evidence throughput",
+            noop.throughput,
+        ),
+        Figure(
+            section,
+            "no-op evidence throughput, responses unvalidated",
+            unvalidated.throughput,
+            "req/s",
+            "hub GET /healthz",
+            bare.throughput,
+        ),
+    ]
 
 
 def _worker_figures(

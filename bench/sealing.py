@@ -18,6 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.config import BenchConfig
 from bench.report import Figure, Target
+from bench.sealing_floors import (
+    FloorTrust,
+    library_fonts,
+    library_layout,
+    library_render,
+    library_verify,
+    qr_symbol,
+)
 from bench.stats import timed_rate
 from hub.domain.sealing import keystore
 from hub.domain.sealing.jws import seal_json, verify_jws
@@ -29,6 +37,7 @@ from hub.domain.sealing.pdf import (
     render_certificate,
 )
 from hub.domain.sealing.report import Status
+from hub.domain.sealing.trust import Trust
 
 __all__ = ["measure_sealing"]
 
@@ -63,8 +72,12 @@ def _content() -> CertificateContent:
     )
 
 
-def measure_sealing(config: BenchConfig, keys_dir: Path) -> list[Figure]:
-    """Certificate and JWS rates with the run's development keys, one thread."""
+def measure_sealing(config: BenchConfig, keys_dir: Path, *, floors: bool = False) -> list[Figure]:
+    """Certificate and JWS rates with the run's development keys, one thread.
+
+    With ``floors``, also the libraries beneath the certificates timed alone
+    (:mod:`bench.sealing_floors`) on the same page and the same sealed PDF.
+    """
     store = keystore.load(keys_dir)
     trust = store.trust()
     sealer = PdfSealer(store)
@@ -97,7 +110,13 @@ def measure_sealing(config: BenchConfig, keys_dir: Path) -> list[Figure]:
     jws_sealed = timed_rate(lambda: seal_json(PAYLOAD, store), seconds=seconds, batch=10)
     jws_verified = timed_rate(lambda: verify_jws(token, trust), seconds=seconds, batch=10)
     section = "sealing (1 core)"
+    figures = (
+        _floor_figures(section, config, store=store, sealer=sealer, trust=trust, sample=sample)
+        if floors
+        else []
+    )
     return [
+        *figures,
         Figure(
             section,
             "PDF certificate issue+seal",
@@ -134,3 +153,130 @@ def measure_sealing(config: BenchConfig, keys_dir: Path) -> list[Figure]:
             check.per_second,
         ),
     ]
+
+
+def _floor_figures(
+    section: str,
+    config: BenchConfig,
+    *,
+    store: keystore.FileKeyStore,
+    sealer: PdfSealer,
+    trust: Trust,
+    sample: bytes,
+) -> list[Figure]:
+    """The hub's render, seal and verify against fpdf2, segno and pyhanko alone."""
+    seconds = max(config.crypto_seconds, 1.0)
+    content = _content()
+    rendered = render_certificate(content, store, PUBLIC_URL)
+    verify_url = f"{PUBLIC_URL}/verify/{content.code}"
+    lines = {
+        "header": "ΕΛΛΗΝΙΚΗ ΔΗΜΟΚΡΑΤΙΑ · HELLENIC REPUBLIC",
+        "authority": f"{content.authority_el} · {content.authority_en}",
+        "title_el": content.title_el,
+        "title_en": content.title_en,
+        "code": content.code,
+        "holder": content.holder_name,
+        "holder_id": content.holder_id or "",
+        "issued": content.issued_at.isoformat(),
+        "issuer": f"{content.authority_el}\n{content.authority_en}",
+    }
+    fields = [(f"{f.label_el}\n{f.label_en}", f.value) for f in content.fields]
+    floor_trust = FloorTrust(
+        trust.roots, (*trust.intermediates, *trust.seal_certificates), trust.crls
+    )
+    if not library_verify(sample, floor_trust):
+        raise RuntimeError("pyhanko alone does not find the benchmark's seal valid")
+    hub_render = timed_rate(
+        lambda: render_certificate(_content(), store, PUBLIC_URL), seconds=seconds, min_calls=3
+    )
+    lib_render = timed_rate(
+        lambda: library_render(lines, fields, rendered.qr_text, verify_url),
+        seconds=seconds,
+        min_calls=3,
+    )
+    lib_layout = timed_rate(
+        lambda: library_layout(lines, fields, rendered.qr_text, verify_url),
+        seconds=seconds,
+        min_calls=3,
+    )
+    fonts = timed_rate(library_fonts, seconds=seconds, min_calls=3)
+    # fpdf2's layout of the page (QR included), without parsing the font
+    # files (the hub loads its fonts once) and without output().
+    layout_only = 1.0 / max(1.0 / lib_layout.per_second - 1.0 / fonts.per_second, 1e-6)
+    qr = timed_rate(lambda: qr_symbol(rendered.qr_text), seconds=seconds, min_calls=3)
+    seal = timed_rate(lambda: sealer.seal(rendered.pdf), seconds=seconds, min_calls=3)
+    verifier = PdfVerifier(trust)
+    hub_verify = timed_rate(lambda: verifier.verify(sample), seconds=seconds, min_calls=3)
+    lib_verify = timed_rate(
+        lambda: library_verify(sample, floor_trust), seconds=seconds, min_calls=3
+    )
+    floor_issue = _serial(layout_only, seal.per_second)
+    return [
+        Figure(
+            section,
+            "PDF render (hub)",
+            hub_render.per_second,
+            "docs/s",
+            "fpdf2 + segno alone, same page",
+            lib_render.per_second,
+            note="fpdf2's own add_font with the hub's font files; segno PNG",
+        ),
+        Figure(
+            section,
+            "PDF render (hub)",
+            hub_render.per_second,
+            "docs/s",
+            "fpdf2 layout alone (no font parsing, no output)",
+            layout_only,
+            note=f"fpdf2 add_font of both faces: {1000 / fonts.per_second:.1f} ms a document",
+        ),
+        Figure(
+            section,
+            "QR symbol, segno alone",
+            qr.per_second,
+            "symbols/s",
+            "PDF render (hub)",
+            hub_render.per_second,
+            note=f"{1000 / qr.per_second:.1f} ms a symbol",
+        ),
+        Figure(
+            section,
+            "PDF seal (hub, pyhanko PAdES B-B)",
+            seal.per_second,
+            "docs/s",
+            "PDF render (hub)",
+            hub_render.per_second,
+        ),
+        Figure(
+            section,
+            "issue+seal floor: fpdf2 layout alone + seal",
+            floor_issue,
+            "docs/s",
+            "",
+            None,
+            target=ISSUE_TARGET,
+            note="1 / (fpdf2 layout time, fonts and output excluded, + hub seal time)",
+        ),
+        Figure(
+            section,
+            "PDF verify (hub)",
+            hub_verify.per_second,
+            "docs/s",
+            "pyhanko validate_pdf_signature alone",
+            lib_verify.per_second,
+        ),
+        Figure(
+            section,
+            "verify floor: pyhanko alone",
+            lib_verify.per_second,
+            "docs/s",
+            "",
+            None,
+            target=VERIFY_TARGET,
+        ),
+    ]
+
+
+def _serial(*rates: float) -> float:
+    """The rate of doing each step (given by its rate) once, one after the other."""
+    return 1.0 / sum(1.0 / rate for rate in rates)

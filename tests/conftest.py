@@ -10,13 +10,27 @@ import pytest
 
 from hub import _patches
 from hub.config import Settings
-from tests.common.database import POSTGRES_URL, empty_tables, fresh_database, postgres_schema
+from tests.common.database import (
+    POSTGRES_URL,
+    create_worker_database,
+    drop_worker_database,
+    empty_tables,
+    fresh_database,
+    postgres_schema,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # As at the hub's start-up: the tests exercise the patched libraries the
     # container runs (hub._patches), not only through create_app.
     _patches.apply()
+    if POSTGRES_URL:
+        create_worker_database()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if POSTGRES_URL:
+        drop_worker_database()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

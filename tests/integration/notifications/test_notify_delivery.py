@@ -77,9 +77,9 @@ def _statuses(services: Any) -> list[tuple[str, int, str | None]]:
         return [(str(s), int(a), e) for s, a, e in rows]
 
 
-def _access(afm: str) -> AccessEntry:
+def _access(afm: str, at: dt.datetime | None = None) -> AccessEntry:
     return AccessEntry(
-        time=dt.datetime.now(dt.UTC),
+        time=at or dt.datetime.now(dt.UTC),
         actor=Actor("agency", "opeka", "m.georgiou"),
         action="evidence.request",
         outcome="granted",
@@ -290,7 +290,9 @@ def test_digest_choices_wait_for_the_digest_hour_and_go_as_one_message(
         alice["afm"], {("access", "email"): "digest", ("certificate_issued", "email"): "digest"}
     )
     with services.db.session() as session:
-        services.access_log.append_in(session, [_access(alice["afm"])])
+        # At the test clock's time: an access stamped with the real time is
+        # due only once the real day passes 09:00 UTC, and then misses the digest.
+        services.access_log.append_in(session, [_access(alice["afm"], clock.now)])
         enqueue_in(session, f"afm:{alice['afm']}", "certificate_issued", {}, at=clock.now)
     while service.run_once():
         pass

@@ -72,8 +72,74 @@ def demo(args: list[str]) -> int:
     return _run(BIN / "hub", "demo", *args)
 
 
+#: Worker processes of the parallel pass; HUB_TEST_WORKERS=0 runs everything in one process.
+#: Most tests wait on sockets, subprocesses and servers, so on two cores three
+#: workers finish far sooner than one.
+DEFAULT_WORKERS = "3"
+#: pytest's exit status when a selection holds no test.
+NO_TESTS = 5
+
+
+def _with_marks(args: list[str], marks: str) -> list[str]:
+    """``args`` with ``marks`` and-ed to the caller's own ``-m`` expression, if any."""
+    args = list(args)
+    for i, arg in enumerate(args[:-1]):
+        if arg == "-m":
+            args[i + 1] = f"({args[i + 1]}) and ({marks})"
+            return args
+    return ["-m", marks, *args]
+
+
+def _pytest(args: list[str], marks: str | None = None) -> int:
+    """pytest over ``args``: a parallel pass, then the suites marked ``serial`` alone.
+
+    The serial suites measure a loaded hub (latency, memory, deadlines), kill
+    and restart hub processes or drive a browser against timeouts; other
+    workers' load on the same cores would make them fail by chance, so they
+    run after the parallel pass, one at a time (tests/conftest.py lists them).
+    ``-n`` among ``args``, or HUB_TEST_WORKERS=0, runs one plain pytest.
+    """
+    workers = os.environ.get("HUB_TEST_WORKERS", DEFAULT_WORKERS)
+    if workers == "0" or "no:xdist" in args or any(a.startswith("-n") for a in args):
+        return _run(BIN / "pytest", *(_with_marks(args, marks) if marks else args))
+
+    def only(which: str) -> list[str]:
+        return _with_marks(args, f"({marks}) and {which}" if marks else which)
+
+    parallel = _run(
+        BIN / "pytest",
+        "-n",
+        workers,
+        # A file's tests stay on one worker: module fixtures (hubs, sandboxes,
+        # built worlds) are set up once, and a file's order is kept.
+        "--dist",
+        "loadfile",
+        *only("not serial"),
+    )
+    serial = _run(BIN / "pytest", *only("serial"))
+    if parallel == NO_TESTS and serial == NO_TESTS:
+        return NO_TESTS
+    return max(code for code in (parallel, serial) if code != NO_TESTS)
+
+
 def test(args: list[str]) -> int:
-    return _run(BIN / "pytest", *args)
+    return _pytest(args)
+
+
+#: The PostgreSQL pass: every test that touches a database (marked db by
+#: tests/conftest.py), and those that need PostgreSQL itself (marked postgres:
+#: two nodes behind nginx, the cluster singleton, two delivering processes,
+#: concurrent appends), except the following, which already ran on SQLite
+#: and whose outcome does not depend on the database engine:
+#: - the process-level suites marked slow (hostile sockets, abuse, log scans,
+#:   schemathesis): they test the server, not the database;
+#: - the browser journeys (tests/e2e): they check pages, keyboard paths and
+#:   accessibility in Chromium; every write they make goes through the same
+#:   HTTP handlers the integration tests drive on PostgreSQL here;
+#: - tests/security/test_json_depth.py: nesting is measured and refused
+#:   before a body is parsed, so no handler and no query runs.
+POSTGRES_SELECTION = "(db and not slow) or postgres"
+POSTGRES_LEFT_TO_SQLITE = ("tests/e2e", "tests/security/test_json_depth.py")
 
 
 def test_postgres(args: list[str]) -> int:
@@ -81,13 +147,8 @@ def test_postgres(args: list[str]) -> int:
     if not url:
         print("HUB_TEST_DATABASE_URL is not set; nothing to run against PostgreSQL")
         return 1
-    # Every test that touches a database, again on PostgreSQL, except the
-    # process-level fault suites marked slow (hostile sockets, abuse, log
-    # scans): they test the server, not the database, and already ran on
-    # SQLite. Those that need PostgreSQL itself (two nodes behind nginx,
-    # the cluster singleton, two delivering processes) are marked postgres
-    # and do run here.
-    return _run(BIN / "pytest", "-m", "(db and not slow) or postgres", *args)
+    ignored = [f"--ignore={path}" for path in POSTGRES_LEFT_TO_SQLITE]
+    return _pytest([*ignored, *args], POSTGRES_SELECTION)
 
 
 def lint(_args: list[str]) -> int:

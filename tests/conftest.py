@@ -10,22 +10,57 @@ import pytest
 
 from hub import _patches
 from hub.config import Settings
-from tests.common.database import POSTGRES_URL, empty_tables, fresh_database, postgres_schema
+from tests.common.database import (
+    POSTGRES_URL,
+    create_worker_database,
+    drop_worker_database,
+    empty_tables,
+    fresh_database,
+    postgres_schema,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # As at the hub's start-up: the tests exercise the patched libraries the
     # container runs (hub._patches), not only through create_app.
     _patches.apply()
+    if POSTGRES_URL:
+        create_worker_database()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if POSTGRES_URL:
+        drop_worker_database()
+
+
+TESTS = Path(__file__).resolve().parent
+
+#: Suites that must not share the cores with other tests, so ``tasks.py test``
+#: runs them after the parallel pass, one at a time: they bound the latency,
+#: memory or deadlines of a loaded hub, kill and restart hub processes, or
+#: drive a browser against timeouts (a journey once timed out under load).
+SERIAL = (
+    "e2e",
+    "faults",
+    "security/test_abuse.py",
+    "security/test_hostile_registry.py",
+    "security/test_server_limits.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Every test that touches a database is marked, so CI can run exactly
-    # those again against PostgreSQL.
+    missing = [name for name in SERIAL if not (TESTS / name).exists()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py SERIAL names what is not there: {missing}")
+    serial = tuple(TESTS / name for name in SERIAL)
     for item in items:
+        # Every test that touches a database is marked, so CI can run exactly
+        # those again against PostgreSQL.
         names = getattr(item, "fixturenames", ())
         if "database_url" in names or "empty_database_url" in names:
             item.add_marker(pytest.mark.db)
+        if any(item.path.is_relative_to(suite) for suite in serial):
+            item.add_marker(pytest.mark.serial)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -15,6 +15,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,8 @@ from hub.persistence.audit_queries import verify_store
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
 from tests.common.consent import BANK, grant_consent, property_owner
+from tests.common.database import Rows, fresh_database, restore_rows, snapshot_rows
+from tests.conftest import SANDBOX_SEED, SANDBOX_SIZE
 
 
 @dataclass
@@ -60,30 +63,74 @@ class World:
         raise AssertionError(f"no {action} entry with {fields}")
 
 
+@dataclass(frozen=True)
+class Built:
+    """The world's rows and names, built once for the module (sealing is slow)."""
+
+    rows: Rows
+    lasting: str
+    once: str
+    unused: str
+    revoked_code: str
+    valid_code: str
+
+
+@pytest.fixture(scope="module")
+def built(
+    tmp_path_factory: pytest.TempPathFactory,
+    keys_dir: Path,
+    sandbox: Any,
+    citizens: list[dict[str, Any]],
+) -> Iterator[Built]:
+    from hub.app import build_services  # noqa: PLC0415
+
+    work = tmp_path_factory.mktemp("gating-world")
+    with fresh_database(work) as url:
+        settings = Settings.for_tests(
+            work,
+            database_url=url,
+            keys_dir=keys_dir,
+            registry_urls=dict(sandbox.urls),
+            sandbox_population=SANDBOX_SIZE,
+            sandbox_seed=SANDBOX_SEED,
+        )
+        services = build_services(settings)
+        try:
+            migrate.upgrade(services.db)
+            consents: ConsentService = services.consents
+            alice = property_owner(citizens)
+            ask = EvidenceRequest(
+                citizen=CitizenRef("amka", alice.amka or ""),
+                evidence_type="property-ownership",
+                purpose="mortgage-application",
+            )
+            lasting = grant_consent(consents, alice)
+            assert services.evidence.request(BANK, ask).consent_id == lasting
+            consents.revoke(alice, lasting)
+            once = grant_consent(consents, alice, once=True)
+            assert services.evidence.request(BANK, ask).consent_id == once
+            unused = grant_consent(consents, alice)
+            revoked = services.certificates.issue(alice, "property-ownership").record.code
+            valid = services.certificates.issue(alice, "property-ownership").record.code
+            services.certificates.revoke_by_holder(alice, revoked, "lost it")
+            services.audit.make_checkpoint()
+            rows = snapshot_rows(url)
+        finally:
+            services.close()
+        yield Built(rows, lasting, once, unused, revoked, valid)
+
+
 @pytest.fixture
-def world(settings: Settings, citizens: list[dict[str, Any]]) -> Iterator[World]:
+def world(settings: Settings, built: Built) -> Iterator[World]:
+    """The built world in a database and a hub of the test's own."""
     from hub.app import build_services  # noqa: PLC0415
 
     services = build_services(settings)
     migrate.upgrade(services.db)
-    consents: ConsentService = services.consents
-    alice = property_owner(citizens)
-    ask = EvidenceRequest(
-        citizen=CitizenRef("amka", alice.amka or ""),
-        evidence_type="property-ownership",
-        purpose="mortgage-application",
+    restore_rows(settings.database_url, built.rows)
+    yield World(
+        services, built.lasting, built.once, built.unused, built.revoked_code, built.valid_code
     )
-    lasting = grant_consent(consents, alice)
-    assert services.evidence.request(BANK, ask).consent_id == lasting
-    consents.revoke(alice, lasting)
-    once = grant_consent(consents, alice, once=True)
-    assert services.evidence.request(BANK, ask).consent_id == once
-    unused = grant_consent(consents, alice)
-    revoked = services.certificates.issue(alice, "property-ownership").record.code
-    valid = services.certificates.issue(alice, "property-ownership").record.code
-    services.certificates.revoke_by_holder(alice, revoked, "lost it")
-    services.audit.make_checkpoint()
-    yield World(services, lasting, once, unused, revoked, valid)
     services.close()
 
 

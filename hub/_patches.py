@@ -7,6 +7,8 @@ explained where the replacement lives:
 patch                     library          replacement
 ========================  ===============  =====================================
 asn1crypto-name-match     asn1crypto       ``sealing._speedups`` (memoised names)
+asn1crypto-clean-default  asn1crypto       ``sealing._speedups`` (DEFAULT values
+                                           built clean, not re-encoded forever)
 pyhanko-hex-reader        pyhanko          ``sealing._speedups`` (hex strings)
 fpdf2-font-subsets        fpdf2            ``sealing._fonts`` (cached subsets)
 connexion-openapi-3.1     connexion        ``api.openapi31`` (3.1 documents)
@@ -66,6 +68,12 @@ def _install_name_matching() -> None:
     _speedups.install_name_matching()
 
 
+def _install_clean_defaults() -> None:
+    from hub.domain.sealing import _speedups  # noqa: PLC0415 - only when the guard allows
+
+    _speedups.install_clean_defaults()
+
+
 def _install_hex_reader() -> None:
     from hub.domain.sealing import _speedups  # noqa: PLC0415 - only when the guard allows
 
@@ -110,6 +118,7 @@ class Patch:
 
 PATCHES: tuple[Patch, ...] = (
     Patch("asn1crypto-name-match", "asn1crypto", "1.5", "1.6", _install_name_matching),
+    Patch("asn1crypto-clean-default", "asn1crypto", "1.5", "1.6", _install_clean_defaults),
     Patch("pyhanko-hex-reader", "pyhanko", "0.38", "0.39", _install_hex_reader),
     Patch("fpdf2-font-subsets", "fpdf2", "2.8", "2.9", _install_font_subsets),
     Patch("connexion-openapi-3.1", "connexion", "3.3", "3.4", _install_openapi31),

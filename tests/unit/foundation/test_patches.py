@@ -34,7 +34,7 @@ logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelnam
 from hub import _patches
 applied = _patches.apply(version_of=lambda name: "0.0")
 import fontTools.subset, fpdf.output
-from asn1crypto import x509
+from asn1crypto import core, x509
 from connexion.spec import OpenAPISpecification
 from fpdf import FPDF
 from pyhanko.pdf_utils import generic
@@ -51,6 +51,7 @@ rendered = bytes(document.output())
 print(json.dumps({
     "applied": applied,
     "asn1crypto-name-match": not hasattr(x509.Name.__eq__, "__wrapped__"),
+    "asn1crypto-clean-default": not hasattr(core.Sequence.__init__, "__wrapped__"),
     "pyhanko-hex-reader": not hasattr(generic.read_hex_string_from_stream, "__wrapped__"),
     "fpdf2-font-subsets": fpdf.output.ftsubset is fontTools.subset
         and face.template is None and b"DejaVu" in rendered,

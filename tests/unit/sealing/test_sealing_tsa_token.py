@@ -9,7 +9,9 @@ per read of their contents — twice per level, so the work doubles with each
 level of nesting. A token embedded in the seal's CMS is about seventeen
 levels deep: about one seal in four took 10–70 s instead of 0.05 s, the
 case decided by which fields pyHanko happened to read. The development TSA
-names its certificate by SHA-512, a hash that is no DEFAULT and is encoded.
+names its certificate by SHA-512, a hash that is no DEFAULT and is encoded;
+an outside TSA that encodes strict DER omits SHA-256, and for its tokens the
+guarded patch ``asn1crypto-clean-default`` builds DEFAULT values clean.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import hashlib
 
 import pytest
 from asn1crypto import cms, core, tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.general import as_signing_certificate_v2
 
-from hub.domain.sealing.keystore import FileKeyStore
+from hub.domain.sealing.keystore import FileKeyStore, KeyPurpose
 from hub.domain.sealing.pades import KeyStoreTimeStamper
 
 
@@ -41,15 +46,37 @@ def _token(store: FileKeyStore) -> cms.ContentInfo:
     return token
 
 
+def _strict_der(token: cms.ContentInfo, store: FileKeyStore) -> cms.ContentInfo:
+    """The token as a strict-DER TSA sends it: SHA-256 ESSCertIDv2, its DEFAULT omitted."""
+    attrs = token["content"]["signer_infos"][0]["signed_attrs"]
+    (position,) = (i for i, a in enumerate(attrs) if a["type"].native == "signing_certificate_v2")
+    tsa = store.certificate_chain(store.current(KeyPurpose.TSA).kid)[0]
+    der = tsa.public_bytes(serialization.Encoding.DER)
+    attrs[position] = cms.CMSAttribute(
+        {
+            "type": "signing_certificate_v2",
+            "values": [as_signing_certificate_v2(asn1_x509.Certificate.load(der))],
+        }
+    )
+    return cms.ContentInfo.load(token.dump(force=True))
+
+
+@pytest.mark.parametrize("authority", ["development", "strict DER"])
 def test_reading_the_token_does_not_make_its_encoding_exponential(
-    store: FileKeyStore, monkeypatch: pytest.MonkeyPatch
+    store: FileKeyStore, monkeypatch: pytest.MonkeyPatch, authority: str
 ) -> None:
     token = _token(store)
+    if authority == "strict DER":
+        token = _strict_der(token, store)
     # What a validator reads: the ESS certificate identifier of the signer.
     attrs = token["content"]["signer_infos"][0]["signed_attrs"]
     (signing_certificate,) = (a for a in attrs if a["type"].native == "signing_certificate_v2")
     ess = signing_certificate["values"][0]["certs"][0]
+    # Strict DER leaves SHA-256 out of the encoding: it is the DEFAULT.
+    sha256_oid = b"\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01"
+    assert sha256_oid not in ess.contents
     hash_algorithm = ess["hash_algorithm"]["algorithm"].native
+    assert hash_algorithm == ("sha512" if authority == "development" else "sha256")
     encodings = 0
     original = core.Asn1Value.dump
 

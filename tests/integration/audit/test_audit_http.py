@@ -18,11 +18,12 @@ import requests
 from hub.app import Services, build_services, create_app
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import parse_verifier_key, verify_note
-from hub.domain.auditlog.entry import AccessEntry, Actor, entry_leaf_hash
+from hub.domain.auditlog.entry import AccessEntry, entry_leaf_hash
 from hub.domain.auditlog.merkle import verify_consistency, verify_inclusion
 from hub.errors import PROBLEM_BASE
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
+from tests.common.factories import access_entry
 from tests.common.server import free_port, serve
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -43,14 +44,14 @@ def hub(settings: Settings) -> Iterator[tuple[str, Services]]:
 
 
 def entry(i: int) -> AccessEntry:
-    return AccessEntry(
-        time=T0 + dt.timedelta(minutes=i),
-        actor=Actor("agency", "efka" if i % 2 else "dypa", official=f"official-{i}"),
+    return access_entry(
+        i,
+        agency="efka" if i % 2 else "dypa",
         action="evidence.request",
         outcome="denied" if i % 4 == 0 else "granted",
         subject=f"afm:{100000000 + i % 3}",
+        evidence_type=None,
         purpose="housing",
-        request_id=f"req-{i}",
     )
 
 

@@ -30,10 +30,11 @@ import requests
 from hub.cli.keys import ensure_keys
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import parse_note, parse_verifier_key, verify_note
-from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.auditlog.witness import format_add_checkpoint, parse_cosigner_verifier
 from hub.persistence.auditlog import SqlAccessLog
 from hub.services import Services
+from tests.common.factories import access_entry
 from tests.common.server import free_port, serve_hub
 
 pytestmark = pytest.mark.slow
@@ -119,12 +120,14 @@ def _hub(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def entry(i: int, who: str = "efka") -> AccessEntry:
-    return AccessEntry(
-        time=T0 + dt.timedelta(minutes=i),
-        actor=Actor("agency", who, official=f"official-{i}"),
+    return access_entry(
+        i,
+        start=T0,
+        agency=who,
         action="evidence.request",
         outcome="granted",
         subject=f"afm:{100000000 + i % 3}",
+        evidence_type=None,
         purpose="housing",
         request_id=f"req-{who}-{i}",
     )

@@ -22,11 +22,12 @@ from hub.audit.service import DEFAULT_ORIGIN, sign_checkpoint_with
 from hub.cli import audit as audit_cli
 from hub.config import Settings
 from hub.domain.auditlog.checkpoint import Checkpoint, NoteSigner
-from hub.domain.auditlog.entry import AccessEntry, Actor
+from hub.domain.auditlog.entry import AccessEntry
 from hub.domain.sealing import keystore
 from hub.persistence import migrate
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
+from tests.common.factories import access_entry
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -38,14 +39,15 @@ def cli_settings(settings: Settings) -> Settings:
 
 
 def entry(i: int) -> AccessEntry:
-    return AccessEntry(
-        time=T0 + dt.timedelta(seconds=i),
-        actor=Actor("agency", "efka", official=f"official-{i}"),
+    return access_entry(
+        i,
+        step=dt.timedelta(seconds=1),
+        agency="efka",
         action="evidence.request",
         outcome="granted",
         subject=f"afm:{100000000 + i}",
+        evidence_type=None,
         purpose="housing",
-        request_id=f"req-{i}",
     )
 
 

@@ -29,6 +29,7 @@ from hub.domain.auditlog.merkle import (
     verify_inclusion,
 )
 from hub.errors import NotFound, ValidationFailed
+from tests.common.factories import access_entry
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SIGNER = NoteSigner.generate(DEFAULT_ORIGIN)
@@ -43,16 +44,7 @@ class Clock:
 
 
 def entry(i: int) -> AccessEntry:
-    return AccessEntry(
-        time=T0 + dt.timedelta(minutes=i),
-        actor=Actor("agency", f"agency-{i % 3}", official=f"official-{i}"),
-        action="evidence.request" if i % 2 else "consent.grant",
-        outcome="denied" if i % 5 == 0 else "granted",
-        subject=f"afm:{100000000 + i % 4}",
-        evidence_type="tax-clearance",
-        purpose="benefit" if i % 2 else "housing",
-        request_id=f"req-{i}",
-    )
+    return access_entry(i)
 
 
 def make(n: int = 0, **kwargs: object) -> tuple[AuditService, InMemoryAuditLog, Clock]:

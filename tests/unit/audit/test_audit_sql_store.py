@@ -31,6 +31,7 @@ from hub.persistence.audit_queries import SqlAuditStore, iter_records, verify_st
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
+from tests.common.factories import access_entry
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SIGNER = NoteSigner.generate(DEFAULT_ORIGIN)
@@ -39,16 +40,7 @@ N = 40
 
 
 def entry(i: int) -> AccessEntry:
-    return AccessEntry(
-        time=T0 + dt.timedelta(minutes=i),
-        actor=Actor("agency", f"agency-{i % 3}", official=f"official-{i}"),
-        action="evidence.request" if i % 2 else "consent.grant",
-        outcome="denied" if i % 5 == 0 else "granted",
-        subject=f"afm:{100000000 + i % 4}",
-        evidence_type="tax-clearance",
-        purpose="benefit" if i % 2 else "housing",
-        request_id=f"req-{i}",
-    )
+    return access_entry(i)
 
 
 @pytest.fixture

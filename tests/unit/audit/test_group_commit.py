@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from hub.domain.auditlog.entry import AccessEntry, Actor, canonical_json
+from hub.domain.auditlog.entry import AccessEntry, canonical_json
 from hub.domain.auditlog.merkle import leaf_hash
 from hub.domain.auditlog.tree import Frontier
 from hub.errors import StorageError
@@ -24,14 +24,17 @@ from hub.persistence.audit_queries import verify_store
 from hub.persistence.auditlog import SqlAccessLog
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
+from tests.common.factories import access_entry
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def entry(i: int) -> AccessEntry:
-    return AccessEntry(
-        time=T0 + dt.timedelta(seconds=i),
-        actor=Actor("agency", f"agency-{i % 5}", official=f"official-{i}"),
+    return access_entry(
+        i,
+        start=T0,
+        step=dt.timedelta(seconds=1),
+        agency=f"agency-{i % 5}",
         action="evidence.request",
         outcome="granted",
         subject=f"afm:{200000000 + i}",

@@ -60,7 +60,7 @@ from hub.domain.sealing.pdf import (
     new_verification_code,
     render_certificate,
 )
-from hub.domain.sealing.report import Indication, Status, SubIndication
+from hub.domain.sealing.report import Indication, Report, Status, SubIndication
 from hub.domain.sealing.trust import Trust
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.evidence.ports import RegistryClient
@@ -554,14 +554,9 @@ class CertificateService:
         pdf = self.pdf_verifier().verify(data)
         code = pdf.code if pdf.code and is_verification_code(pdf.code) else None
         return VerificationReport(
-            status=pdf.status,
-            indication=pdf.indication,
-            sub_indication=pdf.sub_indication,
+            **_verdict(pdf),
             format="pdf",
             content_digest=digest,
-            kid=pdf.kid,
-            signer=pdf.signer,
-            signing_time=pdf.signing_time,
             code=code,
             level=str(pdf.level) if pdf.level else None,
             modifications=pdf.modifications,
@@ -582,19 +577,26 @@ class CertificateService:
         # The digest of what the seal covers: the payload's bytes as signed.
         digest = f"sha256:{_sha256(parts[1])}" if len(parts) == 3 else None
         return VerificationReport(
-            status=jws.status,
-            indication=jws.indication,
-            sub_indication=jws.sub_indication,
+            **_verdict(jws),
             format="jws",
             content_digest=digest,
-            kid=jws.kid,
-            signer=jws.signer,
-            signing_time=jws.signing_time,
             code=code,
             evidence_type=kind if isinstance(kind, str) else None,
             reasons=jws.reasons,
             token_claims=payload if code is not None else None,
         )
+
+
+def _verdict(report: Report) -> dict[str, Any]:
+    """What a PDF's or a JWS's report says of its seal, as the verification report takes it."""
+    return {
+        "status": report.status,
+        "indication": report.indication,
+        "sub_indication": report.sub_indication,
+        "kid": report.kid,
+        "signer": report.signer,
+        "signing_time": report.signing_time,
+    }
 
 
 #: JWS verdicts under which the payload is not the hub's word.

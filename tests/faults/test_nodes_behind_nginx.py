@@ -258,9 +258,12 @@ def test_a_node_killed_behind_nginx_loses_no_answered_request(
         )
         # Requests sent after the kill were answered by the other node.
         assert load.ok_after_kill >= THREADS, (load.ok_after_kill, load.failed)
-        # Only a request in flight on the killed node may have failed (a 502).
+        # Only a request in flight on the killed node may have failed: a 502
+        # when the node died before its answer began, or an answer cut short
+        # when nginx had already passed on its head (nginx cannot retry a
+        # response it has started to send).
         assert sum(load.failed.values()) <= THREADS, load.failed
-        assert set(load.failed) <= {"502"}, load.failed
+        assert set(load.failed) <= {"502", "ChunkedEncodingError"}, load.failed
 
         with db.session() as session:
             rows = session.execute(select(AuditEntryRow.idx, AuditEntryRow.entry)).all()

@@ -11,6 +11,7 @@ serves on loopback with the embedded defaults, in one process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -113,11 +114,9 @@ def _write_pid(settings: Settings) -> Path:
 
 def _remove_pid(path: Path) -> None:
     """Remove the pid file if it still names this process."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         if path.read_text(encoding="utf-8").strip() == str(os.getpid()):
             path.unlink(missing_ok=True)
-    except FileNotFoundError:
-        pass
 
 
 def _never() -> bool:

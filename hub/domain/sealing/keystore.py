@@ -437,11 +437,7 @@ class FileKeyStore:
         own = [self._ca(p) for p in (KeyPurpose.ROOT_CA, KeyPurpose.ISSUING_CA)]
         return "".join(
             c.public_bytes(serialization.Encoding.PEM).decode("ascii")
-            for c in (
-                *own,
-                *external_certificates(self._dir),
-                *external_certificates(self._dir, timestamps_only=True),
-            )
+            for c in (*own, *_all_external_certificates(self._dir))
         )
 
     def log_verifier_key(self) -> str:
@@ -1074,10 +1070,11 @@ def _fill(fd: int, data: bytes) -> None:
 
 # -- keys certified by an outside CA ---------------------------------------------
 
-#: CA certificates of outside hierarchies the hub's verifiers trust: the CAs
-#: of imported seal certificates and of an outside TSA. Published with the chain.
+#: CA certificates of the outside hierarchies of imported seal certificates.
+#: Published with the chain.
 _EXTERNAL_CAS = "external-ca.pem"
 #: CA certificates of an outside TSA: anchors for timestamps, never for seals.
+#: Published with the chain too.
 _TSA_CAS = "tsa-ca.pem"
 _EXTERNAL_CRL_GLOB = "external-*.crl.pem"
 
@@ -1197,10 +1194,7 @@ def import_crl(keys_dir: Path, crl: x509.CertificateRevocationList) -> bool:
     issuer = next(
         (
             c
-            for c in (
-                *external_certificates(keys_dir),
-                *external_certificates(keys_dir, timestamps_only=True),
-            )
+            for c in _all_external_certificates(keys_dir)
             if c.subject == crl.issuer and crl.is_signature_valid(c.public_key())  # type: ignore[arg-type]
         ),
         None,
@@ -1225,6 +1219,14 @@ def external_certificates(
     """The outside CAs of imported seal keys, or (``timestamps_only``) of an outside TSA."""
     path = Path(keys_dir) / (_TSA_CAS if timestamps_only else _EXTERNAL_CAS)
     return _load_certs(path) if path.exists() else ()
+
+
+def _all_external_certificates(keys_dir: Path) -> tuple[x509.Certificate, ...]:
+    """Every outside CA the hub trusts, for seals or for timestamps."""
+    return (
+        *external_certificates(keys_dir),
+        *external_certificates(keys_dir, timestamps_only=True),
+    )
 
 
 def external_crls(keys_dir: Path) -> tuple[x509.CertificateRevocationList, ...]:

@@ -326,7 +326,9 @@ class KeyStoreTimeStamper(TimeStamper):
                 _attribute("signing_time", cms.Time({"utc_time": core.UTCTime(now)})),
                 # SHA-512, not the DEFAULT SHA-256: asn1crypto marks a defaulted
                 # field changed once read, and every enclosing structure then
-                # re-encodes exponentially in its depth (a 10-70 s seal).
+                # re-encodes exponentially in its depth (a 10-70 s seal). The
+                # guarded patch asn1crypto-clean-default mends that for any TSA;
+                # this keeps the development TSA fast where it does not apply.
                 _attribute(
                     "signing_certificate_v2", as_signing_certificate_v2(self._cert, "sha512")
                 ),

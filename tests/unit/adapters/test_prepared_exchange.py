@@ -92,3 +92,33 @@ def test_a_header_value_with_a_line_break_is_refused(mock: responses.RequestsMoc
         )
     assert len(mock.calls) == 0
     session.close()
+
+
+def test_a_cookie_the_registry_sets_is_sent_back_on_the_next_call() -> None:
+    # The copied request skips Session.send, which is what fills the jar on
+    # the long way: a load balancer's affinity cookie must still come back.
+    session = pooled_session(BASE, Policy())
+    template = prepared(session, "POST", f"{BASE}/", {})
+    with responses.RequestsMock() as rsps:
+        rsps.add(
+            responses.POST,
+            f"{BASE}/v1/search",
+            json={"ok": 1},
+            headers={"Set-Cookie": "route=b2; Path=/"},
+        )
+        rsps.add(responses.POST, f"{BASE}/v1/search", json={"ok": 1})
+        for _ in range(2):
+            exchange(
+                session,
+                "POST",
+                f"{BASE}/v1/search",
+                name="registry",
+                budget=2.0,
+                headers={"X-Request-ID": "r1"},
+                data=b"{}",
+                template=template,
+            )
+        first, second = (call.request.headers.get("Cookie") for call in rsps.calls)
+    assert first is None
+    assert second == "route=b2"
+    session.close()

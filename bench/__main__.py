@@ -34,6 +34,7 @@ from bench.accesslog import measure_access_log
 from bench.config import BenchConfig
 from bench.databases import BenchDatabase, migrated, postgres_schema, sqlite_database
 from bench.evidence import EvidenceBench
+from bench.evidence_parts import evidence_floor_figures, measure_parts, parts_figures
 from bench.notifications import measure_notifications
 from bench.peers import measure_dribbling_registry
 from bench.proofs import measure_proofs
@@ -101,7 +102,13 @@ def _evidence(run: _Run, databases: list[BenchDatabase], floors: bool) -> list[F
             figures += bench.measure(database)
         if floors:
             # The floor is the web stack's, not the database's: one is enough.
-            figures += bench.measure_floor(databases[0])
+            stack = bench.measure_floor(databases[0])
+            # The evidence work's own floors, with the sandbox still running.
+            parts = measure_parts(
+                run.work, run.keys, urls, bench.afms, count=100 if config.name == "quick" else 600
+            )
+            figures += stack + parts_figures(parts)
+            figures += evidence_floor_figures(parts, stack, databases[0].label)
     return figures
 
 

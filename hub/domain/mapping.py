@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from hub.domain.expressions import Expression, compile_expression, fold
+from hub.domain.expressions import Expression, compile_expression, evaluate_together, fold
 from hub.errors import ConfigError
 
 __all__ = ["apply_mapping", "check_rules", "compile_rules", "fold", "lookup", "minimise"]
@@ -113,11 +113,50 @@ def apply_mapping(
 ) -> dict[str, Any]:
     """The full evidence document built from the registries' answers."""
     params = params or {}
-    return {
-        name: _prune(value)
-        for name, rule in mapping.items()
-        if (value := _evaluate(rule, answers, answers, params, today)) is not None
-    }
+    together = _sharing_a_source(mapping)
+    derived: dict[str, Any] = {}
+    document: dict[str, Any] = {}
+    for name, rule in mapping.items():
+        if name not in together:
+            value = _evaluate(rule, answers, answers, params, today)
+        else:
+            if name not in derived:
+                derived.update(_evaluate_group(mapping, together[name], answers, params, today))
+            value = derived[name]
+        if value is not None:
+            document[name] = _prune(value)
+    return document
+
+
+def _evaluate_group(
+    mapping: Mapping[str, Any],
+    names: tuple[str, ...],
+    answers: Mapping[str, Any],
+    params: Mapping[str, Any],
+    today: dt.date,
+) -> dict[str, Any]:
+    first = mapping[names[0]]
+    values = evaluate_together(
+        [mapping[name]["expr"] for name in names],
+        value=lookup(answers, str(first["from"])) if "from" in first else None,
+        answers=answers,
+        params=params,
+        today=today,
+    )
+    return dict(zip(names, values, strict=True))
+
+
+def _sharing_a_source(mapping: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Each compiled expression rule that shares its ``from`` with another -> all of them.
+
+    They are evaluated together (:func:`~hub.domain.expressions.evaluate_together`),
+    so the answer they read is converted for the engine once, not once each.
+    """
+    sources: dict[Any, list[str]] = {}
+    for name, rule in mapping.items():
+        if isinstance(rule, Mapping) and isinstance(rule.get("expr"), Expression):
+            sources.setdefault(rule.get("from"), []).append(name)
+    return {name: tuple(names) for names in sources.values() if len(names) > 1 for name in names}
 
 
 def minimise(evidence: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:

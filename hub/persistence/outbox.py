@@ -20,11 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from hub.domain.auditlog.entry import AccessEntry
 from hub.errors import ValidationFailed
@@ -40,13 +41,23 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+_OUTBOX = cast(Table, OutboxRow.__table__)
+# A scheduled event enqueued twice (two nodes scanning) is kept once. The
+# statement is built once per dialect and run on the session's connection
+# (Core): building it and going through the ORM's bulk-insert path cost more
+# than the insert itself.
+_INSERTS: Final[dict[str, Insert]] = {
+    "postgresql": postgresql.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "sqlite": sqlite.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+}
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    dialect = session.connection().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # A scheduled event enqueued twice (two nodes scanning) is kept once.
-    session.execute(insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    connection = session.connection()
+    statement = _INSERTS.get(connection.dialect.name, _INSERTS["sqlite"])
+    connection.execute(statement, rows)
 
 
 def _row(event: Event) -> dict[str, Any]:

@@ -9,7 +9,9 @@ and must agree.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import sys
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +255,82 @@ def test_functions_are_total() -> None:
     assert run("get(value, 'a.b')", value={"a": "text"}) is None
     assert run("fold(value)", value=3) is None
     assert run("fold(value)", value=" ΠΑΤΡΈΩΝ ") == "πατρεων"
+
+
+def test_a_function_called_on_a_receiver_is_registered() -> None:
+    # Each context registers only the functions its expression calls; a
+    # receiver-style call counts as a call.
+    assert run("value.fold()", value=" ΠΑΤΡΈΩΝ ") == "πατρεων"
+
+
+# -- contexts are reused per thread: no call may see another's values -------------
+
+#: Reads every variable, each present or absent, and calls a function of the hub.
+EVERYTHING = (
+    '[value, has(params.who) ? fold(params.who) : "-", '
+    'has(answers.src) ? answers.src.x : "-", today]'
+)
+
+
+def test_a_call_sees_none_of_the_previous_call_values() -> None:
+    expression = compile_expression(EVERYTHING, "test")
+    first = expression.evaluate(
+        value="v1", answers={"src": {"x": 1}}, params={"who": "ΑΝΝΑ"}, today=TODAY
+    )
+    assert first == ["v1", "αννα", 1, "2025-06-15"]
+    # A call that fails leaves nothing behind either.
+    with pytest.raises(RegistryError):
+        expression.evaluate(
+            value="v2", answers={"src": "not a map"}, params={"who": 3}, today=TODAY
+        )
+    later = dt.date(2026, 1, 2)
+    assert expression.evaluate(value=None, answers={}, params={}, today=later) == [
+        None,
+        "-",
+        "-",
+        "2026-01-02",
+    ]
+
+
+@pytest.fixture
+def switching_often() -> Iterator[None]:
+    """Threads switch between any two bytecodes, so a shared context would be caught."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+@pytest.mark.usefixtures("switching_often")
+def test_threads_never_see_each_others_values() -> None:
+    expression = compile_expression(EVERYTHING, "test")
+    threads, rounds = 6, 300
+    start = threading.Barrier(threads)
+    wrong: list[tuple[int, int, Any]] = []
+
+    def work(me: int) -> None:
+        start.wait()
+        for k in range(rounds):
+            # Odd rounds leave params and answers out: a neighbour's must not show.
+            mine = k % 2 == 0
+            got = expression.evaluate(
+                value=f"{me}-{k}",
+                answers={"src": {"x": me}} if mine else {},
+                params={"who": f"T{me}"} if mine else {},
+                today=TODAY,
+            )
+            wanted = [f"{me}-{k}", f"t{me}" if mine else "-", me if mine else "-", "2025-06-15"]
+            if got != wanted:
+                wrong.append((me, k, got))
+
+    workers = [threading.Thread(target=work, args=(me,)) for me in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert wrong == []
 
 
 def test_a_bad_expression_names_where_it_is() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hub.domain.mapping import apply_mapping, lookup, minimise
-from hub.errors import ConfigError
+from hub.domain.mapping import apply_mapping, compile_rules, lookup, minimise
+from hub.errors import ConfigError, RegistryError
 
 TODAY = dt.date(2025, 6, 15)
 
@@ -238,6 +238,48 @@ def test_relative_prunes_what_the_registry_did_not_say() -> None:
         "given_name": "Ελένη",
         "surname": "Κ.",
     }
+
+
+# -- fields derived from one answer -----------------------------------------------------------
+
+
+def test_fields_derived_from_one_answer_are_what_each_would_be_alone() -> None:
+    # Compiled expressions with the same source share one conversion of it;
+    # each still sees only its own inputs, and the document keeps the mapping's order.
+    mapping = compile_rules(
+        {
+            "count": {"expr": COUNT, "from": "land.properties"},
+            "kind": {"const": "land"},
+            "non_empty": {"expr": NON_EMPTY, "from": "land.properties"},
+            "adult": {"expr": ADULT, "from": "p.birthDate"},
+            "in_municipality": IN_MUNICIPALITY,
+            "age": {"expr": AGE, "from": "p.birthDate"},
+            "street": "p.street",
+        }
+    )
+    answers = {**LAND, "p": {"birthDate": "2010-01-01"}}
+    for params in ({}, {"municipality": "Πατρέων"}, {"municipality": "Βόλου"}):
+        together = apply_mapping(mapping, answers, params=params, today=TODAY)
+        alone = {name: one(rule, answers, **params) for name, rule in mapping.items()}
+        assert together == {name: value for name, value in alone.items() if value is not None}
+        assert list(together) == [name for name in mapping if name in together]
+    assert apply_mapping(mapping, {}, today=TODAY) == {
+        "count": 0,
+        "kind": "land",
+        "non_empty": False,
+    }
+
+
+def test_an_answer_one_field_of_a_shared_source_cannot_read_is_a_registry_error() -> None:
+    mapping = compile_rules(
+        {
+            "count": {"expr": COUNT, "from": "land.properties"},
+            "first": {"expr": "value[0].kaek", "from": "land.properties"},
+        }
+    )
+    assert apply_mapping(mapping, LAND, today=TODAY) == {"count": 2, "first": "050681726008"}
+    with pytest.raises(RegistryError):
+        apply_mapping(mapping, {"land": {"properties": []}}, today=TODAY)
 
 
 # -- rule errors ------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ Why CEL, and this implementation of it:
   took 1.5 ms and 7 ms for the same two, and its faster runner transpiles
   to Python source and ``exec``s it, which is the attack surface we avoid.
   Measured with ``timeit`` on this machine (2 cores), 5,000 runs each.
-  Each thread keeps one context per expression, its functions registered
-  once; what every call still pays is converting the variables it reads
+  A context is made per call with only the functions the expression
+  calls; what every call pays is converting the variables it reads
   (a five-item property list: ~35 µs, about 1.3 µs a string), which is most
   of an evaluation; so fields derived from the same answer are evaluated
   together (:func:`evaluate_together`), converting it once.
@@ -51,10 +51,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import cel
@@ -175,24 +174,16 @@ class Expression:
     _reads: frozenset[str] = frozenset(_VARIABLES)
     #: The hub's functions it calls: only those are registered in its contexts.
     _calls: frozenset[str] = frozenset(_FUNCTIONS)
-    #: Each thread's context for this expression (see :meth:`_context`).
-    _contexts: threading.local = field(
-        default_factory=threading.local, compare=False, hash=False, repr=False
-    )
 
-    def _context(self) -> Any:
-        """This thread's context, its functions registered when first made.
+    def _context(self, variables: Mapping[str, Any]) -> Any:
+        """A context for one call, with the functions the expression calls.
 
-        The library's contexts are not thread-safe and requests run on a
-        thread pool, so each thread keeps its own; building one and
-        registering the functions at every call cost more than most
-        evaluations.
+        Made per call: the library's contexts are not thread-safe, requests
+        run on a thread pool, and a context kept for the next call would
+        also keep this call's data (a citizen's answers) after the request.
+        A new context costs what updating a kept one does (measured).
         """
-        context = getattr(self._contexts, "context", None)
-        if context is None:
-            context = cel.Context(None, {name: _FUNCTIONS[name] for name in self._calls})
-            self._contexts.context = context
-        return context
+        return cel.Context(dict(variables), {name: _FUNCTIONS[name] for name in self._calls})
 
     def evaluate(
         self,
@@ -208,11 +199,7 @@ class Expression:
         did not expect (a string where a list was): the answer is refused as
         a registry fault, never turned into a guess.
         """
-        context = self._context()
-        # Every variable the expression reads is set at every call, so nothing
-        # of the thread's previous call (a value absent now, a parameter not
-        # given) can show through.
-        context.update(_variables(self._reads, value, answers, params, today))
+        context = self._context(_variables(self._reads, value, answers, params, today))
         return self._run(context)
 
     def _run(self, context: Any) -> Any:

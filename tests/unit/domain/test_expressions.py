@@ -263,7 +263,7 @@ def test_a_function_called_on_a_receiver_is_registered() -> None:
     assert run("value.fold()", value=" ΠΑΤΡΈΩΝ ") == "πατρεων"
 
 
-# -- contexts are reused per thread: no call may see another's values -------------
+# -- no call may see another's values, on one thread or across threads -------------
 
 #: Reads every variable, each present or absent, and calls a function of the hub.
 EVERYTHING = (

@@ -24,10 +24,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -223,26 +224,22 @@ class EvidenceBench:
             for afm in self.afms
         ]
 
+    def evidence_spec(self, url: str, token: str, concurrency: int, **kwargs: Any) -> LoadSpec:
+        """The evidence load on the hub at ``url``, as agency ``token``."""
+        return self._spec(
+            f"{url}/v1/evidence",
+            concurrency,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            bodies=self.evidence_bodies(),
+            **kwargs,
+        )
+
     def _evidence_load(
         self, url: str, token: str, concurrency: int, pids: dict[str, int], label: str
     ) -> LoadResult:
-        return self._record(
-            label,
-            concurrency,
-            run_load(
-                self._spec(
-                    f"{url}/v1/evidence",
-                    concurrency,
-                    method="POST",
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Content-Type": "application/json",
-                    },
-                    bodies=self.evidence_bodies(),
-                    cpu_pids=pids,
-                )
-            ),
-        )
+        spec = self.evidence_spec(url, token, concurrency, cpu_pids=pids)
+        return self._record(label, concurrency, run_load(spec))
 
     def measure(self, database: BenchDatabase) -> list[Figure]:
         """Every HTTP figure on one database: one worker in full, then two workers."""
@@ -555,3 +552,50 @@ def _figures(
             direct.cpu_ms_per_request("registry"),
         ),
     ]
+
+
+@contextmanager
+def one_hub(
+    concurrency: int,
+    seconds: float,
+    *,
+    name: str = "hub",
+    argv_prefix: tuple[str, ...] = ("-m", "hub"),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[EvidenceBench, Process, str, str]]:
+    """One hub on a fresh SQLite database beside the sandbox, for a single load.
+
+    Yields the bench (its loads last ``seconds`` after a one-second warm-up),
+    the hub's process, its URL and an agency's access token. The profiler
+    and ``bench.threads`` use it; ``argv_prefix`` starts another wrapper of
+    ``serve`` (the profiled hub, the no-op floor hub) and ``env`` adds to
+    the hub's environment.
+    """
+    from bench._procs import sandbox_process  # noqa: PLC0415 - with its callers
+    from bench.databases import migrated, sqlite_database  # noqa: PLC0415
+    from hub.cli.keys import ensure_keys  # noqa: PLC0415
+    from hub.config import Settings  # noqa: PLC0415
+
+    config = replace(
+        BenchConfig.full(),
+        concurrencies=(concurrency,),
+        http_warmup=1.0,
+        http_duration=seconds,
+    )
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
+        work = Path(tmp)
+        keys = work / "keys"
+        ensure_keys(Settings.for_tests(work, keys_dir=keys))
+        database = sqlite_database(work)
+        migrated(database)
+        with sandbox_process(work, size=config.sandbox_size, seed=config.sandbox_seed) as (
+            sandbox,
+            urls,
+        ):
+            bench = EvidenceBench(config, work, keys, sandbox, urls)
+            hub_environment = hub_env(database.url, keys, urls) | dict(env or {})
+            with hub_process(work, hub_environment, name=name, argv_prefix=argv_prefix) as (
+                hub,
+                url,
+            ):
+                yield bench, hub, url, agency_token(url, keys)

@@ -20,9 +20,9 @@ import io
 import os
 import pstats
 import sys
-import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 __all__ = ["main"]
@@ -79,60 +79,23 @@ def _print_top(path: Path, limit: int) -> str:
 
 
 def _drive(args: argparse.Namespace) -> int:
-    from dataclasses import replace  # noqa: PLC0415
-
-    from bench._procs import hub_process, sandbox_process  # noqa: PLC0415
     from bench.config import BenchConfig  # noqa: PLC0415
-    from bench.databases import migrated, sqlite_database  # noqa: PLC0415
-    from bench.evidence import EvidenceBench, hub_env  # noqa: PLC0415
-    from hub.cli.keys import ensure_keys  # noqa: PLC0415
-    from hub.config import Settings  # noqa: PLC0415
+    from bench.evidence import one_hub, run_load  # noqa: PLC0415
 
-    config = replace(
-        BenchConfig.full(),
-        concurrencies=(args.concurrency,),
-        http_warmup=1.0,
-        http_duration=args.seconds,
-    )
-    out_dir = config.cache_dir / "profile"
+    out_dir = BenchConfig.full().cache_dir / "profile"
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / "hub.prof"
     output.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="hub-profile-") as tmp:
-        work = Path(tmp)
-        keys = work / "keys"
-        ensure_keys(Settings.for_tests(work, keys_dir=keys))
-        database = sqlite_database(work)
-        migrated(database)
-        with sandbox_process(work, size=config.sandbox_size, seed=config.sandbox_seed) as (
-            sandbox,
-            urls,
-        ):
-            bench = EvidenceBench(config, work, keys, sandbox, urls)
-            env = hub_env(database.url, keys, urls) | {
-                "BENCH_PROFILE_OUT": str(output),
-                "BENCH_PROFILE_WALL": "1" if args.wall else "0",
-            }
-            with hub_process(
-                work, env, name="hub-profiled", argv_prefix=("-m", "bench.profile", "--serve")
-            ) as (hub, url):
-                from bench.evidence import agency_token, run_load  # noqa: PLC0415
-
-                if args.healthz:
-                    spec = bench._spec(f"{url}/healthz", args.concurrency)
-                else:
-                    token = agency_token(url, keys)
-                    spec = bench._spec(
-                        f"{url}/v1/evidence",
-                        args.concurrency,
-                        method="POST",
-                        headers={
-                            "Authorization": f"Bearer {token}",
-                            "Content-Type": "application/json",
-                        },
-                        bodies=bench.evidence_bodies(),
-                    )
-                result = run_load(replace(spec, cpu_pids={"hub": hub.pid}))
+    env = {"BENCH_PROFILE_OUT": str(output), "BENCH_PROFILE_WALL": "1" if args.wall else "0"}
+    prefix = ("-m", "bench.profile", "--serve")
+    with one_hub(
+        args.concurrency, args.seconds, name="hub-profiled", argv_prefix=prefix, env=env
+    ) as (bench, hub, url, token):
+        if args.healthz:
+            spec = bench._spec(f"{url}/healthz", args.concurrency)
+        else:
+            spec = bench.evidence_spec(url, token, args.concurrency)
+        result = run_load(replace(spec, cpu_pids={"hub": hub.pid}))
     what = "GET /healthz" if args.healthz else "evidence"
     print(
         f"profiled {result.requests} {what} requests "

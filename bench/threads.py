@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 __all__ = ["ThreadTimes", "main", "thread_times"]
 
@@ -103,56 +101,26 @@ def _report(
 
 
 def _drive(args: argparse.Namespace) -> int:
-    from bench._procs import hub_process, sandbox_process  # noqa: PLC0415
-    from bench.config import BenchConfig  # noqa: PLC0415
-    from bench.databases import migrated, sqlite_database  # noqa: PLC0415
-    from bench.evidence import EvidenceBench, agency_token, hub_env, run_load  # noqa: PLC0415
-    from hub.cli.keys import ensure_keys  # noqa: PLC0415
-    from hub.config import Settings  # noqa: PLC0415
+    from bench.evidence import one_hub, run_load  # noqa: PLC0415
 
-    config = replace(
-        BenchConfig.full(),
-        concurrencies=(args.concurrency,),
-        http_warmup=1.0,
-        http_duration=args.seconds,
-    )
     prefix = ("-m", "bench._floor_hub") if args.no_op else ("-m", "hub")
-    with tempfile.TemporaryDirectory(prefix="hub-threads-") as tmp:
-        work = Path(tmp)
-        keys = work / "keys"
-        ensure_keys(Settings.for_tests(work, keys_dir=keys))
-        database = sqlite_database(work)
-        migrated(database)
-        with sandbox_process(work, size=config.sandbox_size, seed=config.sandbox_seed) as (
-            sandbox,
-            urls,
-        ):
-            bench = EvidenceBench(config, work, keys, sandbox, urls)
-            with hub_process(work, hub_env(database.url, keys, urls), argv_prefix=prefix) as (
-                hub,
-                url,
-            ):
-                token = agency_token(url, keys)
-                loads = {
-                    "GET /healthz": bench._spec(f"{url}/healthz", args.concurrency),
-                    "POST /v1/evidence": bench._spec(
-                        f"{url}/v1/evidence",
-                        args.concurrency,
-                        method="POST",
-                        headers={
-                            "Authorization": f"Bearer {token}",
-                            "Content-Type": "application/json",
-                        },
-                        bodies=bench.evidence_bodies(),
-                    ),
-                }
-                for what, spec in loads.items():
-                    before = thread_times(hub.pid)
-                    result = run_load(spec)
-                    after = thread_times(hub.pid)
-                    # The window includes the warm-up: count its requests too.
-                    seen = round(result.throughput * (spec.warmup + spec.duration))
-                    print(_report(f"{what}, c={args.concurrency}", max(1, seen), before, after))
+    with one_hub(args.concurrency, args.seconds, name="hub-threads", argv_prefix=prefix) as (
+        bench,
+        hub,
+        url,
+        token,
+    ):
+        loads = {
+            "GET /healthz": bench._spec(f"{url}/healthz", args.concurrency),
+            "POST /v1/evidence": bench.evidence_spec(url, token, args.concurrency),
+        }
+        for what, spec in loads.items():
+            before = thread_times(hub.pid)
+            result = run_load(spec)
+            after = thread_times(hub.pid)
+            # The window includes the warm-up: count its requests too.
+            seen = round(result.throughput * (spec.warmup + spec.duration))
+            print(_report(f"{what}, c={args.concurrency}", max(1, seen), before, after))
     return 0
 
 

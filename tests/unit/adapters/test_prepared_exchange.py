@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 import responses
 
 from adapters.resilience import Policy
@@ -64,6 +65,22 @@ def _sent(mock: responses.RequestsMock, *, with_template: bool, cookie: bool = F
     ]
 
 
+def _search(
+    session: requests.Session, template: requests.PreparedRequest, request_id: str = "r1"
+) -> None:
+    """POST /v1/search through ``exchange`` with a copied template."""
+    exchange(
+        session,
+        "POST",
+        f"{BASE}/v1/search",
+        name="registry",
+        budget=2.0,
+        headers={"X-Request-ID": request_id},
+        data=b"{}",
+        template=template,
+    )
+
+
 def test_the_copied_request_is_the_one_the_session_would_send(
     mock: responses.RequestsMock,
 ) -> None:
@@ -80,16 +97,7 @@ def test_a_header_value_with_a_line_break_is_refused(mock: responses.RequestsMoc
     template = prepared(session, "POST", f"{BASE}/", {})
     # As on the long way: refused before anything is sent, as unreachable.
     with pytest.raises(RegistryUnavailable):
-        exchange(
-            session,
-            "POST",
-            f"{BASE}/v1/search",
-            name="registry",
-            budget=2.0,
-            headers={"X-Request-ID": "r1\r\nEvil: yes"},
-            data=b"{}",
-            template=template,
-        )
+        _search(session, template, request_id="r1\r\nEvil: yes")
     assert len(mock.calls) == 0
     session.close()
 
@@ -108,16 +116,7 @@ def test_a_cookie_the_registry_sets_is_sent_back_on_the_next_call() -> None:
         )
         rsps.add(responses.POST, f"{BASE}/v1/search", json={"ok": 1})
         for _ in range(2):
-            exchange(
-                session,
-                "POST",
-                f"{BASE}/v1/search",
-                name="registry",
-                budget=2.0,
-                headers={"X-Request-ID": "r1"},
-                data=b"{}",
-                template=template,
-            )
+            _search(session, template)
         first, second = (call.request.headers.get("Cookie") for call in rsps.calls)
     assert first is None
     assert second == "route=b2"

@@ -2,10 +2,12 @@
 
 An evidence type's ``mapping`` names, for each field, where its value comes
 from in the registries' answers: a dotted path, a list mapped element by
-element (``from`` + ``each``), a constant, or a derived answer (``derive``)
+element (``from`` + ``each``), a constant, or a derived answer (``expr``: a
+CEL expression over the answer at ``from``, see :mod:`hub.domain.expressions`)
 such as ``adult`` — a yes/no computed inside the hub so that the raw field
-(the birth date) need not leave it. Data minimisation then keeps only the
-fields the purpose allows.
+(the birth date) need not leave it. Derived fields that read the same answer
+are evaluated together, converting it for the engine once. Data minimisation
+then keeps only the fields the purpose allows.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ and a second HTTP stack for the same guarantee. Shutting the socket down is
 what a cancel does to a connection anyway. The one step no socket covers is
 the name look-up (``getaddrinfo`` cannot be interrupted): registries are
 configured hosts, and the connect timeout bounds everything after it.
+
+The notification senders (``adapters.notify_smtp``, ``adapters.notify_http``)
+run each send under the same watchdog: a message's lease is held for the
+send's deadline, so the deadline must hold whatever the provider does.
 """
 
 from __future__ import annotations

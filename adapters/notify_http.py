@@ -14,6 +14,14 @@ The provider must treat a repeated ``Idempotency-Key`` as the same message.
 Delivery receipts come back to ``callback_url``, signed (see
 ``hub.api.notifications``). 4xx answers (but 408 and 429) are permanent;
 5xx, 408, 429, timeouts and connection errors are retried.
+
+A send has a hard deadline, ``timeout`` seconds from the connect to the
+answer's last byte (``HUB_SMS_TIMEOUT``, ``HUB_VIBER_TIMEOUT``), kept by
+the process's watchdog (``adapters._deadline``) as for registries: a
+``requests`` timeout bounds each read, and a gateway that answers a byte at
+a time would otherwise hold the send past its lease. Sends from several
+worker threads share the session's connection pool and never wait for each
+other (the pool opens another connection rather than block).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 
 import requests
 
+from adapters._deadline import WATCHDOG, DeadlineAdapter
 from hub.errors import DeliveryError
 from hub.notifications.models import Channel, Outgoing
 
@@ -49,7 +58,12 @@ class JsonGatewaySender:
         self.sender = sender
         self.callback_url = callback_url
         self.timeout = timeout
+        #: The most one send may take (the port's deadline): the timeout.
+        self.deadline = timeout
         self._http = requests.Session()
+        adapter = DeadlineAdapter(max_retries=0)
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
 
     def send(self, message: Outgoing) -> str:
         headers = {"Idempotency-Key": message.key, "Accept": "application/json"}
@@ -63,17 +77,32 @@ class JsonGatewaySender:
         }
         if self.callback_url:
             body["callback_url"] = self.callback_url
+        with WATCHDOG.watch(self.deadline) as watch:
+            try:
+                answer = self._http.post(self.url, json=body, headers=headers, timeout=self.timeout)
+            except requests.RequestException as exc:
+                if watch.expired or isinstance(exc, requests.Timeout):
+                    raise self._late() from exc
+                raise DeliveryError(
+                    f"the {self.channel} gateway is unreachable ({type(exc).__name__})"
+                ) from exc
         try:
-            answer = self._http.post(self.url, json=body, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise DeliveryError(
-                f"the {self.channel} gateway is unreachable ({type(exc).__name__})"
-            ) from exc
+            return self._provider_id(answer)
+        except DeliveryError as exc:
+            # A socket shut mid-answer can read as a short, complete one.
+            if watch.expired:
+                raise self._late() from exc
+            raise
+
+    def _provider_id(self, answer: requests.Response) -> str:
         if answer.status_code >= 400:
             raise DeliveryError(
                 f"the {self.channel} gateway answered {answer.status_code}",
                 permanent=answer.status_code < 500 and answer.status_code not in _RETRYABLE,
             )
+        # An answer with an id counts, even if the deadline passed as it
+        # ended (the lease's margin covers that): calling it a failure would
+        # send the message again.
         try:
             found = answer.json()
             ident = found["id"]
@@ -82,6 +111,11 @@ class JsonGatewaySender:
         if not isinstance(ident, str) or not ident:
             raise DeliveryError(f"the {self.channel} gateway answered without an id")
         return ident[:128]
+
+    def _late(self) -> DeliveryError:
+        return DeliveryError(
+            f"the {self.channel} gateway did not answer within {self.deadline:g} s"
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -35,6 +35,8 @@ _ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "test")
 #: The most processes ``hub serve`` runs: each holds its own database pool.
 MAX_WORKERS = 64
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+#: The longest a notification provider may take over one send (HUB_*_TIMEOUT).
+_MAX_SEND_SECONDS = 300.0
 #: The signature algorithms a citizen identity issuer may use; never HMAC or none.
 CITIZEN_ALGORITHMS: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
 #: What HUB_TSA_FALLBACK may say: nothing, the development TSA, or a level without timestamp.
@@ -243,9 +245,11 @@ def _notify_settings(env: Mapping[str, str], d: Settings) -> dict[str, Any]:
         "sms_url": _optional(env, "HUB_SMS_URL"),
         "sms_token": _optional(env, "HUB_SMS_TOKEN"),
         "sms_sender": _optional(env, "HUB_SMS_SENDER") or d.sms_sender,
+        "sms_timeout": _float(env, "HUB_SMS_TIMEOUT", d.sms_timeout),
         "viber_url": _optional(env, "HUB_VIBER_URL"),
         "viber_token": _optional(env, "HUB_VIBER_TOKEN"),
         "viber_sender": _optional(env, "HUB_VIBER_SENDER") or d.viber_sender,
+        "viber_timeout": _float(env, "HUB_VIBER_TIMEOUT", d.viber_timeout),
         "sandbox_messages": Path(
             _optional(env, "HUB_SANDBOX_MESSAGES")
             or Path(env.get("HUB_VAR_DIR", "var")) / "sandbox-messages.db"
@@ -367,13 +371,17 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_from: str = "no-reply@oncehub.example.gr"
+    #: The hard deadline of one send, connect to last reply, in seconds; a
+    #: message's lease is held at least this long past the start of its send.
     smtp_timeout: float = 10.0
     sms_url: str | None = None
     sms_token: str | None = field(default=None, repr=False)
     sms_sender: str = "GOV.GR"
+    sms_timeout: float = 10.0
     viber_url: str | None = None
     viber_token: str | None = field(default=None, repr=False)
     viber_sender: str = "GOV.GR"
+    viber_timeout: float = 10.0
     #: Where the sandbox mail server and gateway keep what they receive.
     sandbox_messages: Path = Path("var/sandbox-messages.db")
     #: Certificates one citizen may ask for per window: each one is a PDF
@@ -599,6 +607,17 @@ class Settings:
                 raise ConfigError(f"{name} must be an https URL in production")
         if not 0 < self.smtp_port < 65536:
             raise ConfigError("HUB_SMTP_PORT must be a TCP port")
+        for name, seconds in (
+            ("HUB_SMTP_TIMEOUT", self.smtp_timeout),
+            ("HUB_SMS_TIMEOUT", self.sms_timeout),
+            ("HUB_VIBER_TIMEOUT", self.viber_timeout),
+        ):
+            # A message's lease is held past its send's deadline: an endless
+            # deadline would keep a crashed worker's message from every other.
+            if not 0 < seconds <= _MAX_SEND_SECONDS:
+                raise ConfigError(
+                    f"{name} must be more than 0 and at most {_MAX_SEND_SECONDS:g} seconds"
+                )
         self._check_abuse_limits()
         self._check_webhooks()
         self._check_witnesses()

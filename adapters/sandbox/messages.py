@@ -161,6 +161,7 @@ def _plain_text(message: EmailMessage) -> str:
 class _MailHandler:
     def __init__(self, box: MessageBox) -> None:
         self.box = box
+        self.hold = 0.0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         raw = envelope.original_content or envelope.content or b""
@@ -180,6 +181,8 @@ class _MailHandler:
                 text=text,
                 html=html,
             )
+        if self.hold:
+            await asyncio.sleep(self.hold)
         return "250 Message accepted for delivery"
 
 
@@ -194,7 +197,8 @@ class SandboxMailServer:
                 probe.bind((host, 0))
                 port = int(probe.getsockname()[1])
         self._port = port
-        self._controller = Controller(_MailHandler(box), hostname=host, port=port)
+        self._handler = _MailHandler(box)
+        self._controller = Controller(self._handler, hostname=host, port=port)
 
     def start(self) -> None:
         self._controller.start()
@@ -206,6 +210,15 @@ class SandboxMailServer:
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def hold(self) -> float:
+        """Seconds to hold each answer to DATA after storing the message (a slow server)."""
+        return self._handler.hold
+
+    @hold.setter
+    def hold(self, seconds: float) -> None:
+        self._handler.hold = seconds
 
     def stop(self) -> None:
         self._controller.stop()

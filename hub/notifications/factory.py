@@ -56,6 +56,7 @@ def _senders(settings: Settings) -> dict[str, ChannelSender]:
             token=settings.sms_token,
             sender=settings.sms_sender,
             callback_url=callback,
+            timeout=settings.sms_timeout,
         )
     if settings.viber_url:
         senders["viber"] = JsonGatewaySender(
@@ -64,6 +65,7 @@ def _senders(settings: Settings) -> dict[str, ChannelSender]:
             token=settings.viber_token,
             sender=settings.viber_sender,
             callback_url=callback,
+            timeout=settings.viber_timeout,
         )
     return senders
 

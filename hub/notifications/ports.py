@@ -33,13 +33,19 @@ class ChannelSender(Protocol):
     """Hands messages of one channel to its provider."""
 
     channel: Channel
+    #: The most one :meth:`send` may take, in seconds, connect to last byte,
+    #: whatever the provider does: the sender cuts the exchange off then. The
+    #: service holds a message's lease for at least this long (and a margin)
+    #: past the moment a send starts, so no other worker takes it meanwhile.
+    deadline: float
 
     def send(self, message: Outgoing) -> str:
-        """Deliver ``message``; the provider's message id.
+        """Deliver ``message`` within :attr:`deadline`; the provider's message id.
 
         Raises :class:`~hub.errors.DeliveryError` (``permanent`` when trying
-        again cannot help). Sending the same ``message.key`` twice must not
-        reach the citizen twice.
+        again cannot help; a send cut off at the deadline is not). Sending the
+        same ``message.key`` twice must not reach the citizen twice. Safe to
+        call from several threads at once, none waiting for another's send.
         """
         ...
 

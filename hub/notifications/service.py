@@ -113,6 +113,9 @@ class DeliveryPolicy:
     backoff: float = 5.0
     backoff_max: float = 3600.0
     lease: float = 60.0
+    #: Seconds a lease must still have after a send's deadline: for the
+    #: database to record the send, and for clocks of nodes that differ.
+    lease_margin: float = 2.0
     batch: int = 50
     poll: float = 1.0
     #: The UTC hour at which daily digests go out.
@@ -422,15 +425,10 @@ class NotificationService:
             text=body.text if channel == "email" else body.short,
             html=body.html if channel == "email" else None,
         )
-        # Renew only a lease that is half spent (a transaction saved per
-        # message otherwise); a lease lost meanwhile means another worker
-        # took the message over, and this one leaves it alone.
-        now = self.now()
-        half = dt.timedelta(seconds=self.policy.lease / 2)
-        if now >= first.lease_until - half and not self.store.renew(
-            ids, lease, now + dt.timedelta(seconds=self.policy.lease)
-        ):
+        if not self._hold_for_send(group, sender.deadline):
             return
+        # Nothing between here and the provider may wait: the lease covers
+        # the send's own deadline and the margin, not a queue before it.
         try:
             provider_id = sender.send(outgoing)
         except DeliveryError as exc:
@@ -441,6 +439,35 @@ class NotificationService:
         self._on_outcome(channel, "sent")
         for message in group:
             self._on_latency(channel, max(0.0, (now - message.event_at).total_seconds()))
+
+    def _hold_for_send(self, group: list[ClaimedMessage], deadline: float) -> bool:
+        """Whether the lease covers a send starting now; renewed if it would not.
+
+        No other worker may claim a message while a send of it can still be
+        under way, or the provider hears it twice: the lease must last past
+        the send's deadline (the sender cuts it off then) by the margin. A
+        lease short of that is renewed, to at least that much, right before
+        the send (a transaction per message is saved while the claim's lease
+        is long enough). A renewal refused means the lease ran out and
+        another worker took the message over: this one leaves it alone. A
+        renewal so slow that what is left no longer covers the send gives the
+        message back untried: a database that slow could not record the send
+        in time either.
+        """
+        ids = [m.id for m in group]
+        first = group[0]
+        need = dt.timedelta(seconds=deadline + self.policy.lease_margin)
+        now = self.now()
+        until = first.lease_until
+        if until - now < need:
+            until = now + max(need, dt.timedelta(seconds=self.policy.lease))
+            if not self.store.renew(ids, first.lease, until):
+                return False
+        if until - self.now() < dt.timedelta(seconds=deadline):
+            self.store.release(ids, first.lease, self.now())
+            log.warning("notification lease renewed too late", extra={"channel": first.channel})
+            return False
+        return True
 
     def _failed(self, group: list[ClaimedMessage], exc: DeliveryError) -> None:
         ids = [m.id for m in group]

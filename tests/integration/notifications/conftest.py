@@ -31,6 +31,7 @@ class Providers:
     smtp_port: int
     gateway_url: str
     gateway: SandboxGateway
+    mail: SandboxMailServer
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def providers(tmp_path: Path) -> Iterator[Providers]:
     gateway = SandboxGateway(box)
     try:
         with serve(gateway) as gateway_url:
-            yield Providers(box, mail.port, gateway_url, gateway)
+            yield Providers(box, mail.port, gateway_url, gateway, mail)
     finally:
         mail.stop()
 

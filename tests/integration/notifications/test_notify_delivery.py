@@ -171,6 +171,11 @@ def _worker(settings: Settings, providers: Providers, log: Path) -> subprocess.P
             "HUB_SMTP_HOST": "127.0.0.1",
             "HUB_SMTP_PORT": str(providers.smtp_port),
             "HUB_NOTIFY_LEASE_SECONDS": "1",
+            # A send's lease lasts past its deadline (and a 2 s margin): a
+            # short deadline lets a killed worker's message go to the next
+            # soon. The gateway stores the message long before this.
+            "HUB_SMS_TIMEOUT": "3",
+            "HUB_SMTP_TIMEOUT": "3",
             "HUB_NOTIFY_POLL_SECONDS": "0.05",
             "HUB_NOTIFY_BATCH": "10",
             "HUB_NOTIFY_WORKERS": "2",

@@ -172,3 +172,19 @@ def test_workers_default_to_one_outside_production_and_are_read() -> None:
 def test_workers_default_to_the_usable_cores_in_production() -> None:
     settings = replace(Settings.from_env({}), env="production")
     assert settings.worker_count == len(os.sched_getaffinity(0))
+
+
+def test_the_notification_send_deadlines_are_read() -> None:
+    settings = Settings.from_env(
+        {"HUB_SMTP_TIMEOUT": "4", "HUB_SMS_TIMEOUT": "2.5", "HUB_VIBER_TIMEOUT": "30"}
+    )
+    assert (settings.smtp_timeout, settings.sms_timeout, settings.viber_timeout) == (4, 2.5, 30)
+
+
+@pytest.mark.parametrize("name", ["HUB_SMTP_TIMEOUT", "HUB_SMS_TIMEOUT", "HUB_VIBER_TIMEOUT"])
+@pytest.mark.parametrize("value", ["0", "-1", "301", "inf", "nan"])
+def test_a_send_deadline_must_be_finite_and_positive(name: str, value: str) -> None:
+    # A message's lease is held past its send's deadline: an endless one
+    # would keep a crashed worker's message from every other worker.
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})

@@ -32,6 +32,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
+def migrated_services(settings: Settings) -> Iterator[Any]:
+    """The hub's services as ``hub serve`` builds them, over a migrated database; closed after."""
+    from hub.app import build_services  # noqa: PLC0415 - builds the whole hub
+    from hub.persistence import migrate  # noqa: PLC0415
+
+    built = build_services(settings)
+    try:
+        migrate.upgrade(built.db)
+        yield built
+    finally:
+        built.close()
+
+
+@contextmanager
 def running_hub(settings: Settings, **overrides: Any) -> Iterator[str]:
     """A migrated hub over real HTTP on loopback, with ``overrides`` applied."""
     from hub.app import build_services, create_app  # noqa: PLC0415

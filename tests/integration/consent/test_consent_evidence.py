@@ -22,9 +22,9 @@ from hub.errors import ConsentRequired
 from hub.evidence.models import EvidenceRequest
 from hub.evidence.ports import RegistryClient
 from hub.evidence.service import EvidenceService
-from hub.persistence import migrate
 from hub.persistence.models import AuditEntryRow
 from tests.common.consent import BANK, grant_consent, property_owner
+from tests.common.hubs import migrated_services
 
 
 class RevokingRegistry:
@@ -45,13 +45,9 @@ class RevokingRegistry:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Any]:
-    from hub.app import build_services  # noqa: PLC0415
-
-    built = build_services(settings)
-    migrate.upgrade(built.db)
-    assert built.consents is not None, "build_services wires the consent service"
-    yield built
-    built.close()
+    with migrated_services(settings) as built:
+        assert built.consents is not None, "build_services wires the consent service"
+        yield built
 
 
 def _ask(evidence: EvidenceService, alice: CitizenPrincipal) -> Any:

@@ -23,7 +23,7 @@ from hub.errors import ConsentRequired
 from hub.evidence.models import EvidenceRequest
 from hub.evidence.ports import ConsentGate
 from hub.evidence.service import EvidenceService
-from hub.persistence import migrate
+from tests.common.hubs import migrated_services
 
 BANK = AgencyPrincipal("bank-demo", ("mortgage-application",), "tok")
 
@@ -60,12 +60,8 @@ class RememberingGate:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Any]:
-    from hub.app import build_services  # noqa: PLC0415
-
-    built = build_services(settings)
-    migrate.upgrade(built.db)
-    yield built
-    built.close()
+    with migrated_services(settings) as built:
+        yield built
 
 
 def test_a_one_time_consent_cannot_be_reused(services: Any, citizens: list[dict[str, Any]]) -> None:

@@ -25,9 +25,9 @@ from adapters.sandbox.messages import GATEWAY_TOKEN
 from hub.config import Settings
 from hub.notifications.ports import ChannelSender
 from hub.notifications.service import DeliveryPolicy, NotificationService, NotificationWorker
-from hub.persistence import migrate
 from hub.persistence.notification_models import NotificationMessageRow
 from hub.persistence.outbox import enqueue_in
+from tests.common.hubs import migrated_services
 from tests.integration.notifications.conftest import Providers
 
 #: Shorter than the provider's answer, as the crash test's one-second lease is.
@@ -36,12 +36,8 @@ LEASE = 1.0
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Any]:
-    from hub.app import build_services  # noqa: PLC0415
-
-    built = build_services(settings)
-    migrate.upgrade(built.db)
-    yield built
-    built.close()
+    with migrated_services(settings) as built:
+        yield built
 
 
 def _node(services: Any, senders: Mapping[str, ChannelSender]) -> NotificationService:

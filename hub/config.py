@@ -9,6 +9,7 @@ fresh machine (SQLite under ``./var``, development keys under ``./keys``).
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -77,9 +78,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+    # Every such setting is a duration or a rate: nan and inf would pass
+    # every later "> 0" check and then stall or spin a worker.
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, not {raw!r}")
+    return value
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:

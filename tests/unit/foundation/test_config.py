@@ -48,6 +48,10 @@ def test_environment_overrides_defaults() -> None:
         {"HUB_WORKERS": "-1"},
         {"HUB_WORKERS": "65"},
         {"HUB_WORKERS": "two"},
+        {"HUB_NOTIFY_LEASE_SECONDS": "nan"},
+        {"HUB_NOTIFY_POLL_SECONDS": "inf"},
+        {"HUB_CHECKPOINT_SECONDS": "inf"},
+        {"HUB_WEBHOOK_BACKOFF": "nan"},
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> None:

@@ -21,11 +21,13 @@ the process's watchdog (``adapters._deadline``) as for registries: a
 ``requests`` timeout bounds each read, and a gateway that answers a byte at
 a time would otherwise hold the send past its lease. Sends from several
 worker threads share the session's connection pool and never wait for each
-other (the pool opens another connection rather than block).
+other (the pool opens another connection rather than block). An answer is
+read up to 64 KiB: a gateway answers with a message id, nothing larger.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -37,6 +39,8 @@ from hub.notifications.models import Channel, Outgoing
 __all__ = ["JsonGatewaySender"]
 
 _RETRYABLE = frozenset({408, 425, 429})
+#: The largest answer read from a gateway, whose answer is a message id.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 class JsonGatewaySender:
@@ -79,7 +83,10 @@ class JsonGatewaySender:
             body["callback_url"] = self.callback_url
         with WATCHDOG.watch(self.deadline) as watch:
             try:
-                answer = self._http.post(self.url, json=body, headers=headers, timeout=self.timeout)
+                answer = self._http.post(
+                    self.url, json=body, headers=headers, timeout=self.timeout, stream=True
+                )
+                content = self._bounded(answer)
             except requests.RequestException as exc:
                 if watch.expired or isinstance(exc, requests.Timeout):
                     raise self._late() from exc
@@ -87,24 +94,36 @@ class JsonGatewaySender:
                     f"the {self.channel} gateway is unreachable ({type(exc).__name__})"
                 ) from exc
         try:
-            return self._provider_id(answer)
+            return self._provider_id(answer.status_code, content)
         except DeliveryError as exc:
             # A socket shut mid-answer can read as a short, complete one.
             if watch.expired:
                 raise self._late() from exc
             raise
 
-    def _provider_id(self, answer: requests.Response) -> str:
-        if answer.status_code >= 400:
+    def _bounded(self, answer: requests.Response) -> bytes:
+        """The answer's body, refused past :data:`MAX_ANSWER_BYTES` (a gateway answers an id)."""
+        body = bytearray()
+        try:
+            for chunk in answer.iter_content(16 * 1024):
+                body.extend(chunk)
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise DeliveryError(f"the {self.channel} gateway sent an oversized answer")
+        finally:
+            answer.close()
+        return bytes(body)
+
+    def _provider_id(self, status: int, content: bytes) -> str:
+        if status >= 400:
             raise DeliveryError(
-                f"the {self.channel} gateway answered {answer.status_code}",
-                permanent=answer.status_code < 500 and answer.status_code not in _RETRYABLE,
+                f"the {self.channel} gateway answered {status}",
+                permanent=status < 500 and status not in _RETRYABLE,
             )
         # An answer with an id counts, even if the deadline passed as it
         # ended (the lease's margin covers that): calling it a failure would
         # send the message again.
         try:
-            found = answer.json()
+            found = json.loads(content)
             ident = found["id"]
         except (ValueError, KeyError, TypeError) as exc:
             raise DeliveryError(f"the {self.channel} gateway answered without an id") from exc

@@ -9,10 +9,12 @@ other's sends.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -130,3 +132,33 @@ def test_worker_threads_sharing_an_smtp_sender_do_not_wait_for_each_other(
     # Each send takes the server's one second; one after the other would be two.
     assert max(done) < 1.8, done
     assert providers.box.count() == 2
+
+
+def test_a_gateway_answer_larger_than_a_message_id_is_refused_unread() -> None:
+    # A fast gateway that answers 4 MiB: the sender stops reading at its cap
+    # instead of holding the whole answer in memory.
+    class Huge(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(4 * 1024 * 1024 + 10))
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                self.wfile.write(b'{"id": "' + b"x" * (4 * 1024 * 1024) + b'"}')
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1/messages"
+        sender = JsonGatewaySender("sms", url, token="t", sender="GOV", timeout=5.0)
+        with pytest.raises(DeliveryError, match="oversized answer"):
+            sender.send(_message(to="+306912345678"))
+        sender.close()
+    finally:
+        server.shutdown()
+        server.server_close()

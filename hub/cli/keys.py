@@ -61,7 +61,9 @@ def register(commands: Any) -> None:
     hsm.set_defaults(run=_hsm)
     revoke = actions.add_parser("revoke", help="put a retired seal key on the CRL")
     revoke.add_argument("purpose", choices=("seal",))
-    revoke.add_argument("kid", help="the key id, as 'hub keys list' shows it")
+    revoke.add_argument(
+        "kid", help="the key id, as 'hub keys list' shows it (after '--' if it begins with '-')"
+    )
     revoke.add_argument("--reason", choices=sorted(_REASONS), default="key-compromise")
     revoke.set_defaults(run=_revoke)
 

@@ -28,6 +28,7 @@ from hub.api.middleware import HubMiddleware
 from hub.api.operations import OperationResolver
 from hub.audit.factory import build_access_log, build_audit_service, build_witnessing
 from hub.audit.service import AuditService
+from hub.auth.agency_keys import AgencyKeyRing
 from hub.auth.factory import build_citizen_issuer, build_token_service
 from hub.auth.service import TokenService
 from hub.cases.factory import build_case_service
@@ -301,6 +302,10 @@ def reload_catalog(services: Services) -> str:
     entry changed. A catalogue that fails any of it is not installed and the
     one in force keeps serving. Clients of unchanged registries are kept
     (with their breakers and pools); the identity lookup is fixed at start-up.
+    Everything else reads the catalogue through the holder it swaps: the
+    evidence, consent, certificate and case services, the agencies' keys and
+    purposes behind the token endpoint, and the notifications' templates and
+    the purposes whose accesses are announced later.
     """
     directory, extra = catalog_directories(services.settings)
     fresh = load_catalog(directory, extra)
@@ -309,7 +314,10 @@ def reload_catalog(services: Services) -> str:
         raise ConfigError("the identity lookup (registries.yaml identity:) changes only on restart")
     old = holder.current.registries
     changed = {rid for rid, spec in fresh.catalog.registries.items() if old.get(rid) != spec}
-    clients = build_registry_clients(services.settings, fresh, services.metrics)
+    settings = services.settings
+    # The agencies' keys of the new catalogue must all read before it serves.
+    AgencyKeyRing(fresh.catalog, settings.keys_dir, allow_development=not settings.is_production)
+    clients = build_registry_clients(settings, fresh, services.metrics)
     for rid, client in clients.items():
         if rid not in changed:
             client.close()

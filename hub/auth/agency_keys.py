@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hub.domain.catalog import Agency, Catalog
+from hub.domain.catalog import Agency, Catalog, CatalogView, in_force
 from hub.domain.encoding import b64url
 from hub.errors import ConfigError
 
@@ -83,10 +83,24 @@ def load_agency_private_key(keys_dir: Path, agency_id: str) -> tuple[str, Any]:
 class AgencyKeyRing:
     """Looks up an agency's public keys by kid, as :data:`hub.auth.service.AgencyKeys`."""
 
-    def __init__(self, catalog: Catalog, keys_dir: Path, *, allow_development: bool) -> None:
-        self._keys: dict[str, dict[str, Any]] = {}
-        for agency in catalog.agencies.values():
-            self._keys[agency.id] = self._load(agency, keys_dir, allow_development)
+    def __init__(self, catalog: CatalogView, keys_dir: Path, *, allow_development: bool) -> None:
+        self._catalog = catalog
+        self._keys_dir = keys_dir
+        self._allow_development = allow_development
+        # Read at start-up, so that a bad key stops the hub before it serves.
+        current = in_force(catalog)
+        self._built: tuple[Catalog, dict[str, dict[str, Any]]] = (current, self.read(current))
+
+    def read(self, catalog: Catalog) -> dict[str, dict[str, Any]]:
+        """Every agency's public keys in ``catalog``; ConfigError for a key that does not parse.
+
+        ``hub.app.reload_catalog`` calls it on a new catalogue before putting
+        it in force, so a reload with a bad key is refused as a whole.
+        """
+        return {
+            agency.id: self._load(agency, self._keys_dir, self._allow_development)
+            for agency in catalog.agencies.values()
+        }
 
     @staticmethod
     def _load(agency: Agency, keys_dir: Path, allow_development: bool) -> dict[str, Any]:
@@ -106,7 +120,13 @@ class AgencyKeyRing:
         return keys
 
     def __call__(self, agency_id: str) -> Mapping[str, Any]:
-        return self._keys.get(agency_id, {})
+        current = in_force(self._catalog)
+        built, keys = self._built
+        if built is not current:
+            # A reload put another catalogue in force: its agencies and keys.
+            keys = self.read(current)
+            self._built = (current, keys)
+        return keys.get(agency_id, {})
 
 
 def _jwk_kid(jwk: Mapping[str, Any]) -> str:

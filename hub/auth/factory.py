@@ -77,7 +77,7 @@ def build_token_service(
         issuer=settings.public_url,
         token_endpoint=settings.public_url + "/oauth2/token",
         agency_keys=AgencyKeyRing(
-            loaded.catalog, settings.keys_dir, allow_development=not settings.is_production
+            loaded.holder, settings.keys_dir, allow_development=not settings.is_production
         ),
         agency_purposes=loaded.holder.purposes_of,
         keys=KeyStoreTokenKeys(keystore),

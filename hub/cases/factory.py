@@ -30,9 +30,8 @@ def build_case_service(
     """Cases on the hub's database; changes notify the citizen and publish ``events``."""
     store = SqlCaseStore(db, access_log, notices=OutboxCaseNotices(), events=events)
     return CaseService(
-        catalog=loaded.catalog,
+        catalog=loaded.holder,
         store=store,
         evidence_log=store,
         access_log=access_log,
-        certificate_types=list(loaded.catalog.certificate_types),
     )

@@ -38,7 +38,7 @@ from hub.cases.models import (
 )
 from hub.cases.ports import CaseEvidenceLog, CaseStore
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.catalog import Catalog
+from hub.domain.catalog import Catalog, CatalogView, in_force
 from hub.domain.identity import CitizenRef
 from hub.domain.text import check_plain_text
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -80,19 +80,34 @@ class CaseService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: CatalogView,
         store: CaseStore,
         evidence_log: CaseEvidenceLog,
         access_log: AccessLog,
-        certificate_types: Collection[str] = (),
+        certificate_types: Collection[str] | None = None,
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
-        self.catalog = catalog
+        self._catalog = catalog
         self.store = store
         self.evidence_log = evidence_log
         self.access_log = access_log
-        self.certificate_types = frozenset(certificate_types)
+        #: Fixed for tests; None: the certificate types of the catalogue in force.
+        self._certificate_types = (
+            None if certificate_types is None else frozenset(certificate_types)
+        )
         self._clock = clock
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalogue in force now (a reload swaps it whole)."""
+        return in_force(self._catalog)
+
+    @property
+    def certificate_types(self) -> frozenset[str]:
+        """The documents a case may wait for that the hub issues as certificates."""
+        if self._certificate_types is not None:
+            return self._certificate_types
+        return frozenset(self.catalog.certificate_types)
 
     @property
     def statuses(self) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from hub.certificates.models import (
 )
 from hub.certificates.ports import CertificateStore, HolderEvidence, HolderNames
 from hub.domain.auditlog.entry import NOT_OWNER, AccessEntry, Actor
-from hub.domain.catalog import CatalogHolder, CatalogView, CertificateType, EvidenceType
+from hub.domain.catalog import CatalogView, CertificateType, EvidenceType, in_force
 from hub.domain.identity import CitizenRef
 from hub.domain.sealing.jws import MAX_TOKEN_LENGTH, verify_jws
 from hub.domain.sealing.keystore import KeyPurpose, KeyStore
@@ -362,8 +362,7 @@ class CertificateService:
         return IssuedCertificate(record, pdf, rendered.token)
 
     def _type(self, certificate_type: str) -> tuple[CertificateType, EvidenceType]:
-        catalog = self.catalog
-        current = catalog.current if isinstance(catalog, CatalogHolder) else catalog
+        current = in_force(self.catalog)
         found = current.certificate_types.get(certificate_type)
         if found is None:
             raise BadRequest(

@@ -744,3 +744,8 @@ class CatalogHolder:
 
 #: What a service that reads the catalogue accepts: a fixed one, or the one in force.
 CatalogView = Catalog | CatalogHolder
+
+
+def in_force(view: CatalogView) -> Catalog:
+    """The catalogue ``view`` stands for now: itself, or the holder's current one."""
+    return view.current if isinstance(view, CatalogHolder) else view

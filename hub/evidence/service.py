@@ -33,7 +33,7 @@ from hub.audit.service import DEFAULT_ORIGIN
 from hub.auth.models import AgencyPrincipal
 from hub.domain.auditlog.entry import AccessEntry, Actor
 from hub.domain.canonical import canonical_json
-from hub.domain.catalog import Catalog, CatalogHolder, CatalogView, EvidenceType, Purpose
+from hub.domain.catalog import Catalog, CatalogView, EvidenceType, Purpose, in_force
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
 from hub.errors import (
@@ -157,8 +157,7 @@ class EvidenceService:
     @property
     def catalog(self) -> Catalog:
         """The catalogue in force now (a reload swaps it whole)."""
-        found = self._catalog
-        return found.current if isinstance(found, CatalogHolder) else found
+        return in_force(self._catalog)
 
     def _validator(self, evidence_type: EvidenceType) -> Draft202012Validator:
         """The schema validator of ``evidence_type``, built once per catalogue."""

@@ -88,10 +88,11 @@ def build_notifications(
     access_log: SqlAccessLog,
 ) -> NotificationService:
     """The notification service, and the outbox writer on the access log."""
-    purposes = loaded.catalog.purposes
+    holder = loaded.holder
 
     def hidden_until(purpose_id: str) -> str | None:
-        found = purposes.get(purpose_id)
+        # The catalogue in force when the entry is written (a reload swaps it).
+        found = holder.current.purposes.get(purpose_id)
         return found.hidden_until if found else None
 
     access_log.add_writer(OutboxWriter(hidden_until))
@@ -99,7 +100,7 @@ def build_notifications(
     secret = settings.notify_secret
     service = NotificationService(
         store=store,
-        catalog=loaded.catalog,
+        catalog=loaded.holder,
         public_url=settings.public_url,
         senders=_senders(settings),
         directory=_directory(settings),

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from hub.auth.models import CitizenPrincipal
-from hub.domain.catalog import Catalog
+from hub.domain.catalog import Catalog, CatalogView, in_force
 from hub.errors import DeliveryError, HubError, InvalidContact, ServiceUnavailable, ValidationFailed
 from hub.notifications.models import (
     CHANNELS,
@@ -140,7 +140,7 @@ class NotificationService:
         self,
         *,
         store: NotificationStore,
-        catalog: Catalog,
+        catalog: CatalogView,
         public_url: str,
         senders: Mapping[str, ChannelSender],
         directory: ContactDirectory | None = None,
@@ -152,7 +152,7 @@ class NotificationService:
         on_latency: Callable[[str, float], None] | None = None,
     ) -> None:
         self.store = store
-        self.catalog = catalog
+        self._catalog = catalog
         self.public_url = public_url
         self.senders = dict(senders)
         self.directory = directory
@@ -165,6 +165,11 @@ class NotificationService:
         self._rng = random.Random()  # noqa: S311 - jitter, not secrecy
         self._on_outcome = on_outcome or (lambda channel, outcome: None)
         self._on_latency = on_latency or (lambda channel, seconds: None)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalogue in force now (a reload swaps it whole)."""
+        return in_force(self._catalog)
 
     def now(self) -> dt.datetime:
         return self._clock()

@@ -11,15 +11,18 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 from sqlalchemy import select
 
 from hub.app import build_services, create_app, reload_catalog
+from hub.cli.token import client_assertion
 from hub.config import Settings
 from hub.errors import ConfigError
 from hub.persistence import migrate
 from hub.persistence.models import AuditEntryRow
 from hub.services import Services
-from tests.common.clients import agency_token, post_evidence
+from tests.common.clients import agency_token, post_evidence, token_request
 from tests.common.server import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -202,3 +205,59 @@ def test_the_public_page_lists_the_services_in_greek_and_english(hub_url: str) -
     assert "Property ownership certificate" in english
     assert "Owns property in the municipality" in english
     assert "Land registry (Ktimatologio)" in english
+
+
+def test_reload_puts_a_new_agency_and_its_key_in_force_without_restart(
+    reloadable_hub: ReloadableHub,
+) -> None:
+    # The token endpoint reads the agencies' keys through the catalogue in
+    # force, as the evidence, case and notification services read the rest.
+    hub = reloadable_hub
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+    jwk["kid"] = "reload-1"
+    agencies = hub.specs / "catalog" / "agencies.yaml"
+    agencies.write_text(
+        agencies.read_text()
+        + "  municipality-patras:\n"
+        + "    labels: {el: Δήμος Πατρέων, en: Municipality of Patras}\n"
+        + "    name: Δήμος Πατρέων\n"
+        + "    kind: municipality\n"
+        + f"    jwks: {{keys: [{json.dumps(jwk)}]}}\n",
+        encoding="utf-8",
+    )
+
+    def ask() -> requests.Response:
+        endpoint = f"{hub.url}/oauth2/token"
+        return token_request(
+            hub.url, client_assertion("municipality-patras", endpoint, "reload-1", key)
+        )
+
+    assert ask().status_code in (400, 401)
+    reload_catalog(hub.services)
+    answer = ask()
+    assert answer.status_code == 200, answer.text
+    current = hub.services.catalog.holder.current
+    assert "municipality-patras" in current.agencies
+    assert hub.services.cases.catalog is current
+    assert hub.services.notifications.catalog is current
+
+
+def test_a_reload_whose_agency_key_does_not_read_is_refused(
+    reloadable_hub: ReloadableHub,
+) -> None:
+    hub = reloadable_hub
+    before = hub.services.catalog.holder.current
+    agencies = hub.specs / "catalog" / "agencies.yaml"
+    agencies.write_text(
+        agencies.read_text()
+        + "  municipality-patras:\n"
+        + "    labels: {el: Δήμος Πατρέων, en: Municipality of Patras}\n"
+        + "    name: Δήμος Πατρέων\n"
+        + "    kind: municipality\n"
+        + '    jwks: {keys: [{kty: EC, crv: P-256, x: "AAAA", y: "AAAA", kid: bad}]}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="municipality-patras"):
+        reload_catalog(hub.services)
+    assert hub.services.catalog.holder.current is before

@@ -175,16 +175,6 @@ class Expression:
     #: The hub's functions it calls: only those are registered in its contexts.
     _calls: frozenset[str] = frozenset(_FUNCTIONS)
 
-    def _context(self, variables: Mapping[str, Any]) -> Any:
-        """A context for one call, with the functions the expression calls.
-
-        Made per call: the library's contexts are not thread-safe, requests
-        run on a thread pool, and a context kept for the next call would
-        also keep this call's data (a citizen's answers) after the request.
-        A new context costs what updating a kept one does (measured).
-        """
-        return cel.Context(dict(variables), {name: _FUNCTIONS[name] for name in self._calls})
-
     def evaluate(
         self,
         *,
@@ -199,8 +189,7 @@ class Expression:
         did not expect (a string where a list was): the answer is refused as
         a registry fault, never turned into a guess.
         """
-        context = self._context(_variables(self._reads, value, answers, params, today))
-        return self._run(context)
+        return self._run(_context([self], value, answers, params, today))
 
     def _run(self, context: Any) -> Any:
         try:
@@ -211,20 +200,29 @@ class Expression:
             ) from exc
 
 
-def _variables(
-    reads: frozenset[str],
+def _context(
+    expressions: Sequence[Expression],
     value: Any,
     answers: Mapping[str, Any],
     params: Mapping[str, Any],
     today: dt.date,
-) -> dict[str, Any]:
-    """The variables named in ``reads``, as the engine takes them."""
+) -> Any:
+    """A context for one call of ``expressions``: the variables and functions they use.
+
+    Made per call: the library's contexts are not thread-safe, requests
+    run on a thread pool, and a context kept for the next call would also
+    keep this call's data (a citizen's answers) after the request. A new
+    context costs what updating a kept one does (measured).
+    """
+    reads = frozenset().union(*(expression._reads for expression in expressions))
+    calls = frozenset().union(*(expression._calls for expression in expressions))
     given = {"value": value, "answers": answers, "params": params, "today": today.isoformat()}
-    return {
+    variables = {
         name: dict(found) if isinstance(found, Mapping) and name != "value" else found
         for name, found in given.items()
         if name in reads
     }
+    return cel.Context(variables, {name: _FUNCTIONS[name] for name in calls})
 
 
 def evaluate_together(
@@ -243,15 +241,7 @@ def evaluate_together(
     context, made for this call alone. Errors are those of
     :meth:`Expression.evaluate`, the first expression's first.
     """
-    if len(expressions) == 1:
-        only = expressions[0]
-        return [only.evaluate(value=value, answers=answers, params=params, today=today)]
-    reads = frozenset().union(*(expression._reads for expression in expressions))
-    calls = frozenset().union(*(expression._calls for expression in expressions))
-    context = cel.Context(
-        _variables(reads, value, answers, params, today),
-        {name: _FUNCTIONS[name] for name in calls},
-    )
+    context = _context(expressions, value, answers, params, today)
     return [expression._run(context) for expression in expressions]
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Final
 
 from hub.audit.ports import AccessLog
@@ -84,17 +84,12 @@ class CaseService:
         store: CaseStore,
         evidence_log: CaseEvidenceLog,
         access_log: AccessLog,
-        certificate_types: Collection[str] | None = None,
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self._catalog = catalog
         self.store = store
         self.evidence_log = evidence_log
         self.access_log = access_log
-        #: Fixed for tests; None: the certificate types of the catalogue in force.
-        self._certificate_types = (
-            None if certificate_types is None else frozenset(certificate_types)
-        )
         self._clock = clock
 
     @property
@@ -105,8 +100,6 @@ class CaseService:
     @property
     def certificate_types(self) -> frozenset[str]:
         """The documents a case may wait for that the hub issues as certificates."""
-        if self._certificate_types is not None:
-            return self._certificate_types
         return frozenset(self.catalog.certificate_types)
 
     @property

@@ -18,7 +18,8 @@ process as for the HTTP figures:
   outbox row, head) written by SQLAlchemy Core in a transaction of the
   hub's engine setup, one entry per commit and four per commit; the same
   expressions run by ``cel`` on a context built once; the same schema
-  checked by the compiled ``jsonschema`` validator; the same payload signed
+  checked by a compiled ``jsonschema_rs`` validator (which decides the hub's
+  checks, :mod:`hub.domain.schemas`); the same payload signed
   as a compact ES256 JWS by ``cryptography`` alone.
 
 The lowest floor of each part, summed, is what the evidence work costs at
@@ -41,6 +42,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import cel
+import jsonschema_rs
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -309,7 +311,7 @@ def _library_floors(services: Services, meter: _Meter, count: int) -> dict[str, 
     def cel_only(_number: int) -> object:
         return [program.execute(context) for program, context in programs]
 
-    validator = evidence._validator(evidence_type)
+    validator = jsonschema_rs.Draft202012Validator(dict(evidence_type.schema))
     shared = meter.seen["schema check"][1]
 
     payload = meter.seen["seal"][0]
@@ -409,7 +411,7 @@ def parts_figures(result: PartsResult) -> list[Figure]:
         (
             "schema check",
             parts.get("schema check"),
-            "compiled jsonschema validator alone",
+            "compiled jsonschema_rs validator alone",
             floors["jsonschema"],
         ),
         (

@@ -14,7 +14,9 @@ This module closes both gaps without forking connexion:
   (and, for parameters, deep-copies the schema and builds a jsonschema
   validator per parameter per request), so a per-instance cache would not
   help. :func:`compiled` keeps one validator per schema object of the loaded
-  document, which connexion hands over unchanged on every request;
+  document, which connexion hands over unchanged on every request. The
+  validator is :class:`hub.domain.schemas.SchemaCheck`: jsonschema-rs
+  decides, with ECMA-262 patterns, and ``jsonschema`` words the errors;
 * :func:`install` also makes ``/openapi.json`` serve the document as
   written, with its ``components`` and ``$ref`` members. Connexion needs the
   resolved document internally (to build its validators), but served
@@ -48,25 +50,23 @@ from connexion.validators import (
     ParameterValidator,
     TextResponseBodyValidator,
 )
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.protocols import Validator
+from jsonschema import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 
+from hub.domain.schemas import SchemaCheck
+
 __all__ = ["VALIDATOR_MAP", "check_document", "compiled", "install", "load_document"]
-
-_FORMATS = Draft202012Validator.FORMAT_CHECKER
-
 
 #: Compiled validators kept at most: far more than the schemas of the hub's
 #: document (about a hundred), so that in practice each is compiled once per
 #: process, yet bounded should something hand over fresh schema objects.
 _COMPILED_MAX = 2048
-_compiled: OrderedDict[int, tuple[dict[str, Any], Validator]] = OrderedDict()
+_compiled: OrderedDict[int, tuple[dict[str, Any], SchemaCheck]] = OrderedDict()
 _compiled_lock = threading.Lock()
 
 
-def compiled(schema: dict[str, Any]) -> Validator:
+def compiled(schema: dict[str, Any]) -> SchemaCheck:
     """The 2020-12 validator of ``schema``, built once per schema object.
 
     Keyed by the object's identity, because connexion passes the very same
@@ -86,7 +86,7 @@ def compiled(schema: dict[str, Any]) -> Validator:
         if entry is not None and entry[0] is schema:
             _compiled.move_to_end(key)
             return entry[1]
-    validator: Validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    validator = SchemaCheck(schema)
     with _compiled_lock:
         _compiled[key] = (schema, validator)
         while len(_compiled) > _COMPILED_MAX:
@@ -94,12 +94,12 @@ def compiled(schema: dict[str, Any]) -> Validator:
     return validator
 
 
-_ANYTHING: Validator = Draft202012Validator({}, format_checker=_FORMATS)
+_ANYTHING = SchemaCheck({})
 
 
 class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
     @functools.cached_property
-    def _validator(self) -> Validator:
+    def _validator(self) -> SchemaCheck:
         return compiled(self._schema)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Any) -> Any:
@@ -113,7 +113,7 @@ class _Request31(JSONRequestBodyValidator):  # type: ignore[misc]
 
 class _Form31(FormDataValidator):  # type: ignore[misc]
     @functools.cached_property
-    def _validator(self) -> Validator:
+    def _validator(self) -> SchemaCheck:
         return compiled(self._schema)
 
 
@@ -135,7 +135,7 @@ class _ValidationOnlyParser(MultiPartParser):
 
 class _Multipart31(MultiPartFormDataValidator):  # type: ignore[misc]
     @functools.cached_property
-    def _validator(self) -> Validator:
+    def _validator(self) -> SchemaCheck:
         return compiled(self._schema)
 
     @property
@@ -145,13 +145,13 @@ class _Multipart31(MultiPartFormDataValidator):  # type: ignore[misc]
 
 class _Response31(JSONResponseBodyValidator):  # type: ignore[misc]
     @functools.cached_property
-    def validator(self) -> Validator:
+    def validator(self) -> SchemaCheck:
         return compiled(self._schema)
 
 
 class _Text31(TextResponseBodyValidator):  # type: ignore[misc]
     @functools.cached_property
-    def validator(self) -> Validator:
+    def validator(self) -> SchemaCheck:
         return compiled(self._schema)
 
 

@@ -26,8 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from hub.audit.ports import AccessLog
 from hub.audit.service import DEFAULT_ORIGIN
 from hub.auth.models import AgencyPrincipal
@@ -36,6 +34,7 @@ from hub.domain.canonical import canonical_json
 from hub.domain.catalog import Catalog, CatalogView, EvidenceType, Purpose, in_force
 from hub.domain.identity import CitizenRef
 from hub.domain.mapping import apply_mapping, lookup, minimise
+from hub.domain.schemas import SchemaCheck
 from hub.errors import (
     BadRequest,
     CitizenNotFound,
@@ -152,24 +151,25 @@ class EvidenceService:
         #: The access log's name (its checkpoints' origin line), named in each seal.
         self.log_origin = log_origin
         self._clock = clock
-        self._validators: tuple[Catalog | None, dict[str, Draft202012Validator]] = (None, {})
+        self._validators: tuple[Catalog | None, dict[str, SchemaCheck]] = (None, {})
 
     @property
     def catalog(self) -> Catalog:
         """The catalogue in force now (a reload swaps it whole)."""
         return in_force(self._catalog)
 
-    def _validator(self, evidence_type: EvidenceType) -> Draft202012Validator:
+    def _validator(self, evidence_type: EvidenceType) -> SchemaCheck:
         """The schema validator of ``evidence_type``, built once per catalogue."""
         catalog = self.catalog
         built, validators = self._validators
         if built is not catalog:
             validators = {
-                tid: Draft202012Validator(t.schema) for tid, t in catalog.evidence_types.items()
+                tid: SchemaCheck(t.schema, formats=False)
+                for tid, t in catalog.evidence_types.items()
             }
             self._validators = (catalog, validators)
         found = validators.get(evidence_type.id)
-        return found if found is not None else Draft202012Validator(evidence_type.schema)
+        return found if found is not None else SchemaCheck(evidence_type.schema, formats=False)
 
     # -- policy ---------------------------------------------------------------
 

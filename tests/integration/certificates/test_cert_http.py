@@ -19,7 +19,7 @@ import pytest
 import requests
 from joserfc import jws
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.auth.service import TokenService
 from hub.auth.token_keys import KeyStoreTokenKeys
@@ -405,6 +405,31 @@ def test_checks_by_code_appear_in_the_holders_access_log(
         "id": "Τράπεζα Demo",
         "official": None,
     }
+
+
+@pytest.mark.parametrize("name", ["Τράπεζα\n", "Bank\r\n", "Bank\x1f"])
+def test_a_verifier_name_with_a_control_character_is_refused_and_not_logged(
+    hub_url: str, settings: Settings, issued: tuple[str, bytes, str], name: str
+) -> None:
+    # The spec's pattern ^[^\u0000-\u001f]+$ refuses control characters; under
+    # Python's re its "$" also matched before a final newline, so a name ending
+    # in one reached the holder's access log.
+    _token, _pdf, code = issued
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            before = session.scalar(select(func.count()).select_from(AuditEntryRow))
+        response = requests.get(
+            f"{hub_url}/v1/verify/{code}", params={"verifier": name}, timeout=10
+        )
+        with db.session() as session:
+            after = session.scalar(select(func.count()).select_from(AuditEntryRow))
+    finally:
+        db.dispose()
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert "does not match" in response.json()["detail"]
+    assert after == before
 
 
 def test_published_trust_endpoints(hub_url: str) -> None:

@@ -198,6 +198,8 @@ class AuditService:
         # newer one, which costs at most one redundant checkpoint.
         self._lock = threading.Lock()
         self._latest: StoredCheckpoint | None = None
+        # Held by the one thread checking whether a due checkpoint is still due.
+        self._checkpointing = threading.Lock()
         self._latest_loaded = False
         self._listeners: list[Callable[[StoredCheckpoint], None]] = []
 
@@ -277,13 +279,21 @@ class AuditService:
         now = self._clock()
         if not self.policy.due(size, self._known_latest(), now):
             return None
-        # Another process may have made one meanwhile: ask the store itself.
-        latest = self._checkpoints.latest_checkpoint()
-        if latest is not None:
-            self._remember(latest)
-        if not self.policy.due(size, latest, now):
+        # When one is due, every request that commits sees it due at once:
+        # one thread of this process makes it, the others go on (it covers
+        # their entries, or the next append or the timer tries again).
+        if not self._checkpointing.acquire(blocking=False):
             return None
-        checkpoint, created = self.make_checkpoint()
+        try:
+            # Another process may have made one meanwhile: ask the store itself.
+            latest = self._checkpoints.latest_checkpoint()
+            if latest is not None:
+                self._remember(latest)
+            if not self.policy.due(size, latest, now):
+                return None
+            checkpoint, created = self.make_checkpoint()
+        finally:
+            self._checkpointing.release()
         return checkpoint if created else None
 
     def note_appended(self, size: int) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 
 import pytest
 
 from hub.audit.memory import InMemoryAuditLog
-from hub.audit.models import CheckpointPolicy, EntryQuery
+from hub.audit.models import CheckpointPolicy, EntryQuery, StoredCheckpoint
 from hub.audit.ports import AccessLog, CheckpointStore, EntryStore, LogSigner, TreeReader
 from hub.audit.service import (
     DEFAULT_ORIGIN,
@@ -120,6 +122,52 @@ def test_checkpoints_are_due_every_n_entries_or_after_t_seconds() -> None:
     assert made.size == 7
     clock.now += dt.timedelta(hours=1)
     assert service.maybe_checkpoint() is None  # old, but nothing new to sign
+
+
+class _CountingStore(InMemoryAuditLog):
+    """A checkpoint store whose look-ups are slow and counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+        self.count_lock = threading.Lock()
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        with self.count_lock:
+            self.lookups += 1
+        time.sleep(0.05)
+        return super().latest_checkpoint()
+
+
+def test_a_due_checkpoint_is_looked_for_and_made_by_one_thread() -> None:
+    log = _CountingStore()
+    service = AuditService(
+        tree=log,
+        checkpoints=log,
+        entries=log,
+        signer=SIGNER,
+        clock=Clock(),
+        policy=CheckpointPolicy(every=5, seconds=60),
+    )
+    service.make_checkpoint()  # size 0: the service now knows the latest
+    for i in range(5):
+        log.record(entry(i))
+    log.lookups = 0
+    start = threading.Barrier(16)
+
+    def appended() -> None:
+        start.wait()
+        service.note_appended(5)
+
+    threads = [threading.Thread(target=appended) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # All sixteen saw it due; one asked the store and signed it.
+    assert log.lookups == 1
+    assert service.latest_checkpoint().size == 5
+    assert [c.size for c in log.checkpoints(below=None, limit=10)] == [5, 0]
 
 
 def test_the_policy_refuses_nonsense() -> None:

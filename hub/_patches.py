@@ -12,6 +12,8 @@ asn1crypto-clean-default  asn1crypto       ``sealing._speedups`` (DEFAULT values
 pyhanko-hex-reader        pyhanko          ``sealing._speedups`` (hex strings)
 fpdf2-font-subsets        fpdf2            ``sealing._fonts`` (cached subsets)
 connexion-openapi-3.1     connexion        ``api.openapi31`` (3.1 documents)
+connexion-handler-once    connexion        ``api.handlers_once`` (handlers
+                                           wrapped once, not per request)
 zeep-private-create       zeep             ``adapters._zeep`` (request + headers)
 zeep-reply-reader         zeep             ``adapters._zeep`` (replies read once
                                            compiled from zeep's types)
@@ -92,6 +94,12 @@ def _install_openapi31() -> None:
     openapi31.install()
 
 
+def _install_handler_once() -> None:
+    from hub.api import handlers_once  # noqa: PLC0415 - only when the guard allows
+
+    handlers_once.install()
+
+
 def _install_zeep_create() -> None:
     from adapters import _zeep  # noqa: PLC0415 - only when the guard allows
 
@@ -122,6 +130,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("pyhanko-hex-reader", "pyhanko", "0.38", "0.39", _install_hex_reader),
     Patch("fpdf2-font-subsets", "fpdf2", "2.8", "2.9", _install_font_subsets),
     Patch("connexion-openapi-3.1", "connexion", "3.3", "3.4", _install_openapi31),
+    Patch("connexion-handler-once", "connexion", "3.3", "3.4", _install_handler_once),
     Patch("zeep-private-create", "zeep", "4.3", "4.4", _install_zeep_create),
     Patch("zeep-reply-reader", "zeep", "4.3", "4.4", _install_zeep_reader),
 )

@@ -36,6 +36,7 @@ applied = _patches.apply(version_of=lambda name: "0.0")
 import fontTools.subset, fpdf.output
 from asn1crypto import core, x509
 from connexion.spec import OpenAPISpecification
+from connexion.apps.asynchronous import AsyncOperation
 from fpdf import FPDF
 from pyhanko.pdf_utils import generic
 from adapters import _zeep
@@ -57,6 +58,8 @@ print(json.dumps({
         and face.template is None and b"DejaVu" in rendered,
     "connexion-openapi-3.1":
         OpenAPISpecification._validate_spec.__func__.__module__.startswith("connexion"),
+    "connexion-handler-once":
+        AsyncOperation.fn.fget.__module__.startswith("connexion"),
     "zeep-private-create": not _zeep._private.is_set(),
     "zeep-reply-reader": not _zeep._readers.is_set(),
 }))

@@ -39,6 +39,7 @@ from jsonschema.exceptions import SchemaError
 
 from hub.config import Settings
 from hub.domain.catalog import Catalog, CatalogHolder
+from hub.domain.schemas import SchemaCheck
 from hub.errors import ConfigError
 from hub.evidence.models import IdentityLookup
 
@@ -271,5 +272,12 @@ def _evidence(path: Path, lines: dict[tuple[str, ...], Location] | None = None) 
         raise ConfigError(
             f"{schema_path}:1: evidence type {path.stem}: invalid JSON Schema: {exc.message}"
         ) from exc
+    # The hub checks answers with jsonschema-rs (hub.domain.schemas): a pattern
+    # that is not ECMA-262, or a "$ref" to another server, is refused here.
+    refused = SchemaCheck(schema, formats=False).native_error
+    if refused is not None:
+        raise ConfigError(
+            f"{schema_path}:1: evidence type {path.stem}: schema not usable: {refused}"
+        )
     doc["schema"] = schema
     return doc

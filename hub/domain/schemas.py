@@ -29,7 +29,6 @@ reads and its regex engine does not), are judged by ``jsonschema`` alone.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
@@ -68,7 +67,7 @@ class SchemaCheck:
     checker does.
     """
 
-    __slots__ = ("_fast", "_reference", "schema")
+    __slots__ = ("_fast", "_reference", "native_error", "schema")
 
     def __init__(self, schema: Mapping[str, Any] | bool, *, formats: bool = True) -> None:
         self.schema = schema
@@ -77,13 +76,18 @@ class SchemaCheck:
             format_checker=FORMATS if formats else None,
         )
         self._fast: jsonschema_rs.Validator | None = None
-        # jsonschema-rs's ValidationError (a ValueError) for a schema it cannot compile.
-        with contextlib.suppress(ValueError):
+        #: Why jsonschema-rs refused the schema, when it did.
+        self.native_error: str | None = None
+        try:
             self._fast = jsonschema_rs.Draft202012Validator(
                 schema if isinstance(schema, bool) else dict(schema),
                 validate_formats=formats,
                 formats=_PYTHON_FORMATS if formats else None,
+                # A "$ref" to another server is never fetched.
+                offline=True,
             )
+        except ValueError as exc:  # jsonschema-rs's ValidationError: it cannot compile it
+            self.native_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
     @property
     def compiled_natively(self) -> bool:

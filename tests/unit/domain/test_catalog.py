@@ -251,6 +251,25 @@ def test_an_invalid_json_schema_is_refused(tmp_path: Path) -> None:
         load_catalog(folder)
 
 
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        # Python's re reads "\Z"; ECMA-262, which JSON Schema patterns follow, does not.
+        ({"properties": {"code": {"type": "string", "pattern": "^[0-9]+\\Z"}}}, "regex"),
+        # Nothing is fetched while the catalogue loads.
+        ({"$ref": "https://schemas.example/birth.json"}, "Retrieval is disabled"),
+    ],
+)
+def test_a_schema_the_checker_cannot_use_is_refused(
+    tmp_path: Path, extra: dict[str, Any], why: str
+) -> None:
+    folder = write_catalog(tmp_path / "c", documents(), IDENTITY)
+    schema = {**SCHEMA, **extra}
+    (folder / "evidence" / "birth-certificate.schema.json").write_text(json.dumps(schema))
+    with pytest.raises(ConfigError, match=f"birth-certificate: schema not usable: .*{why}"):
+        load_catalog(folder)
+
+
 def test_a_schema_that_is_not_json_is_refused(tmp_path: Path) -> None:
     folder = write_catalog(tmp_path / "c", documents(), IDENTITY)
     (folder / "evidence" / "birth-certificate.schema.json").write_text("{not json")

@@ -105,8 +105,18 @@ def test_a_schema_jsonschema_rs_cannot_compile_is_judged_by_jsonschema() -> None
     schema = {"type": "string", "pattern": "^ab\\Z"}
     check = SchemaCheck(schema)
     assert not check.compiled_natively
+    assert check.native_error is not None
+    assert "regex" in check.native_error
     assert check.is_valid("ab")
     assert not check.is_valid("abc")
+
+
+def test_a_reference_to_another_server_is_never_fetched() -> None:
+    check = SchemaCheck({"$ref": "http://127.0.0.1:9/schema.json"})
+    assert not check.compiled_natively
+    assert check.native_error is not None
+    assert "Retrieval is disabled" in check.native_error
+    assert SchemaCheck({"type": "string"}).native_error is None
 
 
 def _schemas(node: Any) -> list[dict[str, Any]]:

@@ -49,8 +49,10 @@ def entry(i: int) -> AccessEntry:
     return access_entry(i)
 
 
-def make(n: int = 0, **kwargs: object) -> tuple[AuditService, InMemoryAuditLog, Clock]:
-    log = InMemoryAuditLog()
+def make(
+    n: int = 0, log: InMemoryAuditLog | None = None, **kwargs: object
+) -> tuple[AuditService, InMemoryAuditLog, Clock]:
+    log = InMemoryAuditLog() if log is None else log
     for i in range(n):
         log.record(entry(i))
     clock = Clock()
@@ -141,14 +143,7 @@ class _CountingStore(InMemoryAuditLog):
 
 def test_a_due_checkpoint_is_looked_for_and_made_by_one_thread() -> None:
     log = _CountingStore()
-    service = AuditService(
-        tree=log,
-        checkpoints=log,
-        entries=log,
-        signer=SIGNER,
-        clock=Clock(),
-        policy=CheckpointPolicy(every=5, seconds=60),
-    )
+    service, _, _ = make(log=log, policy=CheckpointPolicy(every=5, seconds=60))
     service.make_checkpoint()  # size 0: the service now knows the latest
     for i in range(5):
         log.record(entry(i))

@@ -207,6 +207,20 @@ def test_the_public_page_lists_the_services_in_greek_and_english(hub_url: str) -
     assert "Land registry (Ktimatologio)" in english
 
 
+def _add_patras(hub: ReloadableHub, jwks: str) -> None:
+    """Add the agency municipality-patras, with ``jwks`` (YAML), to the hub's catalogue files."""
+    agencies = hub.specs / "catalog" / "agencies.yaml"
+    agencies.write_text(
+        agencies.read_text()
+        + "  municipality-patras:\n"
+        + "    labels: {el: Δήμος Πατρέων, en: Municipality of Patras}\n"
+        + "    name: Δήμος Πατρέων\n"
+        + "    kind: municipality\n"
+        + f"    jwks: {jwks}\n",
+        encoding="utf-8",
+    )
+
+
 def test_reload_puts_a_new_agency_and_its_key_in_force_without_restart(
     reloadable_hub: ReloadableHub,
 ) -> None:
@@ -216,16 +230,7 @@ def test_reload_puts_a_new_agency_and_its_key_in_force_without_restart(
     key = ec.generate_private_key(ec.SECP256R1())
     jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
     jwk["kid"] = "reload-1"
-    agencies = hub.specs / "catalog" / "agencies.yaml"
-    agencies.write_text(
-        agencies.read_text()
-        + "  municipality-patras:\n"
-        + "    labels: {el: Δήμος Πατρέων, en: Municipality of Patras}\n"
-        + "    name: Δήμος Πατρέων\n"
-        + "    kind: municipality\n"
-        + f"    jwks: {{keys: [{json.dumps(jwk)}]}}\n",
-        encoding="utf-8",
-    )
+    _add_patras(hub, f"{{keys: [{json.dumps(jwk)}]}}")
 
     def ask() -> requests.Response:
         endpoint = f"{hub.url}/oauth2/token"
@@ -248,16 +253,7 @@ def test_a_reload_whose_agency_key_does_not_read_is_refused(
 ) -> None:
     hub = reloadable_hub
     before = hub.services.catalog.holder.current
-    agencies = hub.specs / "catalog" / "agencies.yaml"
-    agencies.write_text(
-        agencies.read_text()
-        + "  municipality-patras:\n"
-        + "    labels: {el: Δήμος Πατρέων, en: Municipality of Patras}\n"
-        + "    name: Δήμος Πατρέων\n"
-        + "    kind: municipality\n"
-        + '    jwks: {keys: [{kty: EC, crv: P-256, x: "AAAA", y: "AAAA", kid: bad}]}\n',
-        encoding="utf-8",
-    )
+    _add_patras(hub, '{keys: [{kty: EC, crv: P-256, x: "AAAA", y: "AAAA", kid: bad}]}')
     with pytest.raises(ConfigError, match="municipality-patras"):
         reload_catalog(hub.services)
     assert hub.services.catalog.holder.current is before

@@ -8,7 +8,7 @@
     python -m bench --only evidence,sealing,floors
                                      issue 18's figures with their floors: the
                                      hub with a no-op evidence service, and
-                                     fpdf2, segno and pyhanko without the hub
+                                     fpdf2, zxing-cpp and pyhanko without the hub
     python -m bench --postgres postgresql://postgres@127.0.0.1:5432/test
                                      also measure on PostgreSQL, in a schema
                                      created for the run and dropped after it

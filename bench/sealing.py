@@ -164,7 +164,7 @@ def _floor_figures(
     trust: Trust,
     sample: bytes,
 ) -> list[Figure]:
-    """The hub's render, seal and verify against fpdf2, segno and pyhanko alone."""
+    """The hub's render, seal and verify against fpdf2, zxing-cpp and pyhanko alone."""
     seconds = max(config.crypto_seconds, 1.0)
     content = _content()
     rendered = render_certificate(content, store, PUBLIC_URL)
@@ -217,9 +217,9 @@ def _floor_figures(
             "PDF render (hub)",
             hub_render.per_second,
             "docs/s",
-            "fpdf2 + segno alone, same page",
+            "fpdf2 + zxing-cpp alone, same page",
             lib_render.per_second,
-            note="fpdf2's own add_font with the hub's font files; segno PNG",
+            note="fpdf2's own add_font with the hub's font files; zxing-cpp bitmap",
         ),
         Figure(
             section,
@@ -232,7 +232,7 @@ def _floor_figures(
         ),
         Figure(
             section,
-            "QR symbol, segno alone",
+            "QR symbol, zxing-cpp alone",
             qr.per_second,
             "symbols/s",
             "PDF render (hub)",

@@ -2,10 +2,10 @@
 
 * render: fpdf2 alone laying out the same page — A4, the same DejaVu font
   files the hub ships, the same cells, multi_cells and table of the same
-  text — with fpdf2's own ``add_font`` and the QR symbol encoded by segno
-  alone (``segno.make_qr`` saved as a PNG, placed with ``FPDF.image``);
-  no hub code runs;
-* QR: ``segno.make_qr`` of the same payload, alone;
+  text — with fpdf2's own ``add_font`` and the QR symbol encoded by
+  zxing-cpp alone (its own bitmap with quiet zone, placed with
+  ``FPDF.image``); no hub code runs;
+* QR: zxing-cpp's ``create_barcode`` of the same payload, alone;
 * verify: pyhanko's own ``validate_pdf_signature`` on the same sealed PDF,
   with a plain ``ValidationContext`` built from the same roots, certificates
   and CRLs (no fetching, revocation required as the hub requires it); none
@@ -21,13 +21,14 @@ import io
 from importlib import resources
 from pathlib import Path
 
-import segno
+import zxingcpp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -49,12 +50,14 @@ def _asset(name: str) -> Path:
     return Path(str(resources.files("hub") / "assets" / name))
 
 
-def qr_symbol(text: str) -> segno.QRCode:
-    """The QR symbol of ``text`` at level L with one fixed mask, as the hub asks segno.
+def qr_symbol(text: str) -> zxingcpp.Barcode:
+    """The QR symbol of ``text`` at level L, as the hub asks zxing-cpp."""
+    return zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="L")
 
-    (segno's default, choosing the best of eight masks, costs several times more.)
-    """
-    return segno.make_qr(text, error="l", mask=2, boost_error=False)
+
+def _qr_bitmap(text: str) -> Image.Image:
+    """The symbol as zxing-cpp draws it: 4 pixels a module, its own quiet zone."""
+    return Image.fromarray(qr_symbol(text).to_image(scale=4))
 
 
 def library_fonts() -> FPDF:
@@ -69,22 +72,20 @@ def library_fonts() -> FPDF:
 def library_render(
     lines: dict[str, str], fields: list[tuple[str, str]], qr_text: str, verify_url: str
 ) -> bytes:
-    """The certificate's page by fpdf2 and segno alone (no hub code), as PDF bytes."""
+    """The certificate's page by fpdf2 and zxing-cpp alone (no hub code), as PDF bytes."""
     return bytes(library_layout(lines, fields, qr_text, verify_url).output())
 
 
 def library_layout(
     lines: dict[str, str], fields: list[tuple[str, str]], qr_text: str, verify_url: str
 ) -> FPDF:
-    """The certificate's page laid out by fpdf2 and segno alone, not yet output.
+    """The certificate's page laid out by fpdf2 and zxing-cpp alone, not yet output.
 
     ``lines`` holds the page's texts by role (``header``, ``authority``,
     ``title_el``, ``title_en``, ``code``, the holder pairs ``holder``,
     ``holder_id``, ``issued`` and ``issuer``); ``fields`` the evidence rows.
     """
-    png = io.BytesIO()
-    qr_symbol(qr_text).save(png, kind="png", scale=4, border=2)
-    png.seek(0)
+    bitmap = _qr_bitmap(qr_text)
     pdf = library_fonts()
     pdf.set_title(f"{lines['title_el']} / {lines['title_en']}")
     pdf.set_margins(18, 16, 18)
@@ -102,7 +103,7 @@ def library_layout(
     pdf.multi_cell(width, 7, lines["title_en"], align="C", **_NEXT)  # type: ignore[arg-type]
     pdf.ln(4)
     top = pdf.get_y()
-    pdf.image(png, x=pdf.l_margin + width - 38, y=top, w=38, h=38)
+    pdf.image(bitmap, x=pdf.l_margin + width - 38, y=top, w=38, h=38)
     text_width = width - 44
     pdf.set_font(_FONT, "B", 10)
     pdf.multi_cell(text_width, 6, "Κωδικός επαλήθευσης / Verification code", **_NEXT)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 from joserfc import jws
+from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 from sqlalchemy import func, select
 
@@ -25,10 +26,10 @@ from hub.auth.service import TokenService
 from hub.auth.token_keys import KeyStoreTokenKeys
 from hub.config import Settings
 from hub.domain.sealing import keystore as keystore_files
-from hub.domain.sealing.pdf import CertificateContent, qr_token
 from hub.persistence.db import Database
 from hub.persistence.models import AuditEntryRow
 from tests.common.clients import agency_token, post_evidence
+from tests.common.qr import qr_codes_on_page
 
 
 class _NoReplay:
@@ -269,40 +270,38 @@ def test_truncated_empty_oversized_and_wrong_type_uploads_are_clean_4xx(
     assert wrong.status_code == 415
 
 
-def test_qr_token_verifies_offline_with_joserfc_against_the_jwks(
-    hub_url: str, keys_dir: Path
+def test_the_printed_qr_code_verifies_offline_with_joserfc_against_the_jwks(
+    hub_url: str, issued: tuple[str, bytes, str], tmp_path: Path
 ) -> None:
-    # The QR image cannot be decoded without zbar, so a token is made the way
-    # the renderer makes it, with the hub's own keys; the unit tests check the
-    # issued certificate's own token the same way.
-    content = CertificateContent(
-        code="7KQ2-M9XD-4TZB-P0HC",
-        evidence_type="birth-certificate",
-        title_el="Πιστοποιητικό γέννησης",
-        title_en="Birth certificate",
-        holder_name="Ιωάννης Παπαδόπουλος",
-        authority_el="Κόμβος",
-        authority_en="Hub",
-        issued_at=dt.datetime.now(dt.UTC),
-    )
-    token = qr_token(content, keystore_files.load(keys_dir), hub_url)
+    # The QR code of the issued certificate itself, as a phone would read it
+    # off the printed page: poppler draws page 1, ZBar decodes the symbol.
+    _token, pdf, code = issued
+    found = qr_codes_on_page(pdf, tmp_path)
+    assert len(found) == 1, found
+    url, _, token = found[0].partition("#")
+    assert url == f"{hub_url}/verify/{code}"
     jwks = requests.get(f"{hub_url}/.well-known/jwks.json", timeout=10).json()
     keys = KeySet.import_key_set(jwks)
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert set(header) == {"alg", "kid"}
     verified = jws.deserialize_compact(token, keys.get_by_kid(header["kid"]), algorithms=["ES256"])
     claims = json.loads(verified.payload)
-    assert claims["code"] == content.code
-    assert claims == {
-        "iss": hub_url,
-        "code": content.code,
-        "type": "birth-certificate",
-        "iat": int(content.issued_at.timestamp()),
-    }
+    assert set(claims) == {"iss", "code", "type", "iat", "holder"}
+    assert claims["iss"] == hub_url
+    assert claims["code"] == code
+    assert claims["type"] == "birth-certificate"
+    # What a verifier by code sees: the issue time and the masked name.
+    by_code = requests.get(f"{hub_url}/v1/verify/{code}", timeout=10).json()
+    assert claims["iat"] == int(dt.datetime.fromisoformat(by_code["issued_at"]).timestamp())
+    assert claims["holder"] == by_code["holder"]
     report = _verify(hub_url, token.encode(), "application/jose").json()
     assert report["status"] == "valid", report
-    assert report["code"] == content.code
-    assert report["registered"] is False
+    assert report["code"] == code
+    assert report["registered"] is True
+    # One changed character of the signature and the token no longer verifies.
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(BadSignatureError):
+        jws.deserialize_compact(flipped, keys.get_by_kid(header["kid"]), algorithms=["ES256"])
 
 
 def test_evidence_seal_verifies_with_joserfc_and_the_hub(

@@ -35,7 +35,15 @@ from zeep.wsse.compose import Compose
 from zeep.wsse.username import UsernameToken
 
 from adapters._auth import Access, session_tls
-from adapters._zeep import UNREAD, ReplyReader, build_request, plain, reply_reader
+from adapters._zeep import (
+    UNREAD,
+    EnvelopeTemplate,
+    ReplyReader,
+    build_request,
+    envelope_template,
+    plain,
+    reply_reader,
+)
 from adapters.resilience import Policy, Resilient
 from adapters.rest import exchange, fill, pointer, pooled_session, prepared
 from hub.errors import (
@@ -198,6 +206,9 @@ class SoapRegistryClient:
                 raise ConfigError(f"registry {name}: its WSDL has no operation {wsdl_name}")
         #: WSDL operation -> its compiled reply reader, or None where zeep reads.
         self._readers: dict[str, ReplyReader | None] = {}
+        #: (WSDL operation, parameter names) -> the envelope built once, or None
+        #: where zeep builds each call's (adapters._zeep.envelope_template).
+        self._envelopes: dict[tuple[str, frozenset[str]], EnvelopeTemplate | None] = {}
         #: (WSDL operation, zeep's headers) -> the request prepared once.
         self._templates: dict[tuple[str, frozenset[tuple[str, str]]], requests.PreparedRequest] = {}
 
@@ -232,9 +243,14 @@ class SoapRegistryClient:
         self, operation: str, params: Mapping[str, Any], budget: float, request_id: str
     ) -> Any:
         try:
-            envelope, headers = build_request(
-                self.client, self.binding, operation, params, service=self.service
-            )
+            built = self._envelope(operation, params)
+            if built is not None:
+                data, headers = built.fill(params), built.headers
+            else:
+                envelope, headers = build_request(
+                    self.client, self.binding, operation, params, service=self.service
+                )
+                data = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
         except (zeep.exceptions.Error, TypeError, ValueError) as exc:
             raise RegistryError(f"cannot build a {operation} request for {self.name}") from exc
         key = (operation, frozenset(headers.items()))
@@ -249,7 +265,7 @@ class SoapRegistryClient:
             name=self.name,
             budget=budget,
             headers={"X-Request-ID": request_id},
-            data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+            data=data,
             template=template,
         )
         reply = _Reply(response.status_code, body, response.headers)
@@ -302,6 +318,20 @@ class SoapRegistryClient:
                 ) from exc
             raise RegistryError(f"registry {self.name} sent a malformed answer") from exc
         return plain(serialize_object(result, dict))
+
+    def _envelope(self, operation: str, params: Mapping[str, Any]) -> EnvelopeTemplate | None:
+        """The operation's envelope template for these parameter names, if it may have one."""
+        if not all(isinstance(value, str) for value in params.values()):
+            return None
+        key = (operation, frozenset(params))
+        try:
+            return self._envelopes[key]
+        except KeyError:
+            template = envelope_template(
+                self.client, self.binding, operation, key[1], service=self.service
+            )
+            self._envelopes[key] = template
+            return template
 
     def _reader(self, operation: str) -> ReplyReader | None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -128,3 +129,61 @@ def test_another_writer_between_groups_is_not_overwritten(db: Database) -> None:
     report = verify_store(db)
     assert report.ok, report.message
     assert report.entries == 7
+
+
+class _Interrupt(BaseException):
+    """Stands for KeyboardInterrupt or SystemExit inside a commit."""
+
+
+@pytest.mark.parametrize("failure", [RuntimeError, _Interrupt])
+def test_a_group_failing_under_load_releases_every_caller(
+    db: Database, failure: type[BaseException]
+) -> None:
+    # One entry's writer fails its whole group; every thread must come back
+    # (none left waiting for a wake-up), the group's callers with an error,
+    # and the log must go on from where it was, with no gap.
+    log = SqlAccessLog(db)
+    poisoned = "group-37"
+
+    def writer(_session: object, entries: list[AccessEntry]) -> None:
+        if any(e.request_id == poisoned for e in entries):
+            raise failure("the commit breaks")
+
+    log.add_writer(writer)
+    threads, per_thread = 16, 6
+    start = threading.Barrier(threads)
+    outcomes: dict[str, int | BaseException] = {}
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        start.wait()
+        for k in range(per_thread):
+            i = t * per_thread + k
+            outcome: int | BaseException
+            try:
+                outcome = log.record(entry(i))
+            except BaseException as exc:
+                outcome = exc
+            with lock:
+                outcomes[f"group-{i}"] = outcome
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.daemon = True  # a caller never woken must not hold up the test run
+        w.start()
+    deadline = time.monotonic() + 60
+    for w in workers:
+        w.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(w.is_alive() for w in workers), "a caller was never woken"
+    assert len(outcomes) == threads * per_thread
+    failed = {rid for rid, got in outcomes.items() if isinstance(got, BaseException)}
+    assert poisoned in failed
+    for rid in failed:
+        got = outcomes[rid]
+        assert isinstance(got, StorageError | _Interrupt)
+    stored = stored_request_ids(db)
+    indexes = sorted(got for got in outcomes.values() if isinstance(got, int))
+    assert indexes == list(range(len(indexes)))
+    assert set(stored.values()) == set(outcomes) - failed
+    assert verify_store(db).ok
+    assert log.record(entry(10_000)) == len(indexes)

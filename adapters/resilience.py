@@ -158,6 +158,11 @@ class Resilient:
         #: When a call last came back with an answer: a full bulkhead whose
         #: calls keep completing is busy, not stuck, and trips no circuit.
         self._last_answer = clock()
+        #: How long no call may come back before a full bulkhead counts as a
+        #: stuck registry: half its deadline. A shorter window (the queue
+        #: wait) tripped the circuit of a healthy registry whose answers were
+        #: only spaced out because the hub's own threads were busy.
+        self._stalled_after = max(policy.queue_timeout, policy.deadline / 2)
         self._on_outcome = on_outcome or (lambda _registry, _outcome: None)
         # Jitter only spreads retries; it is no secret.
         self._random = random.Random()  # noqa: S311
@@ -172,7 +177,7 @@ class Resilient:
         if self.breaker.is_open():
             raise self._circuit_open()
         if not self._slots.acquire(timeout=self.policy.queue_timeout):
-            if self._clock() - self._last_answer > self.policy.queue_timeout:
+            if self._clock() - self._last_answer > self._stalled_after:
                 self.breaker.record_saturation()
             self._on_outcome(self.name, "saturated")
             raise RegistryUnavailable(

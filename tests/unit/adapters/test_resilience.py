@@ -409,13 +409,13 @@ def _hold_every_slot(runner: Resilient) -> tuple[threading.Event, threading.Thre
 
 
 def test_saturation_opens_the_circuit_of_a_registry_that_stopped_answering() -> None:
-    runner = Resilient(
-        "land",
-        Policy(max_concurrency=1, queue_timeout=0.01, timeout=60.0, failure_threshold=3),
+    clock = FakeClock()
+    runner = resilient(
+        clock, max_concurrency=1, queue_timeout=0.01, timeout=60.0, failure_threshold=3
     )
     release, worker = _hold_every_slot(runner)
     try:
-        time.sleep(0.05)  # Nothing has answered for longer than the queue wait.
+        clock.advance(30.5)  # Nothing has come back for over half the deadline.
         for _ in range(3):
             with pytest.raises(RegistryUnavailable, match="saturated") as caught:
                 runner.call(Script("never"))
@@ -426,6 +426,31 @@ def test_saturation_opens_the_circuit_of_a_registry_that_stopped_answering() -> 
         with pytest.raises(RegistryUnavailable, match="circuit is open"):
             runner.call(Script("never"))
         assert time.monotonic() - started < 0.01 + 0.5
+    finally:
+        release.set()
+        worker.join(10)
+
+
+def test_a_full_registry_whose_answers_are_only_spaced_out_trips_nothing() -> None:
+    # Under load the hub's threads wait for the processor, so a healthy
+    # registry's answers can come back further apart than the queue wait;
+    # only half a deadline without any answer counts as a stuck registry.
+    clock = FakeClock()
+    runner = resilient(
+        clock, max_concurrency=1, queue_timeout=0.01, timeout=2.0, failure_threshold=2
+    )
+    release, worker = _hold_every_slot(runner)
+    try:
+        clock.advance(0.9)
+        for _ in range(5):
+            with pytest.raises(RegistryUnavailable, match="saturated"):
+                runner.call(Script("never"))
+        assert runner.breaker.state == "closed"
+        clock.advance(0.2)
+        for _ in range(2):
+            with pytest.raises(RegistryUnavailable, match="saturated"):
+                runner.call(Script("never"))
+        assert runner.breaker.state == "open"
     finally:
         release.set()
         worker.join(10)

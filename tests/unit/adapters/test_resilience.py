@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -393,8 +394,9 @@ def test_a_failed_call_gives_its_slot_back() -> None:
     assert runner.call(Script("ok")) == "ok"
 
 
-def _hold_every_slot(runner: Resilient) -> tuple[threading.Event, threading.Thread]:
-    """One call that takes the only slot and keeps it until released."""
+@contextmanager
+def _every_slot_held(runner: Resilient) -> Iterator[None]:
+    """One call takes the only slot and keeps it for the block."""
     entered, release = threading.Event(), threading.Event()
 
     def blocked(_budget: float) -> str:
@@ -405,7 +407,20 @@ def _hold_every_slot(runner: Resilient) -> tuple[threading.Event, threading.Thre
     worker = threading.Thread(target=lambda: runner.call(blocked))
     worker.start()
     assert entered.wait(10)
-    return release, worker
+    try:
+        yield
+    finally:
+        release.set()
+        worker.join(10)
+
+
+def _refused_as_saturated(runner: Resilient, times: int) -> list[RegistryUnavailable]:
+    refusals = []
+    for _ in range(times):
+        with pytest.raises(RegistryUnavailable, match="saturated") as caught:
+            runner.call(Script("never"))
+        refusals.append(caught.value)
+    return refusals
 
 
 def test_saturation_opens_the_circuit_of_a_registry_that_stopped_answering() -> None:
@@ -413,22 +428,16 @@ def test_saturation_opens_the_circuit_of_a_registry_that_stopped_answering() -> 
     runner = resilient(
         clock, max_concurrency=1, queue_timeout=0.01, timeout=60.0, failure_threshold=3
     )
-    release, worker = _hold_every_slot(runner)
-    try:
+    with _every_slot_held(runner):
         clock.advance(30.5)  # Nothing has come back for over half the deadline.
-        for _ in range(3):
-            with pytest.raises(RegistryUnavailable, match="saturated") as caught:
-                runner.call(Script("never"))
-            assert caught.value.extensions["retry_after"] == 60
+        for refusal in _refused_as_saturated(runner, 3):
+            assert refusal.extensions["retry_after"] == 60
         assert runner.breaker.state == "open"
         # An open circuit refuses before waiting for a slot.
         started = time.monotonic()
         with pytest.raises(RegistryUnavailable, match="circuit is open"):
             runner.call(Script("never"))
         assert time.monotonic() - started < 0.01 + 0.5
-    finally:
-        release.set()
-        worker.join(10)
 
 
 def test_a_full_registry_whose_answers_are_only_spaced_out_trips_nothing() -> None:
@@ -439,36 +448,22 @@ def test_a_full_registry_whose_answers_are_only_spaced_out_trips_nothing() -> No
     runner = resilient(
         clock, max_concurrency=1, queue_timeout=0.01, timeout=2.0, failure_threshold=2
     )
-    release, worker = _hold_every_slot(runner)
-    try:
+    with _every_slot_held(runner):
         clock.advance(0.9)
-        for _ in range(5):
-            with pytest.raises(RegistryUnavailable, match="saturated"):
-                runner.call(Script("never"))
+        _refused_as_saturated(runner, 5)
         assert runner.breaker.state == "closed"
         clock.advance(0.2)
-        for _ in range(2):
-            with pytest.raises(RegistryUnavailable, match="saturated"):
-                runner.call(Script("never"))
+        _refused_as_saturated(runner, 2)
         assert runner.breaker.state == "open"
-    finally:
-        release.set()
-        worker.join(10)
 
 
 def test_saturation_of_a_registry_that_keeps_answering_trips_nothing() -> None:
     clock = FakeClock()
     runner = resilient(clock, max_concurrency=1, queue_timeout=0.01, failure_threshold=2)
-    release, worker = _hold_every_slot(runner)
-    try:
-        for _ in range(5):
-            # The fake clock stands still: the last answer is always recent.
-            with pytest.raises(RegistryUnavailable, match="saturated"):
-                runner.call(Script("never"))
+    with _every_slot_held(runner):
+        # The fake clock stands still: the last answer is always recent.
+        _refused_as_saturated(runner, 5)
         assert runner.breaker.state == "closed"
-    finally:
-        release.set()
-        worker.join(10)
 
 
 def test_saturation_leaves_a_half_open_probe_to_decide() -> None:

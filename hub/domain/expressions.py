@@ -268,14 +268,18 @@ def compile_expression(source: Any, where: str) -> Expression:
     if unknown:
         raise ConfigError(f"{where}: the expression names unknown variables {', '.join(unknown)}")
     calls = {m.group(1) for m in re.finditer(r"(?<![.\w])([A-Za-z_]\w*)\s*\(", source)}
-    unknown_calls = sorted(calls - set(_FUNCTIONS) - _BUILTINS)
+    # The engine names every function called, plainly or on a receiver
+    # (``value.nope()``); operators and macros appear under names that are
+    # not identifiers (``_&&_``, ``@in``). A name the engine would not find
+    # fails every request at run time: it is refused here, at load.
+    calls |= {name for name in references.get("functions", []) if _IDENTIFIER.fullmatch(name)}
+    unknown_calls = sorted(calls - set(_FUNCTIONS) - _BUILTINS - _METHODS)
     if unknown_calls:
         raise ConfigError(
             f"{where}: the expression calls unknown functions {', '.join(unknown_calls)}"
         )
     reads = frozenset(references.get("variables", [])) & _VARIABLES
-    # The engine names every function called, plainly or on a receiver
-    # (``s.fold()``), so the hub's own among them are all there are.
+    # The hub's own functions among those named above are all it calls.
     uses = frozenset(references.get("functions", [])).intersection(_FUNCTIONS)
     return Expression(source=source, _program=program, _reads=reads, _calls=uses)
 
@@ -296,6 +300,29 @@ _BUILTINS: Final = frozenset(
         "duration",
         "dyn",
         "matches",
+    }
+)
+
+
+#: CEL's standard methods, called on a receiver (``name.startsWith("Α")``),
+#: that the engine provides (tests/unit/domain/test_expressions.py runs each).
+_METHODS: Final = frozenset(
+    {
+        "contains",
+        "startsWith",
+        "endsWith",
+        "matches",
+        "size",
+        "getFullYear",
+        "getMonth",
+        "getDate",
+        "getDayOfMonth",
+        "getDayOfWeek",
+        "getDayOfYear",
+        "getHours",
+        "getMinutes",
+        "getSeconds",
+        "getMilliseconds",
     }
 )
 

@@ -257,6 +257,49 @@ def test_functions_are_total() -> None:
     assert run("fold(value)", value=" ΠΑΤΡΈΩΝ ") == "πατρεων"
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["value.nope()", "value.lowerAscii()", "value.split(',')", "timestamp(value).fold2()"],
+)
+def test_an_unknown_method_is_refused_when_the_catalogue_loads(source: str) -> None:
+    # The engine would fail every request with "undefined function".
+    with pytest.raises(ConfigError, match="unknown functions"):
+        compile_expression(source, "test")
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "expected"),
+    [
+        ('value.contains("θή")', "Αθήνα", True),
+        ('value.startsWith("Αθ")', "Αθήνα", True),
+        ('value.endsWith("να")', "Αθήνα", True),
+        ('value.matches("^Α")', "Αθήνα", True),
+        ("value.size()", "Athens", 6),
+        ("timestamp(value).getFullYear()", "2026-03-01T10:30:45.123Z", 2026),
+        ("timestamp(value).getMonth()", "2026-03-01T10:30:45.123Z", 2),
+        ("timestamp(value).getDate()", "2026-03-01T10:30:45.123Z", 1),
+        ("timestamp(value).getDayOfMonth()", "2026-03-01T10:30:45.123Z", 0),
+        ("timestamp(value).getDayOfWeek()", "2026-03-01T10:30:45.123Z", 0),
+        ("timestamp(value).getDayOfYear()", "2026-03-01T10:30:45.123Z", 59),
+        ("timestamp(value).getHours()", "2026-03-01T10:30:45.123Z", 10),
+        ("timestamp(value).getMinutes()", "2026-03-01T10:30:45.123Z", 30),
+        ("timestamp(value).getSeconds()", "2026-03-01T10:30:45.123Z", 45),
+        ("timestamp(value).getMilliseconds()", "2026-03-01T10:30:45.123Z", 123),
+    ],
+)
+def test_every_standard_method_the_hub_allows_runs(source: str, value: str, expected: Any) -> None:
+    assert run(source, value=value) == expected
+
+
+def test_the_engine_counts_a_string_s_size_in_bytes_as_the_docs_warn() -> None:
+    # The CEL specification counts code points; this engine counts UTF-8
+    # bytes. docs/catalogue.md tells catalogue authors; if an upgrade of the
+    # engine changes this, this test says so and the warning must go.
+    assert run("size(value)", value="Αθήνα") == 10
+    assert run("value.size()", value="Αθήνα") == 10
+    assert run('value.matches("^.{5}$")', value="Αθήνα") is True
+
+
 def test_a_function_called_on_a_receiver_is_registered() -> None:
     # Each context registers only the functions its expression calls; a
     # receiver-style call counts as a call.

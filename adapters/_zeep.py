@@ -35,6 +35,7 @@ __all__ = [
     "EnvelopeTemplate",
     "ReplyReader",
     "build_request",
+    "envelope_bytes",
     "envelope_template",
     "install",
     "install_reader",
@@ -126,10 +127,11 @@ class EnvelopeTemplate:
             for index in path:
                 node = node[index]
             node.text = params[name]
-        return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+        return envelope_bytes(root)
 
 
-def _serialised(envelope: Any) -> bytes:
+def envelope_bytes(envelope: Any) -> bytes:
+    """What goes on the wire for an envelope, built by zeep or from a template."""
     return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
 
 
@@ -172,7 +174,7 @@ def envelope_template(
     if slots is None or headers != probe_headers:
         return None
     template = EnvelopeTemplate(envelope, slots, headers)
-    if template.fill(probe) != _serialised(expected):
+    if template.fill(probe) != envelope_bytes(expected):
         return None
     return template
 

@@ -40,6 +40,7 @@ from adapters._zeep import (
     EnvelopeTemplate,
     ReplyReader,
     build_request,
+    envelope_bytes,
     envelope_template,
     plain,
     reply_reader,
@@ -250,7 +251,7 @@ class SoapRegistryClient:
                 envelope, headers = build_request(
                     self.client, self.binding, operation, params, service=self.service
                 )
-                data = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+                data = envelope_bytes(envelope)
         except (zeep.exceptions.Error, TypeError, ValueError) as exc:
             raise RegistryError(f"cannot build a {operation} request for {self.name}") from exc
         key = (operation, frozenset(headers.items()))

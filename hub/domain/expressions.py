@@ -267,12 +267,11 @@ def compile_expression(source: Any, where: str) -> Expression:
     )
     if unknown:
         raise ConfigError(f"{where}: the expression names unknown variables {', '.join(unknown)}")
-    calls = {m.group(1) for m in re.finditer(r"(?<![.\w])([A-Za-z_]\w*)\s*\(", source)}
     # The engine names every function called, plainly or on a receiver
-    # (``value.nope()``); operators and macros appear under names that are
-    # not identifiers (``_&&_``, ``@in``). A name the engine would not find
-    # fails every request at run time: it is refused here, at load.
-    calls |= {name for name in references.get("functions", []) if _IDENTIFIER.fullmatch(name)}
+    # (``value.nope()``), inside macros too; operators appear under names
+    # that are not identifiers (``_&&_``, ``@in``). A name the engine would
+    # not find fails every request at run time: it is refused here, at load.
+    calls = {name for name in references.get("functions", []) if _IDENTIFIER.fullmatch(name)}
     unknown_calls = sorted(calls - set(_FUNCTIONS) - _BUILTINS - _METHODS)
     if unknown_calls:
         raise ConfigError(

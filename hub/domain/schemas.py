@@ -71,16 +71,16 @@ class SchemaCheck:
 
     def __init__(self, schema: Mapping[str, Any] | bool, *, formats: bool = True) -> None:
         self.schema = schema
+        document = schema if isinstance(schema, bool) else dict(schema)
         self._reference = Draft202012Validator(
-            schema if isinstance(schema, bool) else dict(schema),
-            format_checker=FORMATS if formats else None,
+            document, format_checker=FORMATS if formats else None
         )
         self._fast: jsonschema_rs.Validator | None = None
         #: Why jsonschema-rs refused the schema, when it did.
         self.native_error: str | None = None
         try:
             self._fast = jsonschema_rs.Draft202012Validator(
-                schema if isinstance(schema, bool) else dict(schema),
+                document,
                 validate_formats=formats,
                 formats=_PYTHON_FORMATS if formats else None,
                 # A "$ref" to another server is never fetched.

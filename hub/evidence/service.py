@@ -446,8 +446,7 @@ class EvidenceService:
         return evidence, tuple(used), provenance
 
     def _check_schema(self, evidence_type: EvidenceType, evidence: dict[str, Any]) -> None:
-        errors = list(self._validator(evidence_type).iter_errors(evidence))
-        if errors:
+        if not self._validator(evidence_type).is_valid(evidence):
             raise RegistryError(
                 "A registry's answer does not fit the evidence type; nothing was shared.",
                 evidence_type=evidence_type.id,

@@ -7,10 +7,9 @@ set), as the browser journeys do.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
+from tests.common.tools import tool_missing
 
 TOOLS = Path(__file__).resolve().parents[2] / "specs" / "lint"
 BIN = TOOLS / "node_modules" / ".bin"
@@ -20,8 +19,5 @@ def npm_tool(name: str) -> Path:
     """The path of tool ``name``; a skip without it, a failure under CI."""
     tool = BIN / name
     if not tool.exists():
-        message = f"{name} is not installed: run 'npm ci --prefix specs/lint'"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        tool_missing(f"{name} is not installed: run 'npm ci --prefix specs/lint'")
     return tool

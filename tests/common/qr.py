@@ -8,22 +8,18 @@ fails under CI (``CI`` set), where ``.ci/run`` installs both.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.common.tools import tool_missing
 
 
 def outside_tool(name: str, package: str) -> str:
     """The path of command ``name``; a skip without it, a failure under CI."""
     found = shutil.which(name)
     if found is None:
-        message = f"{name} is not installed (Debian package {package})"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        tool_missing(f"{name} is not installed (Debian package {package})")
     return found
 
 

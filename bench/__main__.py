@@ -103,11 +103,13 @@ def _evidence(run: _Run, databases: list[BenchDatabase], floors: bool) -> list[F
         if floors:
             # The floor is the web stack's, not the database's: one is enough.
             stack = bench.measure_floor(databases[0])
+            # One real registry call added to the no-op hub, made three ways.
+            stack_io = bench.measure_registry_io(databases[0])
             # The evidence work's own floors, with the sandbox still running.
             parts = measure_parts(
                 run.work, run.keys, urls, bench.afms, count=100 if config.name == "quick" else 600
             )
-            figures += stack + parts_figures(parts)
+            figures += stack + stack_io + parts_figures(parts)
             figures += evidence_floor_figures(parts, stack, databases[0].label)
     return figures
 

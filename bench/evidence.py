@@ -164,6 +164,8 @@ class EvidenceBench:
         self.registry_urls = dict(registry_urls)
         self.afms = _citizens(config.sandbox_size, config.sandbox_seed)
         self._floors: dict[int, _Floors] = {}
+        #: Per concurrency: the no-op hub's (evidence, /healthz) loads of :meth:`measure_floor`.
+        self._noop: dict[int, tuple[LoadResult, LoadResult]] = {}
         #: Per database label and concurrency: the 1-worker (evidence, /healthz) loads.
         self._single: dict[str, dict[int, tuple[LoadResult, LoadResult]]] = {}
         self.raw: list[dict[str, Any]] = []
@@ -321,10 +323,92 @@ class EvidenceBench:
             evidence, _ = self._single[label][concurrency]
             if bare is None:  # pragma: no cover - measured above whenever validated
                 raise RuntimeError("the floor hub's /healthz was not measured")
+            self._noop[concurrency] = (noop, bare)
             figures += floor_figures(
                 label, concurrency, noop=noop, unvalidated=unvalidated, bare=bare, evidence=evidence
             )
         return figures
+
+    def measure_registry_io(self, database: BenchDatabase) -> list[Figure]:
+        """The no-op hub plus one real registry call per request, made three ways.
+
+        Run after :meth:`measure_floor`, against its no-op loads and
+        ``/healthz``: the call by the hub's own client in the worker thread
+        (as the hub makes it), by ``http.client`` in the same thread, and by
+        aiohttp on the event loop with no worker thread
+        (``bench._floor_hub --registry``).
+        """
+        env = hub_env(database.url, self.keys_dir, self.registry_urls)
+        figures: list[Figure] = []
+        for how in REGISTRY_IO:
+            prefix = ("-m", "bench._floor_hub", "--registry", how)
+            name = f"floor-hub-registry-{how}"
+            with hub_process(self.work, env, name=name, argv_prefix=prefix) as (hub, url):
+                token = agency_token(url, self.keys_dir)
+                for concurrency in self.config.concurrencies:
+                    noop, bare = self._noop[concurrency]
+                    load = self._evidence_load(
+                        url, token, concurrency, {"hub": hub.pid}, f"noop-{name}"
+                    )
+                    figures += registry_io_figures(
+                        database.label, concurrency, how=how, load=load, noop=noop, bare=bare
+                    )
+        return figures
+
+
+#: How the registry call of ``bench._floor_hub --registry`` is made, and what the bench calls it.
+REGISTRY_IO = {
+    "thread": "the hub's client (requests) in the worker thread",
+    "requests": "a plain requests.Session in the worker thread",
+    "plain": "http.client in the worker thread",
+    "loop": "aiohttp on the event loop, no worker thread",
+}
+
+
+def registry_io_figures(
+    label: str,
+    concurrency: int,
+    *,
+    how: str,
+    load: LoadResult,
+    noop: LoadResult,
+    bare: LoadResult,
+) -> list[Figure]:
+    """The no-op hub with one registry call made ``how``, against ``/healthz`` and the no-op."""
+    section = f"evidence registry I/O {label} c={concurrency}"
+    cpu, floor = load.cpu_ms_per_request("hub"), noop.cpu_ms_per_request("hub")
+    call = None if cpu is None or floor is None else cpu - floor
+    note = f"errors: {load.errors}; the registry call by {REGISTRY_IO[how]}"
+    return [
+        Figure(
+            section,
+            f"hub CPU per no-op evidence + registry call ({how})",
+            cpu,
+            "ms",
+            "hub CPU per /healthz",
+            bare.cpu_ms_per_request("hub"),
+            target=CPU_RATIO_TARGET,
+            note=note,
+        ),
+        Figure(
+            section,
+            f"hub CPU of the registry call in the server ({how})",
+            call,
+            "ms",
+            "hub CPU per /healthz",
+            bare.cpu_ms_per_request("hub"),
+            note="the no-op hub with the call, less the no-op hub without it",
+        ),
+        Figure(
+            section,
+            f"no-op evidence + registry call throughput ({how})",
+            load.throughput,
+            "req/s",
+            "hub GET /healthz",
+            bare.throughput,
+            target=HEALTHZ_SHARE_TARGETS.get(concurrency),
+        ),
+    ]
 
 
 def floor_figures(

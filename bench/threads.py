@@ -103,7 +103,9 @@ def _report(
 def _drive(args: argparse.Namespace) -> int:
     from bench.evidence import one_hub, run_load  # noqa: PLC0415
 
-    prefix = ("-m", "bench._floor_hub") if args.no_op else ("-m", "hub")
+    prefix = (
+        ("-m", "bench._floor_hub", "--registry", args.registry) if args.no_op else ("-m", "hub")
+    )
     with one_hub(args.concurrency, args.seconds, name="hub-threads", argv_prefix=prefix) as (
         bench,
         hub,
@@ -125,11 +127,20 @@ def _drive(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench._floor_hub import REGISTRY_VARIANTS  # noqa: PLC0415 - it imports the hub
+
     parser = argparse.ArgumentParser(prog="python -m bench.threads", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument(
         "--no-op", action="store_true", help="the floor hub (bench._floor_hub) instead of the hub"
+    )
+    parser.add_argument(
+        "--registry",
+        choices=REGISTRY_VARIANTS,
+        default="none",
+        help="with --no-op: one real registry call per request, in the worker thread "
+        "(the hub's client, plain requests or http.client) or on the event loop (aiohttp)",
     )
     return _drive(parser.parse_args(argv))
 

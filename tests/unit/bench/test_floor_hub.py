@@ -7,6 +7,7 @@ the hub's stack; these tests hold it to the hub's checks over real HTTP.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from connexion import AsyncApp
 
-from bench._floor_hub import CannedEvidence, floor_app
+from bench._floor_hub import CannedEvidence, floor_app, registry_on_loop
 from hub.app import build_services
 from hub.config import Settings
 from hub.persistence import migrate
@@ -42,20 +43,24 @@ def floor(settings: Settings) -> Iterator[Any]:
     """Serve a floor hub: yields a function (validate_responses) -> (url, canned)."""
     started: list[Any] = []
 
-    def start(*, validate_responses: bool = True) -> tuple[str, CannedEvidence]:
+    def start(
+        *, validate_responses: bool = True, registry: str = "none"
+    ) -> tuple[str, CannedEvidence]:
         port = free_port()
         local = replace(settings, port=port, public_url=f"http://127.0.0.1:{port}")
         services = build_services(local)
         migrate.upgrade(services.db)
-        app, canned = floor_app(services, validate_responses=validate_responses)
+        app, canned = floor_app(services, validate_responses=validate_responses, registry=registry)
         server = serve(app, port=port)
-        url = server.__enter__()
-        started.append((server, services))
+        with registry_on_loop() if registry == "loop" else contextlib.nullcontext():
+            url = server.__enter__()
+        started.append((server, services, canned))
         return url, canned
 
     yield start
-    for server, services in reversed(started):
+    for server, services, canned in reversed(started):
         server.__exit__(None, None, None)
+        canned.close()
         services.close()
 
 
@@ -123,3 +128,27 @@ def test_the_hub_itself_still_validates_responses(settings: Settings) -> None:
         assert dict(AsyncApp.__dict__) == before
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("registry", ["thread", "requests", "plain", "loop"])
+def test_each_canned_request_makes_the_first_registry_call_again(
+    floor: Any, keys_dir: Any, citizens: list[dict[str, Any]], registry: str
+) -> None:
+    # The registry I/O variants repeat the first request's registry call on
+    # every later request and read the same answer from the real registry.
+    url, canned = floor(registry=registry)
+    token = agency_token(url, keys_dir, "opeka")
+    answers = [post_evidence(url, token, _body(_living(citizens))) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200], answers[-1].text
+    assert canned.real_calls == 1
+    assert canned.first is not None
+    assert canned.first.answer
+    assert canned.last_reply == canned.first.answer
+
+
+def test_the_loop_variant_leaves_other_apps_their_own_handler(settings: Settings) -> None:
+    from hub.api import evidence, operations  # noqa: PLC0415 - the table under test
+
+    with registry_on_loop():
+        assert operations.HANDLERS["requestEvidence"] is not evidence.request_evidence
+    assert operations.HANDLERS["requestEvidence"] is evidence.request_evidence

@@ -356,6 +356,21 @@ class EvidenceBench:
         return figures
 
 
+def _cpu_per_healthz(
+    section: str, measure: str, value: float | None, bare: LoadResult, **kwargs: Any
+) -> Figure:
+    """A CPU figure (ms per request) read against the hub's CPU per ``/healthz``."""
+    return Figure(
+        section,
+        measure,
+        value,
+        "ms",
+        "hub CPU per /healthz",
+        bare.cpu_ms_per_request("hub"),
+        **kwargs,
+    )
+
+
 #: How the registry call of ``bench._floor_hub --registry`` is made, and what the bench calls it.
 REGISTRY_IO = {
     "thread": "the hub's client (requests) in the worker thread",
@@ -380,23 +395,19 @@ def registry_io_figures(
     call = None if cpu is None or floor is None else cpu - floor
     note = f"errors: {load.errors}; the registry call by {REGISTRY_IO[how]}"
     return [
-        Figure(
+        _cpu_per_healthz(
             section,
             f"hub CPU per no-op evidence + registry call ({how})",
             cpu,
-            "ms",
-            "hub CPU per /healthz",
-            bare.cpu_ms_per_request("hub"),
+            bare,
             target=CPU_RATIO_TARGET,
             note=note,
         ),
-        Figure(
+        _cpu_per_healthz(
             section,
             f"hub CPU of the registry call in the server ({how})",
             call,
-            "ms",
-            "hub CPU per /healthz",
-            bare.cpu_ms_per_request("hub"),
+            bare,
             note="the no-op hub with the call, less the no-op hub without it",
         ),
         Figure(
@@ -427,13 +438,11 @@ def floor_figures(
         f"healthz {bare.errors}; /healthz of the no-op hub's own process"
     )
     return [
-        Figure(
+        _cpu_per_healthz(
             section,
             "hub CPU per no-op evidence",
             noop.cpu_ms_per_request("hub"),
-            "ms",
-            "hub CPU per /healthz",
-            bare.cpu_ms_per_request("hub"),
+            bare,
             target=CPU_RATIO_TARGET,
             note=note,
         ),
@@ -455,13 +464,11 @@ def floor_figures(
             unvalidated.cpu_ms_per_request("hub"),
             note="what connexion's response validation adds (the hub keeps it on)",
         ),
-        Figure(
+        _cpu_per_healthz(
             section,
             "hub CPU per no-op evidence, responses unvalidated",
             unvalidated.cpu_ms_per_request("hub"),
-            "ms",
-            "hub CPU per /healthz",
-            bare.cpu_ms_per_request("hub"),
+            bare,
         ),
         Figure(
             section,
@@ -608,13 +615,11 @@ def _figures(
             evidence.latency.p50_ms,
             target=P99_TARGET if concurrency >= 64 else None,
         ),
-        Figure(
+        _cpu_per_healthz(
             section,
             "hub CPU per evidence request",
             evidence.cpu_ms_per_request("hub"),
-            "ms",
-            "hub CPU per /healthz",
-            bare.cpu_ms_per_request("hub"),
+            bare,
             target=CPU_RATIO_TARGET,
             note="hub process only; the registry runs in another process",
         ),

@@ -17,8 +17,10 @@ import pytest
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from hub.domain.sealing.keystore import FileKeyStore
@@ -63,6 +65,10 @@ def test_pyhanko_validates_the_seal_long_term_from_the_file_alone(
     assert status.trusted, status.pretty_print_details()
     assert status.timestamp_validity is not None
     assert status.timestamp_validity.trusted
+    # What docs/verifying.md tells a verifier to expect of a long-term seal:
+    # the seal covers its own revision, and what follows is maintenance only.
+    assert status.coverage is SignatureCoverageLevel.ENTIRE_REVISION
+    assert status.modification_level is ModificationLevel.LTA_UPDATES
     if level is PadesLevel.B_LTA:
         stamp = reader.embedded_timestamp_signatures[0]
         archive = validate_pdf_timestamp(stamp, validation_context=from_the_file())
@@ -76,9 +82,22 @@ def test_pyhanko_validates_the_seal_long_term_from_the_file_alone(
 
 
 @pytest.mark.skipif(shutil.which("pdfsig") is None, reason="no pdfsig")
-@pytest.mark.parametrize("level", [PadesLevel.B_LT, PadesLevel.B_LTA])
-def test_pdfsig_still_calls_a_long_term_seal_valid(
-    store: FileKeyStore, rendered: RenderedCertificate, level: PadesLevel, tmp_path: Path
+@pytest.mark.parametrize(
+    ("level", "coverage"),
+    [
+        # What docs/verifying.md shows: the long-term levels add their
+        # validation data in revisions after the seal; B-B is one revision.
+        (PadesLevel.B_B, "  - Total document signed"),
+        (PadesLevel.B_LT, "  - Not total document signed"),
+        (PadesLevel.B_LTA, "  - Not total document signed"),
+    ],
+)
+def test_pdfsig_calls_the_seal_valid_at_every_level(
+    store: FileKeyStore,
+    rendered: RenderedCertificate,
+    level: PadesLevel,
+    coverage: str,
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "sealed.pdf"
     path.write_bytes(_sealed(store, rendered, level))
@@ -87,3 +106,4 @@ def test_pdfsig_still_calls_a_long_term_seal_valid(
     ).stdout
     assert "Signature is Valid" in out, out
     assert "ETSI.CAdES.detached" in out
+    assert coverage in out.splitlines(), out

@@ -17,7 +17,7 @@ that validation costs; the hub itself always validates them.
 
 ``--registry`` adds one real registry call to every canned request, the
 call the first request made (same registry, operation and envelope), so
-that the two ways of doing registry I/O can be weighed in the server:
+that ways of doing registry I/O can be weighed in the server:
 
 * ``thread``: by the hub's own client (``requests``, the watchdog,
   resilience), in the worker thread that runs the synchronous handler, as
@@ -91,7 +91,7 @@ class CannedEvidence:
         self._lock = threading.Lock()
         self.answer = answer
         self.real_calls = 0
-        #: Made on every canned request, in the handler's thread (``thread``, ``plain``).
+        #: Made on every canned request in the handler's thread (all but ``loop``).
         self.each: Callable[[str], object] | None = None
         #: Made on every canned request, on the event loop (``loop``).
         self.on_loop: LoopRegistry | None = None
@@ -99,7 +99,7 @@ class CannedEvidence:
         self.last_reply: object = None
         #: The registry call repeated, with the first request's answer to it.
         self.first: FirstCall | None = None
-        #: Called by :meth:`close` (the ``plain`` variant's connections).
+        #: Called by :meth:`close` (the connections of ``requests`` and ``plain``).
         self.closers: list[Callable[[], None]] = []
 
     def close(self) -> None:
@@ -126,6 +126,7 @@ class FirstCall:
         self.client = client
         self.seen: tuple[str, Any] | None = None
         self.answer: object = None
+        self._exchange: tuple[str, bytes, dict[str, str], Any] | None = None
         self._call = client.call
         client.call = self._record
 
@@ -145,8 +146,10 @@ class FirstCall:
         """Endpoint, envelope bytes, headers and reply reader of the call seen.
 
         The envelope is the one the client's ``call`` sends for it: the
-        operation's parameters filled in as the catalogue says.
+        operation's parameters filled in as the catalogue says. Built once.
         """
+        if self._exchange is not None:
+            return self._exchange
         if self.seen is None:
             raise RuntimeError("no registry call seen yet")
         operation, params = self.seen
@@ -159,7 +162,8 @@ class FirstCall:
         reader = client._reader(name)
         if built is None or reader is None:
             raise RuntimeError("the registry call has no envelope template or reply reader")
-        return client.endpoint, built.fill(arguments), dict(built.headers), reader
+        self._exchange = client.endpoint, built.fill(arguments), dict(built.headers), reader
+        return self._exchange
 
     def shaped(self, reply: object) -> object:
         """A reply read by the reader, shaped as the client's ``call`` shapes it."""
@@ -177,7 +181,6 @@ class PlainRegistry:
     def __init__(self, first: FirstCall) -> None:
         self._first = first
         self._local = threading.local()
-        self._exchange: tuple[str, bytes, dict[str, str], Any] | None = None
         self._opened: list[http.client.HTTPConnection] = []
 
     def close(self) -> None:
@@ -186,9 +189,7 @@ class PlainRegistry:
             connection.close()
 
     def call(self, _request_id: str) -> object:
-        if self._exchange is None:
-            self._exchange = self._first.exchange()
-        endpoint, data, headers, reader = self._exchange
+        endpoint, data, headers, reader = self._first.exchange()
         address = urllib.parse.urlsplit(endpoint)
         connection = getattr(self._local, "connection", None)
         if connection is None:
@@ -209,15 +210,12 @@ class SessionRegistry:
     def __init__(self, first: FirstCall) -> None:
         self._first = first
         self._session = requests.Session()
-        self._exchange: tuple[str, bytes, dict[str, str], Any] | None = None
 
     def close(self) -> None:
         self._session.close()
 
     def call(self, _request_id: str) -> object:
-        if self._exchange is None:
-            self._exchange = self._first.exchange()
-        endpoint, data, headers, reader = self._exchange
+        endpoint, data, headers, reader = self._first.exchange()
         response = self._session.post(endpoint, data=data, headers=headers, timeout=5)
         return self._first.shaped(reader.read(response.content))
 
@@ -228,17 +226,15 @@ class LoopRegistry:
     def __init__(self, first: FirstCall) -> None:
         self._first = first
         self._session: Any = None
-        self._exchange: tuple[str, bytes, dict[str, str], Any] | None = None
 
     async def call(self) -> object:
         import aiohttp  # noqa: PLC0415 - only this variant needs it
 
-        if self._session is None or self._exchange is None:
-            self._exchange = self._first.exchange()
+        if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=64), timeout=aiohttp.ClientTimeout(total=5)
             )
-        endpoint, data, headers, reader = self._exchange
+        endpoint, data, headers, reader = self._first.exchange()
         async with self._session.post(endpoint, data=data, headers=headers) as response:
             body = await response.read()
         return self._first.shaped(reader.read(body))

@@ -103,7 +103,7 @@ def _evidence(run: _Run, databases: list[BenchDatabase], floors: bool) -> list[F
         if floors:
             # The floor is the web stack's, not the database's: one is enough.
             stack = bench.measure_floor(databases[0])
-            # One real registry call added to the no-op hub, made three ways.
+            # One real registry call added to the no-op hub, made four ways.
             stack_io = bench.measure_registry_io(databases[0])
             # The evidence work's own floors, with the sandbox still running.
             parts = measure_parts(

@@ -330,13 +330,13 @@ class EvidenceBench:
         return figures
 
     def measure_registry_io(self, database: BenchDatabase) -> list[Figure]:
-        """The no-op hub plus one real registry call per request, made three ways.
+        """The no-op hub plus one real registry call per request, made four ways.
 
         Run after :meth:`measure_floor`, against its no-op loads and
         ``/healthz``: the call by the hub's own client in the worker thread
-        (as the hub makes it), by ``http.client`` in the same thread, and by
-        aiohttp on the event loop with no worker thread
-        (``bench._floor_hub --registry``).
+        (as the hub makes it), by a plain ``requests.Session`` and by
+        ``http.client`` in the same thread, and by aiohttp on the event loop
+        with no worker thread (``bench._floor_hub --registry``, :data:`REGISTRY_IO`).
         """
         env = hub_env(database.url, self.keys_dir, self.registry_urls)
         figures: list[Figure] = []

@@ -40,7 +40,7 @@ def _living(citizens: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def floor(settings: Settings) -> Iterator[Any]:
-    """Serve a floor hub: yields a function (validate_responses) -> (url, canned)."""
+    """Serve a floor hub: yields a function (validate_responses, registry) -> (url, canned)."""
     started: list[Any] = []
 
     def start(
@@ -146,7 +146,7 @@ def test_each_canned_request_makes_the_first_registry_call_again(
     assert canned.last_reply == canned.first.answer
 
 
-def test_the_loop_variant_leaves_other_apps_their_own_handler(settings: Settings) -> None:
+def test_the_loop_variant_leaves_other_apps_their_own_handler() -> None:
     from hub.api import evidence, operations  # noqa: PLC0415 - the table under test
 
     with registry_on_loop():

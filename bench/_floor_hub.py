@@ -54,6 +54,7 @@ from connexion import AsyncApp
 
 import hub.api.evidence as evidence_api
 from adapters.rest import fill, pointer
+from bench.evidence import REGISTRY_IO
 from hub.api import operations
 from hub.api._context import services
 from hub.app import HubApp, build_services, create_app
@@ -75,8 +76,8 @@ __all__ = [
 ]
 
 _EVIDENCE_OPERATION = "requestEvidence"
-#: How ``--registry`` adds a registry call to each canned request (see above).
-REGISTRY_VARIANTS = ("none", "thread", "requests", "plain", "loop")
+#: ``--registry``: no call, or one of the ways of :data:`bench.evidence.REGISTRY_IO` (see above).
+REGISTRY_VARIANTS = ("none", *REGISTRY_IO)
 
 
 class CannedEvidence:

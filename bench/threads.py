@@ -127,7 +127,7 @@ def _drive(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench._floor_hub import REGISTRY_VARIANTS  # noqa: PLC0415 - it imports the hub
+    from bench.evidence import REGISTRY_IO  # noqa: PLC0415 - with its caller
 
     parser = argparse.ArgumentParser(prog="python -m bench.threads", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--registry",
-        choices=REGISTRY_VARIANTS,
+        choices=("none", *REGISTRY_IO),
         default="none",
         help="with --no-op: one real registry call per request, in the worker thread "
         "(the hub's client, plain requests or http.client) or on the event loop (aiohttp)",

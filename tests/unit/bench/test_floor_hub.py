@@ -17,6 +17,7 @@ import pytest
 from connexion import AsyncApp
 
 from bench._floor_hub import CannedEvidence, floor_app, registry_on_loop
+from bench.evidence import REGISTRY_IO
 from hub.app import build_services
 from hub.config import Settings
 from hub.persistence import migrate
@@ -130,7 +131,7 @@ def test_the_hub_itself_still_validates_responses(settings: Settings) -> None:
         services.close()
 
 
-@pytest.mark.parametrize("registry", ["thread", "requests", "plain", "loop"])
+@pytest.mark.parametrize("registry", list(REGISTRY_IO))
 def test_each_canned_request_makes_the_first_registry_call_again(
     floor: Any, keys_dir: Any, citizens: list[dict[str, Any]], registry: str
 ) -> None:
